@@ -1,0 +1,33 @@
+# Thin wrappers: the logic lives in scripts/.
+ENV ?= staging
+.PHONY: run test lint bench deploy plan install install-dev ui clean
+
+run:            ## start API, UI and worker on the embedded default (SQLite under ./var/)
+	@bash scripts/run.sh
+
+test:           ## the whole suite: both storage engines, UI, deploy end to end
+	@bash scripts/test.sh
+
+lint:           ## ruff + mypy --strict on app/
+	@bash scripts/lint.sh
+
+bench:          ## benchmarks against the fake network (figures go to docs/benchmarks.md by hand)
+	@bash scripts/bench.sh
+
+deploy:         ## provision (Ansible) then release (pyinfra): make deploy ENV=staging
+	@bash scripts/deploy.sh "$(ENV)"
+
+plan:           ## show what deploy would change, changing nothing
+	@bash scripts/plan.sh "$(ENV)"
+
+install:        ## runtime virtualenv only
+	@bash scripts/bootstrap.sh runtime
+
+install-dev:    ## runtime + development tools
+	@bash scripts/bootstrap.sh dev
+
+ui:             ## build the browser UI into ui/dist
+	@bash scripts/build-ui.sh
+
+clean:
+	rm -rf .venv var build dist ui/dist ui/node_modules
