@@ -1,0 +1,82 @@
+"""The one error tree of the service, and how each branch maps to HTTP.
+
+    AppError                      500  unexpected: logged and reported, message hidden from clients
+    ├── BadRequest                400  the request cannot be understood or is invalid
+    │   └── ValidationFailed      400  one named field is invalid (``field`` tells which)
+    ├── Unauthorized              401  missing or wrong admin token
+    ├── NotFound                  404  no such record or route
+    ├── MethodNotAllowed          405
+    ├── Conflict                  409  the record is not in a state that allows the action
+    ├── PayloadTooLarge           413  body over the configured limit
+    ├── UnsupportedMediaType      415  body is neither JSON nor a form
+    ├── TooManyRequests           429  rate limit hit (``retry_after`` seconds)
+    └── UpstreamUnavailable       503  the Stellar network (RPC/Horizon) or the store is unreachable
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status = 500
+    public = False  # whether the message may be shown to clients
+
+    def __init__(self, message: str = "Internal server error") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, object]:
+        message = self.message if self.public else "Internal server error"
+        return {"error": message, "status": self.status}
+
+
+class _ClientError(AppError):
+    public = True
+
+
+class BadRequest(_ClientError):
+    status = 400
+
+
+class ValidationFailed(BadRequest):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "field": self.field}
+
+
+class Unauthorized(_ClientError):
+    status = 401
+
+
+class NotFound(_ClientError):
+    status = 404
+
+
+class MethodNotAllowed(_ClientError):
+    status = 405
+
+
+class Conflict(_ClientError):
+    status = 409
+
+
+class PayloadTooLarge(_ClientError):
+    status = 413
+
+
+class UnsupportedMediaType(_ClientError):
+    status = 415
+
+
+class TooManyRequests(_ClientError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(_ClientError):
+    status = 503

@@ -1,0 +1,115 @@
+"""The validated, immutable settings of one process (built by app.config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.secret import Secret
+
+PUBLIC_PASSPHRASE = "Public Global Stellar Network ; September 2015"
+TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
+FUTURENET_PASSPHRASE = "Test SDF Future Network ; October 2022"
+
+# Aliases the original accepted; clients send them, so they keep working.
+BUILTIN_ALIASES = {"public": ("PUBLIC", "0"), "testnet": ("test", "TESTNET", "1")}
+KNOWN_PASSPHRASES = {
+    "public": PUBLIC_PASSPHRASE,
+    "testnet": TESTNET_PASSPHRASE,
+    "futurenet": FUTURENET_PASSPHRASE,
+}
+DEFAULT_NETWORKS: dict[str, dict[str, Any]] = {
+    "public": {"horizon": "https://horizon.stellar.org"},
+    "testnet": {
+        "horizon": "https://horizon-testnet.stellar.org",
+        "rpc": "https://soroban-testnet.stellar.org",
+    },
+}
+
+KNOWN_KEYS = {
+    "host", "port", "trustProxy", "storage", "db", "workers",
+    "parallelTasks", "maxParallelTasks", "minParallelTasks", "targetQueueSize", "tickerTimeout",
+    "adaptiveConcurrency", "retryAttempts", "retryDelay", "horizonConcurrency",
+    "maxHorizonConcurrency", "adaptiveHorizonConcurrency", "horizonRetryAttempts",
+    "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
+    "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "retentionDays",
+    "unsignedRetentionHours", "leaseSeconds", "logLevel", "logFile", "ui", "firestore",
+}
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, so an operator fixes them in one pass."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    name: str
+    passphrase: str
+    rpc: str | None
+    horizon: str | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    secret: Secret | None = None
+    allow_private_networks: bool = False
+    timeout: float = 10.0
+    attempts: int = 9
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    enabled: bool = True
+    post_per_minute: int = 120
+    general_per_minute: int = 1200
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    parallel_tasks: int = 50
+    min_parallel_tasks: int = 4
+    max_parallel_tasks: int = 200
+    target_queue_size: int = 200
+    ticker_timeout_ms: int = 1000
+    adaptive_concurrency: bool = True
+    retry_attempts: int = 5
+    retry_delay_ms: int = 2000
+    horizon_concurrency: int = 20
+    max_horizon_concurrency: int = 40
+    adaptive_horizon_concurrency: bool = True
+    horizon_retry_attempts: int = 5
+    horizon_retry_delay_ms: int = 1000
+    metrics_interval_ms: int = 30000
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    networks: dict[str, NetworkSettings]
+    host: str = "127.0.0.1"
+    port: int = 3000
+    workers: int = 1
+    trust_proxy: bool = False
+    storage: str = "sqlite"
+    db: Secret = field(default_factory=lambda: Secret("./var/refractor.db"))
+    admin_token: Secret | None = None
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    sentry_dsn: Secret | None = None
+    sentry_environment: str = "production"
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    cors_origins: tuple[str, ...] = ("*",)
+    body_limit: int = 100_000
+    max_signatures: int = 40
+    account_cache_ttl: float = 5.0
+    retention_days: float = 30.0
+    unsigned_retention_hours: float = 24.0
+    log_level: str = "INFO"
+    log_file: str | None = None
+    ui_dir: str | None = None
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    warnings: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""The multisig engine: Stellar protocol rules, pure and free of I/O."""
