@@ -28,8 +28,6 @@ from stellar_sdk.operation import (
     SetTrustLineFlags,
 )
 
-from app.stellar.signers import signer_key_from_xdr
-
 MAX_SIGNATURES = 20  # DecoratedSignature signatures<20> in the XDR
 
 
@@ -190,7 +188,7 @@ def _parse_fee_bump(xdr_obj: stellar_xdr.TransactionEnvelope, passphrase: str) -
     )
 
 
-def attach_signatures(unsigned_xdr: str, passphrase: str, sigs: list[Sig]) -> str:
+def attach_signatures(unsigned_xdr: str, sigs: list[Sig]) -> str:
     """The stored envelope with ``sigs`` as its (outer) signature list."""
     raw = stellar_xdr.TransactionEnvelope.from_xdr(unsigned_xdr)
     decorated = [
@@ -210,6 +208,3 @@ def attach_signatures(unsigned_xdr: str, passphrase: str, sigs: list[Sig]) -> st
         raw.v0.signatures = decorated
     return str(raw.to_xdr())
 
-
-def extra_signer_keys(xdr_keys: list[object]) -> tuple[str, ...]:
-    return tuple(signer_key_from_xdr(k) for k in xdr_keys)

@@ -75,9 +75,10 @@ def _memo(memo: Any) -> dict[str, Any] | None:
         return {"type": "text", "value": memo.memo_text.decode("utf-8", "replace")}
     if isinstance(memo, IdMemo):
         return {"type": "id", "value": str(memo.memo_id)}
-    if isinstance(memo, HashMemo | ReturnHashMemo):
-        kind = "hash" if isinstance(memo, HashMemo) else "return"
-        return {"type": kind, "value": memo.memo_hash.hex()}
+    if isinstance(memo, HashMemo):
+        return {"type": "hash", "value": memo.memo_hash.hex()}
+    if isinstance(memo, ReturnHashMemo):
+        return {"type": "return", "value": memo.memo_return.hex()}
     return {"type": "unknown", "value": None}
 
 

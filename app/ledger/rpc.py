@@ -1,0 +1,90 @@
+"""Stellar RPC (JSON-RPC 2.0) client: account entries, sendTransaction, getTransaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from stellar_sdk import Keypair
+from stellar_sdk import xdr as stellar_xdr
+
+from app.errors import UpstreamUnavailable
+from app.stellar.accounts import AccountData, AccountSigner
+from app.stellar.signers import signer_key_from_xdr
+
+BATCH = 200  # getLedgerEntries accepts at most 200 keys per request
+
+
+class RpcError(Exception):
+    """The RPC server answered with a JSON-RPC error (not a transport failure)."""
+
+
+class RpcClient:
+    def __init__(self, url: str, http: httpx.Client) -> None:
+        self.url = url
+        self.http = http
+        self._next_id = 0
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._next_id += 1
+        body = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params or {}}
+        try:
+            response = self.http.post(self.url, json=body)
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailable(f"Stellar RPC unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise UpstreamUnavailable(f"Stellar RPC answered HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise UpstreamUnavailable("Stellar RPC answered with invalid JSON") from exc
+        if not isinstance(payload, dict):
+            raise UpstreamUnavailable("Stellar RPC answered with invalid JSON")
+        if "error" in payload:
+            error = payload["error"] or {}
+            raise RpcError(f"RPC error: {error.get('message', error)}")
+        result = payload.get("result")
+        if not isinstance(result, dict):
+            raise UpstreamUnavailable("Stellar RPC answered without a result")
+        return result
+
+    def get_accounts(self, account_ids: list[str]) -> dict[str, AccountData]:
+        found: dict[str, AccountData] = {}
+        for start in range(0, len(account_ids), BATCH):
+            batch = account_ids[start : start + BATCH]
+            keys = [_account_key(a) for a in batch]
+            result = self.call("getLedgerEntries", {"keys": keys})
+            for entry in result.get("entries") or []:
+                data = stellar_xdr.LedgerEntryData.from_xdr(entry["xdr"])
+                if data.account is not None:
+                    account = _account_from_entry(data.account)
+                    found[account.account_id] = account
+        return found
+
+    def send_transaction(self, envelope_xdr: str) -> dict[str, Any]:
+        return self.call("sendTransaction", {"transaction": envelope_xdr})
+
+    def get_transaction(self, tx_hash: str) -> dict[str, Any]:
+        return self.call("getTransaction", {"hash": tx_hash})
+
+
+def _account_key(account_id: str) -> str:
+    key = stellar_xdr.LedgerKey(
+        type=stellar_xdr.LedgerEntryType.ACCOUNT,
+        account=stellar_xdr.LedgerKeyAccount(
+            account_id=Keypair.from_public_key(account_id).xdr_account_id()
+        ),
+    )
+    return str(key.to_xdr())
+
+
+def _account_from_entry(entry: stellar_xdr.AccountEntry) -> AccountData:
+    raw_key = entry.account_id.account_id.ed25519
+    assert raw_key is not None  # account ids are always ed25519 keys
+    account_id = str(Keypair.from_raw_ed25519_public_key(raw_key.uint256).public_key)
+    master, low, med, high = bytes(entry.thresholds.thresholds)[:4]
+    signers = tuple(
+        AccountSigner(signer_key_from_xdr(s.key), int(s.weight.uint32)) for s in entry.signers
+    )
+    return AccountData(account_id, int(entry.seq_num.sequence_number.int64), master, low, med, high,
+                       signers)

@@ -1,0 +1,350 @@
+"""The embedded engine: stdlib sqlite3 in WAL mode, one connection per thread.
+
+WAL with synchronous=NORMAL survives ``kill -9`` of the process (only an OS crash can lose the last
+transactions). Concurrent writers are serialized by SQLite itself; every state change is a single
+conditional statement or a short IMMEDIATE transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app.store.base import Page, TxQuery
+from app.txs.model import StoredSignature, TxRecord, TxStatus
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS txs (
+  hash TEXT PRIMARY KEY,
+  inner_hash TEXT,
+  network TEXT NOT NULL,
+  xdr TEXT NOT NULL,
+  status TEXT NOT NULL,
+  submit INTEGER NOT NULL DEFAULT 0,
+  callback_url TEXT,
+  desired_signers TEXT,
+  min_time INTEGER NOT NULL DEFAULT 0,
+  max_time INTEGER,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  ready_at REAL,
+  submitted INTEGER,
+  error TEXT,
+  result TEXT,
+  derived TEXT NOT NULL DEFAULT '{}',
+  sig_count INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  due_at REAL,
+  lease_owner TEXT,
+  lease_until REAL
+);
+CREATE INDEX IF NOT EXISTS txs_inner_hash ON txs(inner_hash) WHERE inner_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS txs_due ON txs(status, due_at);
+CREATE INDEX IF NOT EXISTS txs_lease ON txs(status, lease_until);
+CREATE INDEX IF NOT EXISTS txs_created ON txs(created_at, hash);
+CREATE INDEX IF NOT EXISTS txs_status_updated ON txs(status, updated_at);
+CREATE INDEX IF NOT EXISTS txs_max_time ON txs(status, max_time) WHERE max_time IS NOT NULL;
+CREATE TABLE IF NOT EXISTS signatures (
+  tx_hash TEXT NOT NULL REFERENCES txs(hash) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  added_at REAL NOT NULL,
+  UNIQUE (tx_hash, key)
+);
+CREATE TABLE IF NOT EXISTS tx_parties (
+  tx_hash TEXT NOT NULL REFERENCES txs(hash) ON DELETE CASCADE,
+  party TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (tx_hash, party, role)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS parties_by_party ON tx_parties(party, role, tx_hash);
+CREATE TABLE IF NOT EXISTS controls (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+"""
+
+_JSON_FIELDS = {"desired_signers", "result", "derived"}
+_COLUMNS = (
+    "hash", "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
+    "min_time", "max_time", "created_at", "updated_at", "ready_at", "submitted", "error", "result",
+    "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until",
+)
+
+
+def _to_db(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+    if isinstance(value, TxStatus):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # -- connections --
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def ensure_schema(self) -> None:
+        self._conn().executescript(_SCHEMA)
+
+    def ping(self) -> None:
+        self._conn().execute("SELECT 1").fetchone()
+
+    # -- records --
+
+    def insert(self, record: TxRecord) -> bool:
+        conn = self._conn()
+        values = [_to_db(c, getattr(record, c)) for c in _COLUMNS]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO txs ({','.join(_COLUMNS)}) "
+                f"VALUES ({','.join('?' * len(_COLUMNS))})", values)
+            inserted = cur.rowcount == 1
+            if inserted:
+                parties = [(record.hash, a, "source") for a in record.sources]
+                parties += [(record.hash, s, "signer") for s in record.signers]
+                conn.executemany("INSERT OR IGNORE INTO tx_parties VALUES (?,?,?)", parties)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return inserted
+
+    def get(self, tx_hash: str, by_inner: bool = True) -> TxRecord | None:
+        conn = self._conn()
+        row = conn.execute("SELECT * FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+        if row is None and by_inner:
+            row = conn.execute("SELECT * FROM txs WHERE inner_hash = ? ORDER BY created_at LIMIT 1",
+                               (tx_hash,)).fetchone()
+        return None if row is None else self._load(conn, row)
+
+    def _load(self, conn: sqlite3.Connection, row: sqlite3.Row, with_parties: bool = False) -> TxRecord:
+        data = {c: row[c] for c in _COLUMNS}
+        for name in _JSON_FIELDS:
+            data[name] = None if data[name] is None else json.loads(data[name])
+        data["status"] = TxStatus(data["status"])
+        data["submit"] = bool(data["submit"])
+        record = TxRecord(**data)
+        record.signatures = [
+            StoredSignature(r[0], bytes(r[1]), r[2])
+            for r in conn.execute("SELECT key, signature, added_at FROM signatures "
+                                  "WHERE tx_hash = ? ORDER BY rowid", (record.hash,))
+        ]
+        if with_parties:
+            for party, role in conn.execute("SELECT party, role FROM tx_parties WHERE tx_hash = ?",
+                                            (record.hash,)):
+                (record.sources if role == "source" else record.signers).append(party)
+        return record
+
+    def add_signatures(self, tx_hash: str, signatures: list[StoredSignature],
+                       limit: int) -> list[StoredSignature]:
+        conn = self._conn()
+        added: list[StoredSignature] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sig in signatures:
+                cur = conn.execute(
+                    "INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                    "SELECT ?, ?, ?, ? WHERE (SELECT sig_count FROM txs WHERE hash = ?) < ? "
+                    "ON CONFLICT (tx_hash, key) DO NOTHING",
+                    (tx_hash, sig.key, sig.signature, sig.added_at, tx_hash, limit))
+                if cur.rowcount == 1:
+                    conn.execute("UPDATE txs SET sig_count = sig_count + 1, updated_at = ? "
+                                 "WHERE hash = ?", (sig.added_at, tx_hash))
+                    added.append(sig)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return added
+
+    def save_evaluation(self, tx_hash: str, sig_count: int, derived: dict[str, Any],
+                        ready: bool, now: float) -> bool:
+        conn = self._conn()
+        cur = conn.execute(
+            "UPDATE txs SET derived = ?, "
+            "status = CASE WHEN ? AND status = 'pending' THEN 'ready' ELSE status END, "
+            "ready_at = CASE WHEN ? AND status = 'pending' THEN ? ELSE ready_at END, "
+            "due_at = CASE WHEN ? AND status = 'pending' THEN max(?, min_time) ELSE due_at END "
+            "WHERE hash = ? AND sig_count = ?",
+            (_to_db("derived", derived), ready, ready, now, ready, now, tx_hash, sig_count))
+        return cur.rowcount == 1
+
+    def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
+                   fields: dict[str, Any]) -> bool:
+        sets = {"status": new, **fields}
+        assignments = ", ".join(f"{k} = ?" for k in sets)
+        cur = self._conn().execute(
+            f"UPDATE txs SET {assignments} WHERE hash = ? AND status = ?",
+            [*(_to_db(k, v) for k, v in sets.items()), tx_hash, expected.value])
+        return cur.rowcount == 1
+
+    def update_fields(self, tx_hash: str, fields: dict[str, Any]) -> bool:
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        cur = self._conn().execute(f"UPDATE txs SET {assignments} WHERE hash = ?",
+                                   [*(_to_db(k, v) for k, v in fields.items()), tx_hash])
+        return cur.rowcount == 1
+
+    def search(self, query: TxQuery) -> Page:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.account:
+            where.append("hash IN (SELECT tx_hash FROM tx_parties WHERE party = ?)")
+            args.append(query.account)
+        if query.signer:
+            where.append("hash IN (SELECT tx_hash FROM tx_parties WHERE party = ? AND role = 'signer')")
+            args.append(query.signer)
+        if query.awaiting:
+            where.append("status = 'pending' AND hash IN (SELECT tx_hash FROM tx_parties "
+                         "WHERE party = ? AND role = 'signer') AND NOT EXISTS (SELECT 1 FROM "
+                         "signatures s WHERE s.tx_hash = txs.hash AND s.key = ?)")
+            args += [query.awaiting, query.awaiting]
+        if query.status:
+            where.append("status = ?")
+            args.append(query.status.value)
+        if query.network:
+            where.append("network = ?")
+            args.append(query.network)
+        if query.cursor:
+            where.append("(created_at < ? OR (created_at = ? AND hash < ?))")
+            args += [query.cursor[0], query.cursor[0], query.cursor[1]]
+        sql = "SELECT * FROM txs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, hash DESC LIMIT ?"
+        conn = self._conn()
+        rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
+        items = [self._load(conn, r) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(items, (items[-1].created_at, items[-1].hash) if more and items else None)
+
+    def iter_all(self) -> Iterator[TxRecord]:
+        conn = self._conn()
+        last = ""
+        while True:
+            rows = conn.execute("SELECT * FROM txs WHERE hash > ? ORDER BY hash LIMIT 500",
+                                (last,)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self._load(conn, row, with_parties=True)
+            last = rows[-1]["hash"]
+
+    def restore(self, record: TxRecord) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM txs WHERE hash = ?", (record.hash,))
+            conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
+                         f"({','.join('?' * len(_COLUMNS))})",
+                         [_to_db(c, getattr(record, c)) for c in _COLUMNS])
+            conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                             "VALUES (?,?,?,?)",
+                             [(record.hash, s.key, s.signature, s.added_at) for s in record.signatures])
+            parties = [(record.hash, a, "source") for a in record.sources]
+            parties += [(record.hash, s, "signer") for s in record.signers]
+            conn.executemany("INSERT OR IGNORE INTO tx_parties VALUES (?,?,?)", parties)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def count_by_status(self) -> dict[str, int]:
+        rows = self._conn().execute("SELECT status, count(*) FROM txs GROUP BY status").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    # -- worker --
+
+    def claim_due(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[TxRecord]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = conn.execute(
+                "SELECT hash FROM txs WHERE (status = 'ready' AND due_at <= ?) "
+                "UNION SELECT hash FROM txs WHERE (status = 'processing' AND lease_until < ?) "
+                "LIMIT ?", (now, now, limit)).fetchall()
+            hashes = [r[0] for r in rows]
+            conn.executemany(
+                "UPDATE txs SET status = 'processing', lease_owner = ?, lease_until = ?, "
+                "attempts = attempts + 1, updated_at = ? WHERE hash = ?",
+                [(owner, now + lease_seconds, now, h) for h in hashes])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return [r for r in (self.get(h) for h in hashes) if r is not None]
+
+    def release(self, tx_hash: str, owner: str, fields: dict[str, Any]) -> bool:
+        sets = {"lease_owner": None, "lease_until": None, **fields}
+        assignments = ", ".join(f"{k} = ?" for k in sets)
+        cur = self._conn().execute(
+            f"UPDATE txs SET {assignments} WHERE hash = ? AND lease_owner = ? "
+            f"AND status = 'processing'",
+            [*(_to_db(k, v) for k, v in sets.items()), tx_hash, owner])
+        return cur.rowcount == 1
+
+    def delete_final_before(self, cutoff: float, limit: int) -> int:
+        cur = self._conn().execute(
+            "DELETE FROM txs WHERE hash IN (SELECT hash FROM txs WHERE status IN "
+            "('processed', 'failed') AND updated_at < ? LIMIT ?)", (cutoff, limit))
+        return cur.rowcount
+
+    def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
+        cur = self._conn().execute(
+            "DELETE FROM txs WHERE hash IN (SELECT hash FROM txs WHERE status = 'pending' "
+            "AND sig_count = 0 AND created_at < ? LIMIT ?)", (cutoff, limit))
+        return cur.rowcount
+
+    def expired(self, now: float, limit: int) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT hash FROM txs WHERE status IN ('pending', 'ready') AND max_time IS NOT NULL "
+            "AND max_time > 0 AND max_time < ? LIMIT ?", (now, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    def get_control(self, name: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def set_control(self, name: str, value: dict[str, Any]) -> None:
+        self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                             (name, json.dumps(value)))

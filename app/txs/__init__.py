@@ -1,0 +1,1 @@
+"""Multisig transaction coordination: records, the POST/GET use cases, and their JSON views."""

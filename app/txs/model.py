@@ -1,0 +1,56 @@
+"""The stored record of one transaction and its accepted signatures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class TxStatus(StrEnum):
+    PENDING = "pending"  # collecting signatures
+    READY = "ready"  # fully signed, waiting for the worker (or for minTime)
+    PROCESSING = "processing"  # a worker holds a lease on it
+    PROCESSED = "processed"  # submitted and/or notified: final
+    FAILED = "failed"  # final, ``error`` says why
+
+    @property
+    def final(self) -> bool:
+        return self in (TxStatus.PROCESSED, TxStatus.FAILED)
+
+
+@dataclass(slots=True)
+class StoredSignature:
+    key: str  # the signer: G..., X... (hash(x) preimage) or P... (signed payload)
+    signature: bytes
+    added_at: float
+
+
+@dataclass(slots=True)
+class TxRecord:
+    hash: str
+    network: str
+    xdr: str  # envelope with the collected signature list empty
+    status: TxStatus
+    created_at: float
+    updated_at: float
+    submit: bool = False
+    callback_url: str | None = None
+    desired_signers: list[str] | None = None
+    min_time: int = 0
+    max_time: int | None = None
+    inner_hash: str | None = None
+    ready_at: float | None = None
+    submitted: int | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = None
+    sources: list[str] = field(default_factory=list)
+    signers: list[str] = field(default_factory=list)  # potential signers when created
+    signatures: list[StoredSignature] = field(default_factory=list)
+    # Computed at write time so reads stay cheap: signed "xdr", "progress" and "summary".
+    derived: dict[str, Any] = field(default_factory=dict)
+    sig_count: int = 0
+    attempts: int = 0
+    due_at: float | None = None
+    lease_owner: str | None = None
+    lease_until: float | None = None

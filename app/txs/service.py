@@ -1,0 +1,183 @@
+"""The ``POST /tx`` use case: parse, check signatures against the ledger, store atomically, evaluate.
+
+Order matters for concurrency: signatures are added one by one with conditional writes, then the
+record is re-read and evaluated from what is actually stored, and the evaluation is saved only if no
+signature arrived in between (a later writer saves a newer one). Readiness only ever grows with
+more signatures, so whichever writer comes last leaves the correct status.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import BadRequest, NotFound
+from app.ledger.accounts import AccountSource
+from app.settings import Settings
+from app.stellar.checker import Candidate
+from app.stellar.envelope import (
+    InvalidEnvelope,
+    ParsedEnvelope,
+    Sig,
+    attach_signatures,
+    parse_envelope,
+)
+from app.stellar.evaluation import accounts_to_load, collect_needs, evaluate
+from app.stellar.requirements import build_needs, identify_signer
+from app.stellar.signers import masked_hint_key, parse_signer
+from app.stellar.summary import summarize
+from app.store.base import TxStore
+from app.txs.model import StoredSignature, TxRecord, TxStatus
+from app.txs.params import check_not_expired, parse_options, resolve_network
+from app.txs.view import tx_info
+
+
+@dataclass
+class Changes:
+    accepted: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def candidates(record: TxRecord) -> list[Candidate]:
+    return [Candidate(s.key, parse_signer(s.key).hint, s.signature) for s in record.signatures]
+
+
+class TxService:
+    def __init__(self, settings: Settings, store: TxStore, accounts: AccountSource,
+                 on_change: Callable[[TxRecord], None] = lambda record: None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.store = store
+        self.accounts = accounts
+        self.on_change = on_change
+        self.clock = clock
+
+    def get(self, tx_hash: str) -> TxRecord:
+        record = self.store.get(tx_hash)
+        if record is None:
+            raise NotFound(f"Transaction {tx_hash} not found.")
+        return record
+
+    def post(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        network = resolve_network(body.get("network"), self.settings.networks)
+        xdr = body.get("xdr")
+        if not isinstance(xdr, str) or not xdr:
+            raise BadRequest("Invalid transaction XDR")
+        try:
+            parsed = parse_envelope(xdr.strip(), network.passphrase)
+        except InvalidEnvelope as exc:
+            raise BadRequest(str(exc)) from None
+        now = self.clock()
+        existing = self.store.get(parsed.hash_hex, by_inner=False)
+        accounts = self.accounts.load(network.name, accounts_to_load(parsed))
+        changes = Changes()
+        accepted = self._sort_signatures(parsed, accounts, existing, now, changes)
+        created = False
+        if existing is None:
+            record = self._new_record(body, parsed, network.name, accounts, now)
+            created = self.store.insert(record)
+        added = self.store.add_signatures(parsed.hash_hex, accepted, self.settings.max_signatures)
+        record = self._reload(parsed.hash_hex)
+        stored_keys = {s.key for s in record.signatures}
+        for sig in accepted:
+            if sig in added:
+                changes.accepted.append({"key": sig.key, "signature": _b64(sig.signature)})
+            elif sig.key not in stored_keys:
+                changes.rejected.append({"key": sig.key, "signature": _b64(sig.signature),
+                                         "reason": "limit"})
+        if created or added or record.status is TxStatus.PENDING:
+            record = self._evaluate(record, parsed, accounts, now)
+        if created or added:
+            self.on_change(record)
+        return {**tx_info(record), "changes": {"accepted": changes.accepted,
+                                               "rejected": changes.rejected}}
+
+    def _reload(self, tx_hash: str) -> TxRecord:
+        record = self.store.get(tx_hash, by_inner=False)
+        if record is None:  # deleted between our write and read: only cleanup can do that
+            raise NotFound(f"Transaction {tx_hash} not found.")
+        return record
+
+    def _sort_signatures(self, parsed: ParsedEnvelope, accounts: Mapping[str, Any],
+                         existing: TxRecord | None, now: float,
+                         changes: Changes) -> list[StoredSignature]:
+        """Split the uploaded signatures into new valid ones and rejected ones; skip duplicates."""
+        needs = collect_needs(parsed, accounts)
+        potential = set(needs.potential_signers())
+        stored = existing.signatures if existing else []
+        seen_bytes = {s.signature for s in stored}
+        seen_keys = {s.key for s in stored}
+        accepted: list[StoredSignature] = []
+        for sig in parsed.signatures:
+            if sig.signature in seen_bytes:
+                continue
+            key = identify_signer(needs, sig.hint, sig.signature)
+            if key is None:
+                hinted = any(parse_signer(k).hint == sig.hint for k in potential)
+                changes.rejected.append({
+                    "key": masked_hint_key(sig.hint), "signature": _b64(sig.signature),
+                    "reason": "invalid_signature" if hinted else "unknown_signer"})
+                continue
+            if key in seen_keys:
+                continue
+            seen_keys.add(key)
+            seen_bytes.add(sig.signature)
+            accepted.append(StoredSignature(key, sig.signature, now))
+        return accepted
+
+    def _new_record(self, body: Mapping[str, Any], parsed: ParsedEnvelope, network: str,
+                    accounts: Mapping[str, Any], now: float) -> TxRecord:
+        check_not_expired(parsed.max_time, now)
+        options = parse_options(body, now, self.settings.callbacks.allow_private_networks)
+        max_time = _expiry(options.expires, parsed.max_time)
+        signers = collect_needs(parsed, accounts).potential_signers()
+        if parsed.inner is not None:
+            inner = build_needs(parsed.inner, accounts, "transaction").potential_signers()
+            signers = list(dict.fromkeys(inner + signers))
+        return TxRecord(
+            hash=parsed.hash_hex,
+            network=network,
+            xdr=parsed.unsigned_xdr,
+            status=TxStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            submit=options.submit,
+            callback_url=options.callback_url,
+            desired_signers=options.desired_signers,
+            min_time=parsed.min_time,
+            max_time=max_time,
+            inner_hash=parsed.inner.hash.hex() if parsed.inner is not None else None,
+            sources=accounts_to_load(parsed),
+            signers=signers,
+        )
+
+    def _evaluate(self, record: TxRecord, parsed: ParsedEnvelope, accounts: Mapping[str, Any],
+                  now: float) -> TxRecord:
+        if record.status not in (TxStatus.PENDING, TxStatus.READY):
+            return record  # the envelope handed to the network is settled; keep it as it was
+        stored = candidates(record)
+        result = evaluate(parsed, accounts, stored, record.desired_signers or ())
+        chosen = result.selected if result.selected is not None else stored
+        derived: dict[str, Any] = {
+            "xdr": attach_signatures(record.xdr, [Sig(c.hint, c.signature) for c in chosen]),
+            "progress": result.progress,
+            "summary": summarize(parsed.envelope),
+        }
+        if parsed.inner is not None:
+            derived["feeBump"] = {"innerHash": parsed.inner.hash.hex(),
+                                  "feeSource": parsed.shape.source}
+        self.store.save_evaluation(record.hash, record.sig_count, derived, result.ready, now)
+        return self._reload(record.hash)
+
+
+def _expiry(expires: int | None, tx_max_time: int) -> int | None:
+    """The earlier of the requested expiry and the transaction's own time bounds."""
+    bounds = [t for t in (expires, tx_max_time) if t]
+    return min(bounds) if bounds else None

@@ -1,0 +1,41 @@
+"""The JSON shape of a record (TxInfo), compatible with the original's and extended."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from app.txs.model import TxRecord
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def tx_info(record: TxRecord) -> dict[str, Any]:
+    derived = record.derived
+    return {
+        "hash": record.hash,
+        "network": record.network,
+        "xdr": derived.get("xdr") or record.xdr,
+        "signatures": [
+            {"key": s.key, "signature": base64.b64encode(s.signature).decode(),
+             "addedAt": int(s.added_at)}
+            for s in record.signatures
+        ],
+        "status": record.status.value,
+        "submit": record.submit,
+        "callbackUrl": record.callback_url,
+        "desiredSigners": record.desired_signers,
+        "minTime": record.min_time,
+        "maxTime": record.max_time,
+        "submitted": record.submitted,
+        "error": record.error,
+        "createdAt": int(record.created_at),
+        "updatedAt": int(record.updated_at),
+        "readyAt": _int(record.ready_at),
+        "feeBump": derived.get("feeBump"),
+        "result": record.result,
+        "progress": derived.get("progress"),
+        "summary": derived.get("summary"),
+    }
