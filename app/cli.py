@@ -1,0 +1,71 @@
+"""The ``refractor`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from app import __version__
+from app.config import load_settings
+from app.settings import ConfigError, Settings
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print("Configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.server import serve
+
+    settings = _settings_or_exit()
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit()
+    for warning in settings.warnings:
+        print(f"warning: {warning}")
+    print(f"ok: storage={settings.storage}, networks={', '.join(settings.networks)}, "
+          f"port={settings.port}")
+    return 0
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from app.store import open_store
+
+    store = open_store(_settings_or_exit())
+    try:
+        store.ensure_schema()
+        store.ping()
+    finally:
+        store.close()
+    print("ok: schema and indexes are in place")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="refractor", description="Stellar multisig coordinator.")
+    p.add_argument("--version", action="version", version=f"refractor {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API, UI and worker in the foreground")
+    serve.add_argument("--host", help="bind address (default: config host)")
+    serve.add_argument("--port", type=int, help="port (default: config port / PORT)")
+    serve.set_defaults(func=cmd_serve)
+    check = sub.add_parser("check-config", help="validate the configuration and exit")
+    check.set_defaults(func=cmd_check_config)
+    init = sub.add_parser("init-db", help="create tables/collections and indexes (idempotent)")
+    init.set_defaults(func=cmd_init_db)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)

@@ -1,0 +1,53 @@
+"""Build the ASGI application. No globals: everything hangs off ``app.state``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from app.observability import RequestContextMiddleware
+from app.services import Services, build_services
+from app.settings import Settings
+from app.web.cors import CorsMiddleware
+from app.web.errors import HANDLERS
+from app.web.openapi import build_openapi
+from app.web.ratelimit import RateLimitMiddleware
+from app.web.routes import routes
+from app.web.ui import find_ui_dir
+
+log = logging.getLogger("refractor")
+
+
+def create_app(settings: Settings,
+               make_services: Callable[[Settings], Services] = build_services) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = make_services(settings)
+        app.state.services = services
+        log.info("started", extra={"fields": {"storage": settings.storage,
+                                              "networks": sorted(settings.networks)}})
+        try:
+            yield
+        finally:
+            services.close()
+            log.info("stopped")
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(CorsMiddleware, origins=settings.cors_origins),
+            Middleware(RateLimitMiddleware, settings=settings.rate_limit,
+                       trust_proxy=settings.trust_proxy),
+        ],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.openapi = build_openapi()
+    app.state.ui_dir = find_ui_dir(settings.ui_dir)
+    return app

@@ -1,0 +1,105 @@
+"""Structured logs (one JSON object per line, with request ids) and Sentry.
+
+Logging goes to stdout (journald under systemd) or to ``logFile``; a WatchedFileHandler reopens the
+file by itself after logrotate moves it, so no signal is needed.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import logging.handlers
+import sys
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.settings import Settings
+from app.web.asgi import header
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id.get()
+        if rid != "-":
+            entry["request_id"] = rid
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            entry.update(extra)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def setup_logging(settings: Settings) -> None:
+    handler: logging.Handler
+    if settings.log_file:
+        handler = logging.handlers.WatchedFileHandler(settings.log_file)
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    for noisy in ("hypercorn.access", "httpx", "httpcore", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def setup_sentry(settings: Settings) -> bool:
+    if settings.sentry_dsn is None:
+        return False
+    import sentry_sdk
+
+    from app import __version__
+
+    sentry_sdk.init(dsn=settings.sentry_dsn.reveal(), environment=settings.sentry_environment,
+                    release=f"refractor@{__version__}", send_default_pii=False,
+                    traces_sample_rate=0.0)
+    return True
+
+
+access_log = logging.getLogger("refractor.access")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from X-Request-ID when sane) and logs one line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = header(scope, b"x-request-id")
+        rid = given if given and len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("request", extra={"fields": {
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2)}})
+            request_id.reset(token)

@@ -1,0 +1,44 @@
+"""Everything a process needs, built once from the settings and passed explicitly (no singletons)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import httpx
+
+from app.ledger.accounts import AccountSource, NetworkClients
+from app.settings import Settings
+from app.store import open_store
+from app.store.base import TxStore
+from app.txs.service import TxService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: TxStore
+    http: httpx.Client
+    networks: dict[str, NetworkClients]
+    accounts: AccountSource
+    txs: TxService
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def close(self) -> None:
+        self.http.close()
+        self.store.close()
+
+
+def build_services(settings: Settings, store: TxStore | None = None) -> Services:
+    store = store if store is not None else open_store(settings)
+    store.ensure_schema()
+    # Upstream calls are bounded: a slow RPC must not pin request threads for minutes.
+    http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0),
+                        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                        headers={"User-Agent": "refractor"}, follow_redirects=False)
+    networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
+    accounts = AccountSource(networks, settings.account_cache_ttl)
+    services = Services(settings, store, http, networks, accounts,
+                        TxService(settings, store, accounts))
+    return services
+

@@ -1,0 +1,1 @@
+"""HTTP layer: routes, middleware and the mapping of the error tree to responses."""

@@ -1,0 +1,39 @@
+"""The one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.errors import AppError, TooManyRequests
+from app.web.responses import json_response
+
+log = logging.getLogger("refractor.errors")
+
+
+async def app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    if not exc.public:
+        log.error("unexpected application error", exc_info=exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return json_response(request, exc.body(), exc.status, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: f"Not found: {request.method} {request.url.path}",
+               405: f"Method {request.method} not allowed on {request.url.path}"}.get(
+        exc.status_code, str(exc.detail))
+    return json_response(request, {"error": message, "status": exc.status_code}, exc.status_code,
+                         dict(exc.headers) if exc.headers else None)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return json_response(request, {"error": "Internal server error", "status": 500}, 500)
+
+
+HANDLERS = {AppError: app_error, HTTPException: http_error, Exception: unexpected_error}

@@ -1,0 +1,30 @@
+"""``GET /monitoring/health`` and ``GET /health``: public, 200 only when the service can serve."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.web.responses import json_response
+from app.web.tx_endpoints import services
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> Response:
+    svc = services(request)
+    try:
+        await run_in_threadpool(svc.store.ping)
+    except Exception as exc:  # any failure to reach the store means "not ready"
+        log.warning("health: store unreachable", extra={"fields": {"error": type(exc).__name__}})
+        return json_response(request, {"status": "unavailable", "reason": "storage unreachable"},
+                             503)
+    checker = getattr(request.app.state, "worker_health", None)
+    if checker is not None:
+        reason = checker()
+        if reason:
+            return json_response(request, {"status": "unavailable", "reason": reason}, 503)
+    return json_response(request, {"status": "ok", "storage": svc.settings.storage})

@@ -1,0 +1,18 @@
+"""JSON responses, with the original's ``?prettyPrint`` (any value) indenting by 2 spaces."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+def json_response(request: Request, data: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    if "prettyPrint" in request.query_params:
+        body = json.dumps(data, indent=2, ensure_ascii=False)
+    else:
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status, headers=headers, media_type="application/json")

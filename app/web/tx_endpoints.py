@@ -1,0 +1,131 @@
+"""``/tx`` routes: parse the request, call the use case, render JSON. No business rules here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from app.errors import BadRequest, ValidationFailed
+from app.services import Services
+from app.stellar.signers import is_ed25519_key
+from app.store.base import TxQuery, decode_cursor, encode_cursor
+from app.txs.model import TxStatus
+from app.txs.view import tx_info
+from app.web.body import read_object
+from app.web.responses import json_response
+from app.web.schemas import TX_REQUEST, check_request
+from app.web.ui import serve_ui_page
+
+_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+SSE_POLL_SECONDS = 1.0
+SSE_KEEPALIVE_SECONDS = 15.0
+SSE_MAX_SECONDS = 600.0  # clients reconnect by themselves; bounded streams free server slots
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def _hash(request: Request) -> str:
+    value = request.path_params["hash"]
+    if not _HASH.match(value):
+        raise BadRequest(f"Invalid transaction hash: {value[:80]}")
+    return str(value).lower()
+
+
+async def post_tx(request: Request) -> Response:
+    svc = services(request)
+    body = await read_object(request, svc.settings.body_limit)
+    check_request(body, TX_REQUEST)
+    result = await run_in_threadpool(svc.txs.post, body)
+    return json_response(request, result)
+
+
+async def get_tx(request: Request) -> Response:
+    page = serve_ui_page(request)
+    if page is not None:
+        return page
+    svc = services(request)
+    record = await run_in_threadpool(svc.txs.get, _hash(request))
+    return json_response(request, tx_info(record))
+
+
+def _account_param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    if not (is_ed25519_key(value) or re.fullmatch(r"[TXP][A-Z2-7]{55,}", value)):
+        raise ValidationFailed(f'Invalid "{name}" parameter: {value[:80]} is not a Stellar key.', name)
+    return value
+
+
+def parse_query(request: Request) -> TxQuery:
+    params = request.query_params
+    status = params.get("status") or None
+    if status is not None and status not in {s.value for s in TxStatus}:
+        raise ValidationFailed(f'Invalid "status" parameter: {status[:40]}.', "status")
+    limit_text = params.get("limit", "20")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        raise ValidationFailed('Invalid "limit" parameter: expected 1 to 100.', "limit")
+    network = params.get("network") or None
+    cursor = params.get("cursor")
+    return TxQuery(
+        account=_account_param(request, "account"),
+        signer=_account_param(request, "signer"),
+        awaiting=_account_param(request, "awaiting"),
+        status=TxStatus(status) if status else None,
+        network=network,
+        limit=int(limit_text),
+        cursor=decode_cursor(cursor) if cursor else None,
+    )
+
+
+async def list_txs(request: Request) -> Response:
+    svc = services(request)
+    query = parse_query(request)
+    if query.network is not None and query.network not in svc.settings.networks:
+        raise ValidationFailed(f"Unidentified network: {query.network[:40]}", "network")
+    page = await run_in_threadpool(svc.store.search, query)
+    return json_response(request, {
+        "items": [tx_info(r) for r in page.items],
+        "next": encode_cursor(page.next) if page.next else None,
+    })
+
+
+async def tx_events(request: Request) -> Response:
+    """Server-Sent Events: the TxInfo now and after every change (polled, so any process's writes
+    are seen)."""
+    svc = services(request)
+    tx_hash = _hash(request)
+    record = await run_in_threadpool(svc.txs.get, tx_hash)
+
+    async def stream() -> AsyncIterator[str]:
+        nonlocal record
+        yield f"retry: 3000\nevent: update\ndata: {json.dumps(tx_info(record))}\n\n"
+        loop = asyncio.get_running_loop()
+        started = last_sent = loop.time()
+        version = (record.updated_at, record.status, record.sig_count, record.derived.get("xdr"))
+        while loop.time() - started < SSE_MAX_SECONDS:
+            await asyncio.sleep(SSE_POLL_SECONDS)
+            if await request.is_disconnected():
+                return
+            fresh = await run_in_threadpool(svc.store.get, tx_hash)
+            if fresh is None:
+                return
+            now_version = (fresh.updated_at, fresh.status, fresh.sig_count, fresh.derived.get("xdr"))
+            if now_version != version:
+                version, record, last_sent = now_version, fresh, loop.time()
+                yield f"event: update\ndata: {json.dumps(tx_info(fresh))}\n\n"
+            elif loop.time() - last_sent > SSE_KEEPALIVE_SECONDS:
+                last_sent = loop.time()
+                yield ": keep-alive\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
