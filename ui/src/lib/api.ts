@@ -1,0 +1,111 @@
+// Refractor API client. Every failure becomes an ApiError carrying the server's
+// {"error","status","field"} so forms can show the message next to the field concerned.
+
+import { apiUrl } from './config'
+import type { Delivery, NetworkInfo, NewTxRequest, TxInfo, TxPage, TxPostResponse } from './types'
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly field: string | null
+  readonly body: unknown
+
+  constructor(message: string, status: number, field: string | null = null, body: unknown = null) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.field = field
+    this.body = body
+  }
+}
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
+
+let fetchImpl: FetchLike = (input, init) => fetch(input, init)
+
+/** Replaces fetch (unit tests). */
+export function setFetch(impl: FetchLike): void {
+  fetchImpl = impl
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'The request was not understood.',
+  404: 'Not found.',
+  405: 'This action is not allowed here.',
+  409: 'This cannot be done in the current state.',
+  413: 'The request is too large.',
+  415: 'Unsupported content type.',
+  429: 'Too many requests. Please wait a moment and try again.',
+  500: 'The server had an internal error.',
+  502: 'The server could not be reached (bad gateway).',
+  503: 'The service is temporarily unavailable.',
+  504: 'The server took too long to answer.',
+}
+
+/** Builds an ApiError from a non-2xx response body (parsed JSON or raw text). */
+export function errorFromResponse(status: number, statusText: string, body: unknown, retryAfter?: string | null): ApiError {
+  let message = ''
+  let field: string | null = null
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>
+    if (typeof b.error === 'string') message = b.error
+    else if (typeof b.message === 'string') message = b.message
+    if (typeof b.field === 'string' && b.field) field = b.field
+  }
+  if (!message) message = STATUS_TEXT[status] ?? (statusText || `Request failed with status ${status}.`)
+  if (status === 429 && retryAfter) message += ` (retry after ${retryAfter} s)`
+  return new ApiError(message, status, field, body)
+}
+
+export async function apiRequest<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  const opts: RequestInit = { method: init.method ?? 'GET', headers, signal: init.signal }
+  if (init.body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    opts.body = JSON.stringify(init.body)
+  }
+  let response: Response
+  try {
+    response = await fetchImpl(apiUrl(path), opts)
+  } catch (e) {
+    if ((e as Error)?.name === 'AbortError') throw e
+    throw new ApiError('Could not reach the server. Check your connection and try again.', 0)
+  }
+  const text = await response.text()
+  let body: unknown = null
+  if (text) {
+    try {
+      body = JSON.parse(text)
+    } catch {
+      body = text
+    }
+  }
+  if (!response.ok) {
+    throw errorFromResponse(response.status, response.statusText, body, response.headers.get('Retry-After'))
+  }
+  if (body === null || typeof body !== 'object') {
+    throw new ApiError('The server sent an unexpected answer.', response.status, null, body)
+  }
+  return body as T
+}
+
+export function queryString(params: Record<string, string | number | null | undefined>): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v))
+  }
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+
+export const api = {
+  networks: () => apiRequest<{ networks: NetworkInfo[] }>('/networks').then((r) => r.networks ?? []),
+  getTx: (hash: string, signal?: AbortSignal) => apiRequest<TxInfo>(`/tx/${encodeURIComponent(hash)}`, { signal }),
+  postTx: (req: NewTxRequest) => apiRequest<TxPostResponse>('/tx', { method: 'POST', body: req }),
+  addSignatures: (network: string, xdr: string) => apiRequest<TxPostResponse>('/tx', { method: 'POST', body: { network, xdr } }),
+  submitTx: (hash: string) => apiRequest<TxInfo>(`/tx/${encodeURIComponent(hash)}/submit`, { method: 'POST' }),
+  deliveries: (hash: string) =>
+    apiRequest<{ items: Delivery[] }>(`/tx/${encodeURIComponent(hash)}/deliveries`).then((r) => r.items ?? []),
+  listTx: (params: { account?: string; signer?: string; awaiting?: string; status?: string; network?: string; limit?: number; cursor?: string | null }) =>
+    apiRequest<TxPage>(`/tx${queryString(params)}`),
+  openapi: () => apiRequest<Record<string, unknown>>('/openapi.json'),
+}

@@ -1,0 +1,122 @@
+// Shapes of the Refractor HTTP API (see docs/api.md).
+
+export type TxStatus = 'pending' | 'ready' | 'processing' | 'processed' | 'failed'
+
+export interface SignatureInfo {
+  key: string
+  signature: string
+  addedAt?: number
+}
+
+export interface SignerProgress {
+  key: string
+  type?: string
+  weight: number
+  signed: boolean
+  desired?: boolean
+}
+
+export interface AccountProgress {
+  account: string
+  scope: 'transaction' | 'feeBump' | string
+  missing?: boolean
+  levels?: string[]
+  threshold: number
+  weight: number
+  satisfied: boolean
+  signers: SignerProgress[]
+}
+
+export interface Progress {
+  ready: boolean
+  accounts: AccountProgress[]
+  extraSigners?: { key: string; signed: boolean }[]
+  warnings?: string[]
+}
+
+export interface OperationSummary {
+  type: string
+  source?: string | null
+  description: string
+}
+
+export interface TxSummary {
+  source?: string
+  fee?: string | number
+  sequence?: string | number
+  memo?: unknown
+  operations?: OperationSummary[]
+  preconditions?: Record<string, unknown> | null
+}
+
+export interface TxResult {
+  ledger?: number | null
+  successful?: boolean
+  transactionCode?: string | null
+  operationCodes?: (string | null)[] | null
+  resultXdr?: string | null
+}
+
+export interface TxInfo {
+  hash: string
+  network: string
+  xdr: string
+  signatures: SignatureInfo[]
+  status: TxStatus
+  submit: boolean
+  callbackUrl: string | null
+  desiredSigners: string[] | null
+  minTime: number
+  maxTime: number | null
+  submitted: number | null
+  error: string | null
+  createdAt: number
+  updatedAt: number
+  readyAt: number | null
+  feeBump: { innerHash: string; feeSource: string } | null
+  result: TxResult | null
+  progress?: Progress
+  summary?: TxSummary
+}
+
+export interface SignatureChange {
+  key: string
+  signature: string
+  reason?: string
+}
+
+export interface TxChanges {
+  accepted: SignatureChange[]
+  rejected: SignatureChange[]
+}
+
+export type TxPostResponse = TxInfo & { changes?: TxChanges }
+
+export interface NetworkInfo {
+  name: string
+  passphrase: string
+  aliases?: string[]
+}
+
+export interface Delivery {
+  id: string | number
+  attempt: number
+  at: number
+  status: number | string | null
+  error: string | null
+  durationMs?: number | null
+}
+
+export interface TxPage {
+  items: TxInfo[]
+  next: string | null
+}
+
+export interface NewTxRequest {
+  network: string
+  xdr: string
+  submit?: boolean
+  callbackUrl?: string
+  desiredSigners?: string[]
+  expires?: number
+}

@@ -1,0 +1,77 @@
+// React state for one transaction: initial load, live updates (SSE or polling) and the callback log.
+
+import { useCallback, useEffect, useRef, useState } from 'react'
+import { ApiError, api } from './api'
+import { apiUrl } from './config'
+import { LiveTx, type LiveMode } from './liveTx'
+import type { Delivery, TxInfo } from './types'
+
+export interface TxState {
+  tx: TxInfo | null
+  error: ApiError | null
+  deliveries: Delivery[] | null
+  mode: LiveMode
+  /** replace the record with a fresher one (e.g. the answer to POST /tx) */
+  apply: (tx: TxInfo) => void
+}
+
+const newer = (a: TxInfo | null, b: TxInfo) => !a || (b.updatedAt ?? 0) >= (a.updatedAt ?? 0)
+
+export function useTx(hash: string): TxState {
+  const [tx, setTx] = useState<TxInfo | null>(null)
+  const [error, setError] = useState<ApiError | null>(null)
+  const [deliveries, setDeliveries] = useState<Delivery[] | null>(null)
+  const [mode, setMode] = useState<LiveMode>('connecting')
+  const deliveriesKey = useRef('')
+
+  const apply = useCallback((next: TxInfo) => {
+    setTx((cur) => (newer(cur, next) ? next : cur))
+    setError(null)
+  }, [])
+
+  useEffect(() => {
+    const controller = new AbortController()
+    let live: LiveTx | null = null
+    api
+      .getTx(hash, controller.signal)
+      .then((t) => {
+        apply(t)
+        live = new LiveTx(
+          hash,
+          apiUrl(`/tx/${hash}/events`),
+          {
+            createEventSource: typeof EventSource === 'function' ? (url) => new EventSource(url) : null,
+            fetchTx: (h) => api.getTx(h),
+            isHidden: () => document.visibilityState === 'hidden',
+          },
+          { onUpdate: apply, onMode: setMode },
+        )
+        live.start()
+      })
+      .catch((e) => {
+        if ((e as Error)?.name === 'AbortError') return
+        setError(e instanceof ApiError ? e : new ApiError(String(e), 0))
+      })
+    const onVisible = () => document.visibilityState === 'visible' && live?.wake()
+    document.addEventListener('visibilitychange', onVisible)
+    return () => {
+      controller.abort()
+      live?.stop()
+      document.removeEventListener('visibilitychange', onVisible)
+    }
+  }, [hash, apply])
+
+  // The callback log changes only when the record does; refresh it on each update of a record with a callback.
+  useEffect(() => {
+    if (!tx?.callbackUrl) return
+    const key = `${tx.updatedAt}:${tx.status}`
+    if (deliveriesKey.current === key) return
+    deliveriesKey.current = key
+    api
+      .deliveries(hash)
+      .then(setDeliveries)
+      .catch(() => setDeliveries((d) => d ?? null))
+  }, [hash, tx?.callbackUrl, tx?.updatedAt, tx?.status])
+
+  return { tx, error, deliveries, mode, apply }
+}
