@@ -1,0 +1,214 @@
+"""One contract, both engines: every TxStore behaves the same on SQLite and on MongoDB."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app.store.base import TxQuery, TxStore
+from app.txs.model import StoredSignature, TxRecord, TxStatus
+from tests.conftest import make_store
+
+
+def record(tx_hash: str = "a" * 64, **fields: object) -> TxRecord:
+    now = time.time()
+    base: dict[str, object] = {
+        "hash": tx_hash, "network": "testnet", "xdr": "AAAA", "status": TxStatus.PENDING,
+        "created_at": now, "updated_at": now, "sources": ["GSRC"], "signers": ["GA", "GB"],
+    }
+    base.update(fields)
+    return TxRecord(**base)  # type: ignore[arg-type]
+
+
+def sig(key: str, n: int = 1) -> StoredSignature:
+    return StoredSignature(key, bytes([n]) * 64, time.time())
+
+
+def h(n: int) -> str:
+    return f"{n:064x}"
+
+
+def test_insert_get_and_duplicate(store: TxStore) -> None:
+    assert store.insert(record())
+    assert not store.insert(record())
+    got = store.get("a" * 64)
+    assert got is not None and got.status is TxStatus.PENDING and got.signatures == []
+    assert store.get("b" * 64) is None
+
+
+def test_get_by_inner_hash_only_when_asked(store: TxStore) -> None:
+    store.insert(record(inner_hash="c" * 64))
+    assert store.get("c" * 64) is not None
+    assert store.get("c" * 64, by_inner=False) is None
+
+
+def test_signatures_added_once_per_signer_in_order(store: TxStore) -> None:
+    store.insert(record())
+    added = store.add_signatures("a" * 64, [sig("GA", 1), sig("GB", 2)], limit=10)
+    assert [s.key for s in added] == ["GA", "GB"]
+    assert store.add_signatures("a" * 64, [sig("GA", 3)], limit=10) == []
+    got = store.get("a" * 64)
+    assert got is not None
+    assert [s.key for s in got.signatures] == ["GA", "GB"]
+    assert got.signatures[0].signature == bytes([1]) * 64
+    assert got.sig_count == 2
+
+
+def test_signature_limit(store: TxStore) -> None:
+    store.insert(record())
+    added = store.add_signatures("a" * 64, [sig(f"G{i}", i) for i in range(5)], limit=3)
+    assert len(added) == 3
+
+
+def test_concurrent_signatures_all_kept(engine: str, tmp_path: Path,
+                                        request: pytest.FixtureRequest) -> None:
+    """N writers adding different signers to the same record at once: none is lost."""
+    shared = make_store(engine, tmp_path, request)
+    shared.ensure_schema()
+    shared.insert(record())
+    keys = [f"G{i:02d}" for i in range(12)]
+    barrier = threading.Barrier(len(keys))
+    errors: list[BaseException] = []
+
+    def add(key: str, n: int) -> None:
+        try:
+            barrier.wait()
+            shared.insert(record())  # every writer also races the creation
+            shared.add_signatures("a" * 64, [sig(key, n)], limit=40)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(k, i)) for i, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    got = shared.get("a" * 64)
+    assert got is not None
+    assert sorted(s.key for s in got.signatures) == keys
+    assert got.sig_count == len(keys)
+    shared.close()
+
+
+def test_save_evaluation_only_for_current_signature_count(store: TxStore) -> None:
+    store.insert(record(min_time=0))
+    store.add_signatures("a" * 64, [sig("GA")], limit=10)
+    assert not store.save_evaluation("a" * 64, 0, {"xdr": "stale"}, True, time.time())
+    got = store.get("a" * 64)
+    assert got is not None and got.status is TxStatus.PENDING and got.derived == {}
+    now = time.time()
+    assert store.save_evaluation("a" * 64, 1, {"xdr": "fresh"}, True, now)
+    got = store.get("a" * 64)
+    assert got is not None
+    assert got.status is TxStatus.READY and got.derived == {"xdr": "fresh"}
+    assert got.ready_at == pytest.approx(now) and got.due_at == pytest.approx(now)
+
+
+def test_ready_waits_for_min_time(store: TxStore) -> None:
+    later = int(time.time()) + 3600
+    store.insert(record(min_time=later))
+    store.save_evaluation("a" * 64, 0, {}, True, time.time())
+    got = store.get("a" * 64)
+    assert got is not None and got.due_at == later
+    assert store.claim_due("w1", time.time(), 30, 10) == []
+
+
+def test_transition_is_conditional(store: TxStore) -> None:
+    store.insert(record())
+    assert not store.transition("a" * 64, TxStatus.READY, TxStatus.PROCESSED, {})
+    assert store.transition("a" * 64, TxStatus.PENDING, TxStatus.FAILED, {"error": "expired"})
+    got = store.get("a" * 64)
+    assert got is not None and got.status is TxStatus.FAILED and got.error == "expired"
+
+
+def test_search_filters_and_pagination(store: TxStore) -> None:
+    for n in range(5):
+        store.insert(record(h(n), created_at=1000.0 + n, sources=[f"GS{n % 2}"],
+                            signers=["GX", f"GY{n}"], network="testnet" if n < 4 else "public"))
+    store.add_signatures(h(1), [sig("GX")], limit=10)
+    store.transition(h(3), TxStatus.PENDING, TxStatus.FAILED, {})
+    first = store.search(TxQuery(limit=2))
+    assert [r.hash for r in first.items] == [h(4), h(3)] and first.next is not None
+    second = store.search(TxQuery(limit=2, cursor=first.next))
+    assert [r.hash for r in second.items] == [h(2), h(1)]
+    assert {r.hash for r in store.search(TxQuery(account="GS1")).items} == {h(1), h(3)}
+    assert {r.hash for r in store.search(TxQuery(account="GY2")).items} == {h(2)}
+    assert {r.hash for r in store.search(TxQuery(signer="GX")).items} == {h(n) for n in range(5)}
+    assert {r.hash for r in store.search(TxQuery(awaiting="GX")).items} == {h(0), h(2), h(4)}
+    assert {r.hash for r in store.search(TxQuery(status=TxStatus.FAILED)).items} == {h(3)}
+    assert {r.hash for r in store.search(TxQuery(network="public")).items} == {h(4)}
+
+
+def test_claim_is_exclusive_and_leases_expire(store: TxStore, engine: str, tmp_path: Path,
+                                              request: pytest.FixtureRequest) -> None:
+    now = time.time()
+    for n in range(6):
+        store.insert(record(h(n)))
+        store.save_evaluation(h(n), 0, {}, True, now - 1)
+    other = store if engine == "mongodb" else make_store(engine, tmp_path, request)
+    results: list[list[TxRecord]] = []
+
+    def claim(owner: str, s: TxStore) -> None:
+        results.append(s.claim_due(owner, time.time(), 30, 10))
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}", store if i % 2 else other))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [r.hash for batch in results for r in batch]
+    assert sorted(claimed) == [h(n) for n in range(6)]  # each exactly once
+    one = store.get(h(0))
+    assert one is not None and one.status is TxStatus.PROCESSING and one.attempts == 1
+    assert store.claim_due("late", time.time(), 30, 10) == []
+    again = store.claim_due("late", time.time() + 31, 30, 10)  # every lease has expired
+    assert sorted(r.hash for r in again) == [h(n) for n in range(6)]
+    assert all(r.lease_owner == "late" and r.attempts == 2 for r in again)
+
+
+def test_release_only_by_lease_owner(store: TxStore) -> None:
+    store.insert(record())
+    store.save_evaluation("a" * 64, 0, {}, True, time.time() - 1)
+    [claimed] = store.claim_due("w1", time.time(), 30, 10)
+    assert not store.release(claimed.hash, "w2", {"status": TxStatus.PROCESSED})
+    assert store.release(claimed.hash, "w1", {"status": TxStatus.PROCESSED, "submitted": 5})
+    got = store.get(claimed.hash)
+    assert got is not None and got.status is TxStatus.PROCESSED and got.lease_owner is None
+
+
+def test_cleanup_and_expiry_queries(store: TxStore) -> None:
+    now = time.time()
+    store.insert(record(h(1), max_time=int(now) - 10))
+    store.insert(record(h(2), max_time=int(now) + 1000))
+    store.insert(record(h(3), created_at=now - 7200))
+    store.insert(record(h(4), created_at=now - 7200))
+    store.add_signatures(h(4), [sig("GA")], limit=5)
+    store.insert(record(h(5)))
+    store.transition(h(5), TxStatus.PENDING, TxStatus.PROCESSED, {"updated_at": now - 86400 * 40})
+    assert store.expired(now, 10) == [h(1)]
+    assert store.delete_unsigned_before(now - 3600, 10) == 1
+    assert store.get(h(3)) is None and store.get(h(4)) is not None
+    assert store.delete_final_before(now - 86400 * 30, 10) == 1
+    assert store.get(h(5)) is None
+    assert store.count_by_status() == {"pending": 3}
+
+
+def test_iter_all_and_restore_round_trip(store: TxStore) -> None:
+    store.insert(record(h(1), result={"ledger": 5}, desired_signers=["GA"]))
+    store.add_signatures(h(1), [sig("GA", 7), sig("GB", 8)], limit=5)
+    original = list(store.iter_all())
+    store.restore(original[0])  # replacing in place keeps everything
+    assert list(store.iter_all()) == original
+    assert original[0].sources == ["GSRC"] and sorted(original[0].signers) == ["GA", "GB"]
+
+
+def test_controls(store: TxStore) -> None:
+    assert store.get_control("queue") is None
+    store.set_control("queue", {"paused": True})
+    store.set_control("queue", {"paused": False, "concurrency": 5})
+    assert store.get_control("queue") == {"paused": False, "concurrency": 5}
