@@ -62,6 +62,9 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
     init = sub.add_parser("init-db", help="create tables/collections and indexes (idempotent)")
     init.set_defaults(func=cmd_init_db)
+    from app.maintenance.commands import register
+
+    register(sub)
     return p
 
 
