@@ -1,0 +1,73 @@
+"""Release Refractor to the app hosts: `pyinfra provisioning/inventory.py provisioning/deploy.py`.
+
+Expects a local build (provisioning/build.sh) in $REFRACTOR_BUILD_DIR: BUILD_ID and
+refractor-<BUILD_ID>.tar (wheels + UI bundle). Ansible has already provisioned the host
+(user, directories, secrets, /etc/refractor/refractor.env); see docs/production.md.
+"""
+
+import os
+import sys
+from io import StringIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pyinfra import host  # noqa: E402
+from pyinfra.operations import files, systemd  # noqa: E402
+from pyinfra.operations.util import any_changed  # noqa: E402
+
+from refractor_deploy import render  # noqa: E402
+from refractor_deploy.ops import release_active, release_installed  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+build_dir = Path(os.environ.get("REFRACTOR_BUILD_DIR", HERE.parent / "build" / "release"))
+build_id = (build_dir / "BUILD_ID").read_text().strip()
+build_tar = build_dir / f"refractor-{build_id}.tar"
+
+data = host.data
+ports = render.instances(data)
+config_text = render.config(data)
+release = render.release_id(build_id, config_text)
+unit_text = render.unit(data)
+remote_tar = f"{render.BUILDS}/{build_id}.tar"
+
+files.directory(
+    name="Release directories exist",
+    path=render.RELEASES, user="root", group="root", mode="0755",
+)
+files.directory(name="Build cache directory exists", path=render.BUILDS, mode="0755")
+files.directory(name="Release tool directory exists", path=f"{render.APP_ROOT}/bin", mode="0755")
+files.put(
+    name="Release tool is installed",
+    src=str(HERE / "files" / "refractor-release.sh"),
+    dest=render.RELEASE_TOOL, user="root", group="root", mode="0755",
+)
+files.put(
+    name=f"Build {build_id} is uploaded",
+    src=str(build_tar), dest=remote_tar, user="root", group="root", mode="0644",
+)
+release_installed(name=f"Release {release} is installed", release=release, build_tar=remote_tar)
+files.put(
+    name=f"Release {release} has its config",
+    src=StringIO(config_text), dest=f"{render.RELEASES}/{release}/config.json",
+    user="root", group="refractor", mode="0640",
+)
+unit_op = files.put(
+    name="Instance unit refractor@.service is installed",
+    src=StringIO(unit_text), dest=render.UNIT_PATH, user="root", group="root", mode="0644",
+)
+target_op = files.put(
+    name="Unit refractor.target is installed",
+    src=StringIO(render.target()), dest=render.TARGET_PATH, user="root", group="root", mode="0644",
+)
+systemd.daemon_reload(name="Systemd has loaded the Refractor units", _if=any_changed(unit_op, target_op))
+systemd.service(name="Refractor starts at boot", service="refractor.target", enabled=True)
+release_active(
+    name=f"Release {release} is active on ports {', '.join(map(str, ports))}",
+    release=release,
+    fingerprint=render.fingerprint(release, unit_text, ports),
+    keep=render.setting(data, "refractor_keep_releases"),
+    ports=ports,
+    bind=render.setting(data, "refractor_bind_address"),
+    health_timeout=render.setting(data, "refractor_health_timeout"),
+)

@@ -1,0 +1,19 @@
+"""pyinfra inventory built from inventories/$REFRACTOR_ENV/hosts.yml (the Ansible inventory)."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from refractor_deploy.inventory import load  # noqa: E402
+
+_env = os.environ.get("REFRACTOR_ENV")
+if not _env:
+    raise SystemExit("REFRACTOR_ENV is not set (use make deploy ENV=<name> or make plan ENV=<name>)")
+_inv = load(_env)
+
+# Only app hosts get releases; pyinfra treats each module-level list as a group.
+app = [(name, {**_inv["hosts"][name], "refractor_env": _env}) for name in _inv["groups"].get("app", [])]
+if not app:
+    raise SystemExit(f"inventories/{_env}/hosts.yml has no hosts in group 'app'")

@@ -1,0 +1,1 @@
+"""pyinfra release of Refractor: versioned virtualenvs, per-release config, rolling restarts."""

@@ -1,0 +1,132 @@
+"""Read an Ansible YAML inventory (hosts.yml + group_vars/ + host_vars/) for pyinfra.
+
+Only what the release needs is resolved: plain values and simple ``{{ name }}`` references.
+Vault-encrypted files and ``!vault`` values are skipped; secrets are Ansible's business
+(the base role writes them to /etc/refractor/secrets), never pyinfra's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+# Ansible connection variables and their pyinfra names.
+_CONNECTION = {
+    "ansible_host": "ssh_hostname",
+    "ansible_user": "ssh_user",
+    "ansible_port": "ssh_port",
+    "ansible_ssh_private_key_file": "ssh_key",
+}
+
+
+class InventoryError(Exception):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!vault", lambda loader, node: None)
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    if text.startswith("$ANSIBLE_VAULT"):
+        return {}
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InventoryError(f"{path}: expected a mapping")
+    return data
+
+
+def _vars_for(base: Path, name: str) -> dict[str, Any]:
+    """group_vars/<name>.yml, group_vars/<name>/*.yml (sorted), like Ansible."""
+    out: dict[str, Any] = {}
+    for candidate in (base / f"{name}.yml", base / f"{name}.yaml"):
+        if candidate.is_file():
+            out.update(_load_yaml(candidate))
+    folder = base / name
+    if folder.is_dir():
+        for f in sorted(folder.iterdir()):
+            if f.suffix in (".yml", ".yaml") and f.is_file():
+                out.update(_load_yaml(f))
+    return out
+
+
+def _walk(group: str, spec: dict[str, Any] | None, parents: list[str],
+          groups: dict[str, list[str]], host_vars: dict[str, dict[str, Any]],
+          host_groups: dict[str, list[str]], group_vars: dict[str, dict[str, Any]]) -> None:
+    spec = spec or {}
+    chain = parents + [group]
+    groups.setdefault(group, [])
+    group_vars.setdefault(group, {}).update(spec.get("vars") or {})
+    for host, hvars in (spec.get("hosts") or {}).items():
+        if host not in groups[group]:
+            groups[group].append(host)
+        host_vars.setdefault(host, {}).update(hvars or {})
+        seen = host_groups.setdefault(host, [])
+        for g in chain:
+            if g not in seen:
+                seen.append(g)
+    for child, child_spec in (spec.get("children") or {}).items():
+        _walk(child, child_spec, chain, groups, host_vars, host_groups, group_vars)
+
+
+def _resolve(value: Any, scope: dict[str, Any], depth: int = 0) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(v, scope, depth) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, scope, depth) for v in value]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    if depth > 10:
+        raise InventoryError(f"reference loop in {value!r}")
+    whole = _REF.fullmatch(value.strip())
+    if whole and whole.group(1) in scope:
+        return _resolve(scope[whole.group(1)], scope, depth + 1)
+    return _REF.sub(lambda m: str(_resolve(scope.get(m.group(1), m.group(0)), scope, depth + 1)), value)
+
+
+def load(env: str, root: Path = ROOT) -> dict[str, Any]:
+    """Return {"groups": {group: [host...]}, "hosts": {host: data}} for inventories/<env>."""
+    inv_dir = root / "inventories" / env
+    hosts_file = inv_dir / "hosts.yml"
+    if not hosts_file.is_file():
+        known = sorted(p.name for p in (root / "inventories").iterdir() if (p / "hosts.yml").is_file())
+        raise InventoryError(f"no inventory {hosts_file}; known environments: {', '.join(known)}")
+    tree = _load_yaml(hosts_file)
+    groups: dict[str, list[str]] = {}
+    host_vars: dict[str, dict[str, Any]] = {}
+    host_groups: dict[str, list[str]] = {}
+    inline_group_vars: dict[str, dict[str, Any]] = {}
+    _walk("all", tree.get("all") or {}, [], groups, host_vars, host_groups, inline_group_vars)
+    hosts: dict[str, dict[str, Any]] = {}
+    for host, chain in host_groups.items():
+        merged: dict[str, Any] = {}
+        for g in chain:  # parents before children, like Ansible's group depth order
+            merged.update(inline_group_vars.get(g, {}))
+            merged.update(_vars_for(inv_dir / "group_vars", g))
+        merged.update(host_vars.get(host, {}))
+        merged.update(_vars_for(inv_dir / "host_vars", host))
+        merged.setdefault("inventory_hostname", host)
+        data = {k: _resolve(v, merged) for k, v in merged.items()}
+        data["groups"] = [g for g in chain if g != "all"]
+        for ansible_name, pyinfra_name in _CONNECTION.items():
+            if ansible_name in data:
+                data[pyinfra_name] = data[ansible_name]
+        for key in [k for k in data if k.startswith("pyinfra_")]:
+            data[key[len("pyinfra_"):]] = data[key]
+        if data.get("ansible_become"):
+            data["_sudo"] = True
+        hosts[host] = data
+    return {"groups": {g: h for g, h in groups.items() if g != "all"}, "hosts": hosts}

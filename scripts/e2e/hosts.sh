@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Boot or remove throwaway Debian 12 hosts: systemd-nspawn in network namespace reftN, reached over SSH
+# at 10.213.N.2 (host side 10.213.N.1) with the key $E2E_STATE/id_ed25519.
+# Usage: scripts/e2e/hosts.sh up N...   |   down N...   |   down-all   |   ssh N [command...]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+check_index() {
+  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 254 ] || { echo "bad host index: $1" >&2; exit 2; }
+}
+
+up() {
+  local n=$1 net root ns vh vn
+  check_index "$n"
+  net=$(e2e_net "$n"); ns=reft$n; vh=vh-t$n; vn=vn-t$n; root=$E2E_STATE/targets/t$n
+  [ -e "$E2E_STATE/t$n.pid" ] && { echo "host $n is already up" >&2; return 1; }
+  local image; image=$(bash "$E2E_HERE/image.sh")
+  mkdir -p "$E2E_STATE/targets"
+  [ -f "$E2E_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C refractor-e2e -f "$E2E_KEY"
+  rm -rf "$root"; cp -a --reflink=auto "$image" "$root"
+  install -m 0600 "$E2E_KEY.pub" "$root/root/.ssh/authorized_keys"
+  echo "refractor-e2e-$n" >"$root/etc/hostname"
+  ip netns add "$ns"
+  ip link add "$vh" type veth peer name "$vn"
+  ip link set "$vn" netns "$ns"
+  ip addr add "$net.1/24" dev "$vh"; ip link set "$vh" up
+  ip netns exec "$ns" ip addr add "$net.2/24" dev "$vn"
+  ip netns exec "$ns" ip link set "$vn" up
+  ip netns exec "$ns" ip link set lo up
+  mkdir -p /run/systemd/inaccessible
+  # --register=no --keep-unit: there is no machined/system bus on the build host.
+  setsid systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --console=passive --capability=CAP_NET_ADMIN \
+    --network-namespace-path="/run/netns/$ns" --machine="reft$n" >"$E2E_STATE/t$n.log" 2>&1 </dev/null &
+  echo $! >"$E2E_STATE/t$n.pid"
+  local deadline=$((SECONDS + 60))
+  until e2e_ssh "$n" 'systemctl is-system-running --wait >/dev/null 2>&1; true' 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ] || ! kill -0 "$(cat "$E2E_STATE/t$n.pid")" 2>/dev/null; then
+      echo "host $n did not come up; log:" >&2; tail -20 "$E2E_STATE/t$n.log" >&2; return 1
+    fi
+    sleep 0.3
+  done
+  echo "host $n up at $net.2"
+}
+
+down() {
+  local n=$1 pid
+  check_index "$n"
+  if [ -f "$E2E_STATE/t$n.pid" ]; then
+    pid=$(cat "$E2E_STATE/t$n.pid")
+    e2e_ssh "$n" 'systemctl poweroff' >/dev/null 2>&1 || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; sleep 1; kill -KILL "$pid" 2>/dev/null || true; fi
+    rm -f "$E2E_STATE/t$n.pid"
+  fi
+  ip link del "vh-t$n" 2>/dev/null || true
+  ip netns del "reft$n" 2>/dev/null || true
+  rm -rf "$E2E_STATE/targets/t$n"
+  echo "host $n down"
+}
+
+[ $# -ge 1 ] || usage
+cmd=$1; shift
+case "$cmd" in
+  up) [ $# -ge 1 ] || usage; e2e_require_root; for n in "$@"; do up "$n"; done ;;
+  down) [ $# -ge 1 ] || usage; e2e_require_root; for n in "$@"; do down "$n"; done ;;
+  down-all)
+    e2e_require_root
+    for f in "$E2E_STATE"/t*.pid; do [ -e "$f" ] || continue; n=${f##*/t}; down "${n%.pid}"; done ;;
+  ssh) [ $# -ge 1 ] || usage; n=$1; shift; e2e_ssh "$n" "$@" ;;
+  *) usage ;;
+esac
