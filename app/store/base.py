@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.errors import ValidationFailed
-from app.txs.model import StoredSignature, TxRecord, TxStatus
+from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,20 @@ class TxStore(Protocol):
 
     def expired(self, now: float, limit: int) -> list[str]:
         """Pending or ready records whose maxTime has passed."""
+
+    def add_delivery(self, delivery: Delivery) -> bool:
+        """Queue a callback; False if one with this id exists."""
+
+    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
+                         limit: int) -> list[Delivery]: ...
+
+    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
+                       fields: dict[str, Any]) -> bool:
+        """Log one attempt, update the delivery and drop the lease, only while ``owner`` holds it."""
+
+    def deliveries(self, tx_hash: str) -> list[Delivery]: ...
+
+    def delivery_counts(self) -> dict[str, int]: ...
 
     def get_control(self, name: str) -> dict[str, Any] | None: ...
 

@@ -17,7 +17,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from app.store.base import Page, TxQuery
-from app.txs.model import StoredSignature, TxRecord, TxStatus
+from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 _FIELDS = (
     "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
@@ -62,6 +62,7 @@ class MongoStore:
         db = self._client.get_default_database(default="refractor")
         self.txs: Collection[dict[str, Any]] = db["txs"]
         self.controls: Collection[dict[str, Any]] = db["controls"]
+        self.deliveries_: Collection[dict[str, Any]] = db["deliveries"]
 
     def __repr__(self) -> str:
         return f"MongoStore(db={self.txs.database.name!r})"  # never the URI: it may hold a password
@@ -78,6 +79,8 @@ class MongoStore:
                               name="status_updated")
         self.txs.create_index([("sources", ASCENDING)], name="sources")
         self.txs.create_index([("signers", ASCENDING)], name="signers")
+        self.deliveries_.create_index([("status", ASCENDING), ("due_at", ASCENDING)], name="due")
+        self.deliveries_.create_index([("tx_hash", ASCENDING)], name="tx_hash")
 
     def ping(self) -> None:
         self._client.admin.command("ping")
@@ -195,7 +198,10 @@ class MongoStore:
         ids = [d["_id"] for d in self.txs.find(
             {"status": {"$in": [TxStatus.PROCESSED.value, TxStatus.FAILED.value]},
              "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit)]
-        return self.txs.delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
+        if not ids:
+            return 0
+        self.deliveries_.delete_many({"tx_hash": {"$in": ids}, "status": {"$ne": "pending"}})
+        return self.txs.delete_many({"_id": {"$in": ids}}).deleted_count
 
     def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
         ids = [d["_id"] for d in self.txs.find(
@@ -208,12 +214,63 @@ class MongoStore:
             {"status": {"$in": [TxStatus.PENDING.value, TxStatus.READY.value]},
              "max_time": {"$gt": 0, "$lt": now}}, {"_id": 1}).limit(limit)]
 
+    # -- callbacks --
+
+    def add_delivery(self, delivery: Delivery) -> bool:
+        doc = {f: getattr(delivery, f) for f in _DELIVERY_FIELDS}
+        doc["_id"] = delivery.id
+        try:
+            self.deliveries_.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
+                         limit: int) -> list[Delivery]:
+        due = {"status": "pending", "due_at": {"$lte": now},
+               "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
+        claimed = []
+        for doc in self.deliveries_.find(due).limit(limit):
+            result = self.deliveries_.update_one(
+                {"_id": doc["_id"], "lease_until": doc.get("lease_until")},
+                {"$set": {"lease_owner": owner, "lease_until": now + lease_seconds}})
+            if result.modified_count == 1:
+                doc.update(lease_owner=owner, lease_until=now + lease_seconds)
+                claimed.append(_delivery(doc))
+        return claimed
+
+    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
+                       fields: dict[str, Any]) -> bool:
+        result = self.deliveries_.update_one(
+            {"_id": delivery_id, "lease_owner": owner},
+            {"$push": {"log": attempt},
+             "$set": {"lease_owner": None, "lease_until": None, **fields}})
+        return result.modified_count == 1
+
+    def deliveries(self, tx_hash: str) -> list[Delivery]:
+        return [_delivery(d) for d in
+                self.deliveries_.find({"tx_hash": tx_hash}).sort("created_at", ASCENDING)]
+
+    def delivery_counts(self) -> dict[str, int]:
+        return {d["_id"]: d["n"] for d in
+                self.deliveries_.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])}
+
     def get_control(self, name: str) -> dict[str, Any] | None:
         doc = self.controls.find_one({"_id": name})
         return None if doc is None else dict(doc.get("value") or {})
 
     def set_control(self, name: str, value: dict[str, Any]) -> None:
         self.controls.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
+
+
+_DELIVERY_FIELDS = ("tx_hash", "url", "payload", "created_at", "due_at", "status", "attempts",
+                    "last_error", "log", "lease_owner", "lease_until")
+
+
+def _delivery(doc: dict[str, Any]) -> Delivery:
+    fields: dict[str, Any] = {f: doc.get(f) for f in _DELIVERY_FIELDS}
+    fields["log"] = list(fields["log"] or [])
+    return Delivery(id=doc["_id"], **fields)
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store.base import Page, TxQuery
-from app.txs.model import StoredSignature, TxRecord, TxStatus
+from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS txs (
@@ -62,6 +62,22 @@ CREATE TABLE IF NOT EXISTS tx_parties (
   PRIMARY KEY (tx_hash, party, role)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS parties_by_party ON tx_parties(party, role, tx_hash);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY,
+  tx_hash TEXT NOT NULL,
+  url TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  due_at REAL NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  log TEXT NOT NULL DEFAULT '[]',
+  lease_owner TEXT,
+  lease_until REAL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, due_at);
+CREATE INDEX IF NOT EXISTS deliveries_tx ON deliveries(tx_hash);
 CREATE TABLE IF NOT EXISTS controls (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -323,10 +339,20 @@ class SqliteStore:
         return cur.rowcount == 1
 
     def delete_final_before(self, cutoff: float, limit: int) -> int:
-        cur = self._conn().execute(
-            "DELETE FROM txs WHERE hash IN (SELECT hash FROM txs WHERE status IN "
-            "('processed', 'failed') AND updated_at < ? LIMIT ?)", (cutoff, limit))
-        return cur.rowcount
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            hashes = [(r[0],) for r in conn.execute(
+                "SELECT hash FROM txs WHERE status IN ('processed', 'failed') AND updated_at < ? "
+                "LIMIT ?", (cutoff, limit))]
+            conn.executemany("DELETE FROM deliveries WHERE tx_hash = ? AND status != 'pending'",
+                             hashes)
+            conn.executemany("DELETE FROM txs WHERE hash = ?", hashes)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(hashes)
 
     def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
         cur = self._conn().execute(
@@ -339,6 +365,71 @@ class SqliteStore:
             "SELECT hash FROM txs WHERE status IN ('pending', 'ready') AND max_time IS NOT NULL "
             "AND max_time > 0 AND max_time < ? LIMIT ?", (now, limit)).fetchall()
         return [r[0] for r in rows]
+
+    # -- callbacks --
+
+    def add_delivery(self, delivery: Delivery) -> bool:
+        cur = self._conn().execute(
+            "INSERT OR IGNORE INTO deliveries (id, tx_hash, url, payload, created_at, due_at, "
+            "status, attempts, last_error, log) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (delivery.id, delivery.tx_hash, delivery.url, json.dumps(delivery.payload),
+             delivery.created_at, delivery.due_at, delivery.status, delivery.attempts,
+             delivery.last_error, json.dumps(delivery.log)))
+        return cur.rowcount == 1
+
+    @staticmethod
+    def _delivery(row: sqlite3.Row) -> Delivery:
+        return Delivery(row["id"], row["tx_hash"], row["url"], json.loads(row["payload"]),
+                        row["created_at"], row["due_at"], row["status"], row["attempts"],
+                        row["last_error"], json.loads(row["log"]), row["lease_owner"],
+                        row["lease_until"])
+
+    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
+                         limit: int) -> list[Delivery]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM deliveries WHERE status = 'pending' AND due_at <= ? "
+                "AND (lease_until IS NULL OR lease_until < ?) LIMIT ?", (now, now, limit))]
+            conn.executemany("UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
+                             [(owner, now + lease_seconds, i) for i in ids])
+            rows = [conn.execute("SELECT * FROM deliveries WHERE id = ?", (i,)).fetchone()
+                    for i in ids]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return [self._delivery(r) for r in rows]
+
+    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
+                       fields: dict[str, Any]) -> bool:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT log FROM deliveries WHERE id = ? AND lease_owner = ?",
+                               (delivery_id, owner)).fetchone()
+            if row is None:
+                conn.execute("COMMIT")
+                return False
+            log = [*json.loads(row[0]), attempt]
+            sets = {"lease_owner": None, "lease_until": None, "log": json.dumps(log), **fields}
+            conn.execute(f"UPDATE deliveries SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                         [*sets.values(), delivery_id])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
+    def deliveries(self, tx_hash: str) -> list[Delivery]:
+        rows = self._conn().execute("SELECT * FROM deliveries WHERE tx_hash = ? ORDER BY created_at",
+                                    (tx_hash,)).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def delivery_counts(self) -> dict[str, int]:
+        rows = self._conn().execute("SELECT status, count(*) FROM deliveries GROUP BY status")
+        return {r[0]: r[1] for r in rows}
 
     def get_control(self, name: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()

@@ -54,3 +54,21 @@ class TxRecord:
     due_at: float | None = None
     lease_owner: str | None = None
     lease_until: float | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One callback to deliver (at least once): retried with backoff, every attempt logged."""
+
+    id: str  # the webhook-id, stable across retries so receivers can de-duplicate
+    tx_hash: str
+    url: str
+    payload: dict[str, Any]
+    created_at: float
+    due_at: float
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    last_error: str | None = None
+    log: list[dict[str, Any]] = field(default_factory=list)
+    lease_owner: str | None = None
+    lease_until: float | None = None

@@ -212,3 +212,24 @@ def test_controls(store: TxStore) -> None:
     store.set_control("queue", {"paused": True})
     store.set_control("queue", {"paused": False, "concurrency": 5})
     assert store.get_control("queue") == {"paused": False, "concurrency": 5}
+
+
+def test_deliveries_claim_log_and_finish(store: TxStore) -> None:
+    from app.txs.model import Delivery
+
+    now = time.time()
+    d = Delivery("msg_1", "a" * 64, "https://example.com/cb", {"hash": "a" * 64}, now, now - 1)
+    assert store.add_delivery(d)
+    assert not store.add_delivery(d)
+    [claimed] = store.claim_deliveries("w1", now, 30, 10)
+    assert store.claim_deliveries("w2", now, 30, 10) == []  # leased
+    assert not store.finish_attempt("msg_1", "w2", {"status": 500}, {})
+    assert store.finish_attempt("msg_1", "w1", {"status": 500},
+                                {"attempts": 1, "due_at": now + 5, "last_error": "HTTP 500"})
+    assert store.claim_deliveries("w2", now, 30, 10) == []  # not due yet
+    [again] = store.claim_deliveries("w2", now + 6, 30, 10)
+    assert again.attempts == 1 and again.payload == {"hash": "a" * 64}
+    assert store.finish_attempt("msg_1", "w2", {"status": 200}, {"attempts": 2, "status": "delivered"})
+    [final] = store.deliveries("a" * 64)
+    assert final.status == "delivered" and [a["status"] for a in final.log] == [500, 200]
+    assert store.delivery_counts() == {"delivered": 1}
