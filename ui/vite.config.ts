@@ -21,6 +21,13 @@ export default defineConfig({
     emptyOutDir: true,
     manifest: true,
     chunkSizeWarningLimit: 4000,
+    rollupOptions: {
+      onwarn(warning, warn) {
+        // Some wallet libraries carry /*#__PURE__*/ comments Rollup cannot place; harmless.
+        if (warning.code === 'INVALID_ANNOTATION') return
+        warn(warning)
+      },
+    },
   },
   test: {
     environment: 'node',

@@ -4,6 +4,16 @@
 import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react'
 
 const listeners = new Set<() => void>()
+let pendingFocus = false
+
+/** True once after each client-side navigation: the new page's heading should take focus. */
+export function consumeNavigationFocus(): boolean {
+  const v = pendingFocus
+  pendingFocus = false
+  return v
+}
+
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => (pendingFocus = true))
 
 function subscribe(fn: () => void): () => void {
   listeners.add(fn)
@@ -21,6 +31,7 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   if (opts.replace) window.history.replaceState(null, '', to)
   else window.history.pushState(null, '', to)
   window.scrollTo(0, 0)
+  pendingFocus = true
   for (const fn of listeners) fn()
 }
 

@@ -1,5 +1,6 @@
 import type { TxInfo } from '../lib/types'
 import { Key } from './Key'
+import { KeyText } from './KeyText'
 
 export function OperationsList({ tx }: { tx: TxInfo }) {
   const ops = tx.summary?.operations ?? []
@@ -14,7 +15,9 @@ export function OperationsList({ tx }: { tx: TxInfo }) {
         <ol className="operations" data-testid="operations">
           {ops.map((op, i) => (
             <li key={i}>
-              <div>{op.description}</div>
+              <div className="op-text">
+                <KeyText text={op.description} />
+              </div>
               <div className="muted small">
                 {op.type.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/_/g, ' ')}
                 {op.source && (
@@ -23,6 +26,7 @@ export function OperationsList({ tx }: { tx: TxInfo }) {
                     · source <Key value={op.source} />
                   </>
                 )}
+                {op.threshold && <> · needs the {op.threshold} threshold</>}
               </div>
             </li>
           ))}

@@ -114,7 +114,6 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
       {tx.status === 'processed' && (
         <p className="alert ok">{tx.submitted ? 'Done: the transaction is on the ledger.' : 'Done: fully signed and processed.'}</p>
       )}
-      {tx.status === 'failed' && <p className="alert bad">Processing failed; see below why.</p>}
       {error && (
         <p className="alert bad" role="alert">
           {error}

@@ -58,7 +58,9 @@ export function errorFromResponse(status: number, statusText: string, body: unkn
 
 export async function apiRequest<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
-  const opts: RequestInit = { method: init.method ?? 'GET', headers, signal: init.signal }
+  // no-store: the UI and the API share URLs (/tx/{hash} is a page for browsers and JSON for fetch), so a
+  // cached HTML answer must never be reused for a JSON request; the data is live anyway.
+  const opts: RequestInit = { method: init.method ?? 'GET', headers, signal: init.signal, cache: 'no-store' }
   if (init.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     opts.body = JSON.stringify(init.body)

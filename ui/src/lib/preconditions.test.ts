@@ -16,6 +16,15 @@ describe('describePreconditions', () => {
     expect(rows[1].value).toBe('5 – any')
     expect(rows[2].value).toBe('5 minutes')
   })
+  it('reads the server\'s spelling of sequence conditions', () => {
+    const rows = describePreconditions({ minSequence: '12', minSequenceAge: 7200, minSequenceLedgerGap: 3, extraSigners: ['GABC'] })
+    expect(rows).toEqual([
+      { label: 'Minimum source sequence', value: '12' },
+      { label: 'Minimum sequence age', value: '2.0 hours' },
+      { label: 'Minimum ledger gap', value: '3 ledgers' },
+      { label: 'Extra signers required', value: 'GABC' },
+    ])
+  })
   it('shows unknown keys as they are', () => {
     expect(describePreconditions({ somethingNew: ['a', 'b'] })).toEqual([{ label: 'Something New', value: 'a, b' }])
     expect(describePreconditions(null)).toEqual([])

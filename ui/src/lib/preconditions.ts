@@ -16,8 +16,11 @@ const LABELS: Record<string, string> = {
   minLedger: 'From ledger',
   maxLedger: 'Up to ledger',
   minSeqNum: 'Minimum source sequence',
+  minSequence: 'Minimum source sequence',
   minSeqAge: 'Minimum sequence age',
+  minSequenceAge: 'Minimum sequence age',
   minSeqLedgerGap: 'Minimum ledger gap',
+  minSequenceLedgerGap: 'Minimum ledger gap',
   extraSigners: 'Extra signers required',
 }
 
@@ -67,8 +70,8 @@ export function describePreconditions(pre: Record<string, unknown> | null | unde
       continue
     }
     if (key === 'minTime' || key === 'maxTime') rows.push({ label: LABELS[key], value: timeValue(value) })
-    else if (key === 'minSeqAge') rows.push({ label: LABELS[key], value: duration(value) })
-    else if (key === 'minSeqLedgerGap') rows.push({ label: LABELS[key], value: `${value} ledgers` })
+    else if (key === 'minSeqAge' || key === 'minSequenceAge') rows.push({ label: LABELS[key], value: duration(value) })
+    else if (key === 'minSeqLedgerGap' || key === 'minSequenceLedgerGap') rows.push({ label: LABELS[key], value: `${value} ledgers` })
     else rows.push({ label: humanize(key), value: plain(value) })
   }
   return rows

@@ -37,6 +37,8 @@ export interface Progress {
 export interface OperationSummary {
   type: string
   source?: string | null
+  /** threshold level the operation needs: low, medium or high */
+  threshold?: string
   description: string
 }
 

@@ -92,7 +92,12 @@ export default function ApiDocsPage() {
   useEffect(() => {
     api
       .openapi()
-      .then((d) => setDoc(d as OpenApiDoc))
+      .then((d) => {
+        setDoc(d as OpenApiDoc)
+        // The content arrives after the browser tried to scroll to #anchor: scroll once it is rendered.
+        const id = decodeURIComponent(window.location.hash.slice(1))
+        if (id) requestAnimationFrame(() => document.getElementById(id)?.scrollIntoView())
+      })
       .catch((e: Error) => setError(e.message))
   }, [])
 

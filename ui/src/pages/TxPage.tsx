@@ -58,7 +58,7 @@ export default function TxPage({ hash }: { hash: string }) {
         <div className="tx-grid">
           <div className="tx-main">
             <FailurePanel tx={tx} />
-            <SignPanel tx={tx} onUpdate={apply} />
+            {tx.status !== 'failed' && <SignPanel tx={tx} onUpdate={apply} />}
             <ProgressPanel tx={tx} />
             <OperationsList tx={tx} />
             <DetailsPanel tx={tx} />
