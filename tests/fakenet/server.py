@@ -166,7 +166,10 @@ class FakeStellarNetwork:
         self.horizon = HorizonApi(self.ledger, self.faults, self._transport, self.horizon_url)
         self._stopping.clear()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fakenet", daemon=True)
+        # A short poll interval keeps stop() (and so every test teardown) fast.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakenet", daemon=True
+        )
         self._thread.start()
         return self
 
