@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import stellar_sdk as ops
 from stellar_sdk import Asset, FeeBumpTransactionEnvelope, TransactionEnvelope
-from stellar_sdk import operation as ops
 from stellar_sdk.memo import HashMemo, IdMemo, NoneMemo, ReturnHashMemo, TextMemo
 
 from app.stellar.envelope import base_account, operation_level

@@ -1,0 +1,78 @@
+"""Run the real app under Hypercorn on a loopback port, in a background thread, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from app.config import parse_settings
+from app.main import create_app
+from app.settings import Settings
+from tests.mongo_server import free_port
+
+
+def test_settings(net_rpc: str | None, net_horizon: str | None, db: str, storage: str = "sqlite",
+                  **extra: Any) -> Settings:
+    raw: dict[str, Any] = {
+        "storage": storage,
+        "db": db,
+        "rateLimit": {"enabled": False},
+        "networks": {"testnet": {k: v for k, v in (("rpc", net_rpc), ("horizon", net_horizon)) if v}},
+        "callbacks": {"allowPrivateNetworks": True, "timeout": 3},
+        "tickerTimeout": 100,
+        "accountCacheTtl": 0,
+    }
+    raw.update(extra)
+    return parse_settings(raw, {})
+
+
+@contextmanager
+def running_app(settings: Settings) -> Iterator[str]:
+    """Yield the base URL of the app serving real HTTP on 127.0.0.1."""
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    stop = threading.Event()
+    app = create_app(settings)
+
+    async def main() -> None:
+        trigger = asyncio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.02)
+            trigger.set()
+
+        watcher = asyncio.ensure_future(watch())
+        asgi: Any = app
+        await serve(asgi, config, shutdown_trigger=trigger.wait)
+        watcher.cancel()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(base + "/monitoring/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not become healthy within 20 s")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        stop.set()
+        thread.join(15)
