@@ -12,6 +12,8 @@ DELETE /_fake/faults              drop every queued fault
 POST   /_fake/time                {"offset": s} sets, {"advance": s} adds; answers the clock
 POST   /_fake/ledger              {"close": n} closes n empty ledgers, {"sequence": n} jumps
 GET    /_fake/stats               request counters and totals
+POST   /_fake/reset               forget history, faults and counters; {"accounts": true}
+                                  also drops every account
 """
 
 from __future__ import annotations
@@ -101,6 +103,11 @@ class ControlApi:
                 ledger.close_ledger(int(data["close"]))
             return json_reply({"sequence": ledger.sequence})
         if head == "stats" and verb == "GET":
+            return json_reply(self.stats())
+        if head == "reset" and verb == "POST":
+            ledger.reset(accounts=bool(data.get("accounts")))
+            self.faults.clear()
+            self.faults.reset_counts()
             return json_reply(self.stats())
         return json_reply({"error": f"no route {verb} /_fake/{'/'.join(parts)}"}, 404)
 

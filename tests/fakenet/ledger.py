@@ -205,6 +205,15 @@ class Ledger:
                 Submission(len(self._submissions), time.time(), via, envelope_xdr, tx_hash, status, code)
             )
 
+    def reset(self, *, accounts: bool = False) -> None:
+        """Forget submissions and transaction records (long benchmark runs), and optionally
+        every account too. The ledger sequence and clock keep going."""
+        with self.lock:
+            self._records.clear()
+            self._submissions.clear()
+            if accounts:
+                self._accounts.clear()
+
     def hash_of(self, envelope_xdr: str) -> str | None:
         try:
             return parse(envelope_xdr, self.network_id).hash.hex()
@@ -212,14 +221,15 @@ class Ledger:
             return None
 
     def check(self, envelope_xdr: str) -> ApplyResult:
-        """Validate without applying or logging: would the network admit this envelope now?"""
+        """Validate without applying or logging: would the network admit this envelope now?
+        status is "valid", "rejected" or "malformed"."""
         with self.lock:
             try:
                 parsed = parse(envelope_xdr, self.network_id)
             except MalformedEnvelope:
                 return _malformed(envelope_xdr)
             verdict = self._verdict(parsed)
-            return self._describe(parsed, verdict, envelope_xdr, "rejected")
+            return self._describe(parsed, verdict, envelope_xdr, "valid" if verdict.ok else "rejected")
 
     def apply(self, envelope_xdr: str, *, via: str = "direct", known_first: bool = False) -> ApplyResult:
         """Admit and apply one envelope. known_first: answer an already-applied hash from the

@@ -127,7 +127,7 @@ class RpcApi:
     def _fee_stats(self, params: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
         fee = self.ledger.base_fee
         percentiles = {f"p{p}": str(fee) for p in (10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99)}
-        dist = {"max": str(fee), "min": str(fee), "mode": str(fee), **percentiles}
+        dist: dict[str, Any] = {"max": str(fee), "min": str(fee), "mode": str(fee), **percentiles}
         dist.update(transactionCount="0", ledgerCount=50)
         return {"sorobanInclusionFee": dist, "inclusionFee": dict(dist), "latestLedger": self.ledger.sequence}
 

@@ -40,6 +40,10 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -157,9 +161,7 @@ class FakeStellarNetwork:
     def start(self) -> FakeStellarNetwork:
         if self._server is not None:
             return self
-        server_class = _Server
-        if ":" in self.host:
-            server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
+        server_class: type[_Server] = _Server6 if ":" in self.host else _Server
         server = server_class((self.host, self.port), _Handler)
         server.network = self
         self.port = server.server_address[1]

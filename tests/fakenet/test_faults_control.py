@@ -151,7 +151,10 @@ def test_control_api(net: FakeStellarNetwork, keys: list[Keypair]) -> None:
         assert [(x["via"], x["status"]) for x in subs] == [("horizon", "applied")]
         assert c.get(f"/transactions/{tx_hash}").json()["code"] == "txSUCCESS"
         stats = c.get("/stats").json()
-    assert stats["requests"] == {"POST /transactions": 1} and stats["transactions"] == 1
+        assert stats["requests"] == {"POST /transactions": 1} and stats["transactions"] == 1
+        cleared = c.post("/reset", json={"accounts": True}).json()
+    assert (cleared["requests"], cleared["submissions"], cleared["transactions"]) == ({}, 0, 0)
+    assert net.ledger.accounts() == []
 
 
 def test_cli_runs_in_the_foreground_until_sigterm(tmp_path: Path, keys: list[Keypair]) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from stellar_sdk import Asset, Keypair, MuxedAccount, SignedPayloadSigner, Signer, SignerKey, xdr
+from stellar_sdk import (
+    Asset,
+    Keypair,
+    MuxedAccount,
+    SignedPayloadSigner,
+    Signer,
+    SignerKey,
+    TransactionBuilder,
+    TransactionEnvelope,
+    xdr,
+)
 
 from .ledger import Ledger
 from .txkit import build, signed, with_raw_signatures
@@ -191,8 +201,8 @@ def test_extra_signers_each_need_a_signature(ledger: Ledger, keys: list[Keypair]
     ledger.create_account(s.public_key)
     payload_key = SignerKey.ed25519_signed_payload(SignedPayloadSigner(p.public_key, b"invoice-42"))
 
-    def make():  # type: ignore[no-untyped-def]
-        def add(t):  # type: ignore[no-untyped-def]
+    def make() -> TransactionEnvelope:
+        def add(t: TransactionBuilder) -> None:
             t.append_bump_sequence_op(0)
             t.add_extra_signer(SignerKey.ed25519_public_key(k.public_key))
             t.add_extra_signer(payload_key)

@@ -86,7 +86,7 @@ def test_rpc_fee_bump_found_by_both_hashes(net: FakeStellarNetwork, keys: list[K
     net.ledger.create_account(s.public_key)
     net.ledger.create_account(payer.public_key)
     inner = signed(build(net.ledger, s, lambda t: t.append_bump_sequence_op(0)), s)
-    bump = signed(fee_bump(inner, payer), payer)  # type: ignore[arg-type]
+    bump = signed(fee_bump(inner, payer), payer)
     rpc = SorobanServer(net.rpc_url)
     assert rpc.send_transaction(bump).status == SendTransactionStatus.PENDING
     for tx_hash in (bump.hash_hex(), inner.hash_hex()):
@@ -143,6 +143,7 @@ def test_horizon_submission(net: FakeStellarNetwork, keys: list[Keypair]) -> Non
     with pytest.raises(BadRequestError) as failed:
         horizon.submit_transaction(_payment(net, s, dest.public_key, s, a))
     extras = failed.value.extras
+    assert extras is not None and failed.value.type is not None
     assert failed.value.status == 400 and failed.value.type.endswith("/transaction_failed")
     assert extras["result_codes"] == {"transaction": "tx_bad_auth_extra"}
     assert (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from stellar_sdk import (
     Account,
@@ -49,9 +49,10 @@ def build(
     return builder.build()
 
 
-def signed(
-    env: TransactionEnvelope | FeeBumpTransactionEnvelope, *signers: Keypair
-) -> TransactionEnvelope | FeeBumpTransactionEnvelope:
+Env = TypeVar("Env", TransactionEnvelope, FeeBumpTransactionEnvelope)
+
+
+def signed(env: Env, *signers: Keypair) -> Env:
     for kp in signers:
         env.sign(kp)
     return env
