@@ -61,7 +61,12 @@ target_op = files.put(
     src=StringIO(render.target()), dest=render.TARGET_PATH, user="root", group="root", mode="0644",
 )
 systemd.daemon_reload(name="Systemd has loaded the Refractor units", _if=any_changed(unit_op, target_op))
-systemd.service(name="Refractor starts at boot", service="refractor.target", enabled=True)
+# A link, not systemd.service(enabled=True): pyinfra's enabled-state fact only lists service units.
+files.link(
+    name="Refractor starts at boot",
+    path="/etc/systemd/system/multi-user.target.wants/refractor.target",
+    target=render.TARGET_PATH,
+)
 release_active(
     name=f"Release {release} is active on ports {', '.join(map(str, ports))}",
     release=release,
