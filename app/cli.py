@@ -50,6 +50,24 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from app.store import open_store
+    from app.worker.sweeps import cleanup
+
+    settings = _settings_or_exit()
+    store = open_store(settings)
+    try:
+        store.ensure_schema()
+        report = cleanup(store, settings, time.time(), dry_run=args.dry_run)
+    finally:
+        store.close()
+    print(json.dumps({"dryRun": args.dry_run, **report.to_json()}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="refractor", description="Stellar multisig coordinator.")
     p.add_argument("--version", action="version", version=f"refractor {__version__}")
@@ -62,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_config)
     init = sub.add_parser("init-db", help="create tables/collections and indexes (idempotent)")
     init.set_defaults(func=cmd_init_db)
+    clean = sub.add_parser("cleanup", help="expire overdue records and delete old final ones")
+    clean.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    clean.set_defaults(func=cmd_cleanup)
     from app.maintenance.commands import register
 
     register(sub)

@@ -178,6 +178,7 @@ class _Reader:
             log_level=self.log_level(),
             log_file=self.string(raw, "logFile", None),
             ui_dir=self.string(self.section("ui"), "dir", None, "ui."),
+            run_worker=self.boolean(raw, "runWorker", True),
             worker=self.worker(),
             warnings=tuple(self.warnings),
         )

@@ -18,6 +18,7 @@ from app.web.openapi import build_openapi
 from app.web.ratelimit import RateLimitMiddleware
 from app.web.routes import routes
 from app.web.ui import find_ui_dir
+from app.worker.build import build_worker
 
 log = logging.getLogger("refractor")
 
@@ -28,11 +29,21 @@ def create_app(settings: Settings,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = make_services(settings)
         app.state.services = services
+        worker = None
+        if settings.run_worker:
+            worker = build_worker(services)
+            services.txs.on_change = worker.notify
+            app.state.worker = worker
+            app.state.worker_health = worker.health
+            worker.start()
         log.info("started", extra={"fields": {"storage": settings.storage,
-                                              "networks": sorted(settings.networks)}})
+                                              "networks": sorted(settings.networks),
+                                              "worker": worker is not None}})
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop(timeout=10.0)
             services.close()
             log.info("stopped")
 
@@ -50,4 +61,6 @@ def create_app(settings: Settings,
     app.state.settings = settings
     app.state.openapi = build_openapi()
     app.state.ui_dir = find_ui_dir(settings.ui_dir)
+    app.state.worker = None
+    app.state.worker_health = None
     return app

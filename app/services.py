@@ -12,6 +12,7 @@ from app.settings import Settings
 from app.store import open_store
 from app.store.base import TxStore
 from app.txs.service import TxService
+from app.worker.metrics import Metrics
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Services:
     networks: dict[str, NetworkClients]
     accounts: AccountSource
     txs: TxService
+    metrics: Metrics = field(default_factory=Metrics)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def close(self) -> None:

@@ -33,7 +33,7 @@ KNOWN_KEYS = {
     "maxHorizonConcurrency", "adaptiveHorizonConcurrency", "horizonRetryAttempts",
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
     "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "retentionDays",
-    "unsignedRetentionHours", "leaseSeconds", "logLevel", "logFile", "ui", "firestore",
+    "unsignedRetentionHours", "leaseSeconds", "runWorker", "logLevel", "logFile", "ui", "firestore",
 }
 
 
@@ -111,5 +111,6 @@ class Settings:
     log_level: str = "INFO"
     log_file: str | None = None
     ui_dir: str | None = None
+    run_worker: bool = True
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     warnings: tuple[str, ...] = ()

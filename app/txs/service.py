@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest, Conflict, NotFound
 from app.ledger.accounts import AccountSource
 from app.settings import Settings
 from app.stellar.checker import Candidate
@@ -64,6 +64,24 @@ class TxService:
         if record is None:
             raise NotFound(f"Transaction {tx_hash} not found.")
         return record
+
+    def request_submission(self, tx_hash: str) -> TxRecord:
+        """Submit a fully signed transaction that was stored without ``submit`` (manual submit)."""
+        record = self.get(tx_hash)
+        now = self.clock()
+        changed = False
+        if record.status is TxStatus.READY and not record.submit:
+            changed = self.store.transition(record.hash, TxStatus.READY, TxStatus.READY,
+                                            {"submit": True, "due_at": now, "updated_at": now})
+        elif record.status is TxStatus.PROCESSED and not record.submit and record.submitted is None:
+            changed = self.store.transition(record.hash, TxStatus.PROCESSED, TxStatus.READY,
+                                            {"submit": True, "due_at": now, "updated_at": now,
+                                             "result": None, "error": None})
+        if not changed:
+            raise Conflict(_why_not_submittable(record))
+        fresh = self._reload(record.hash)
+        self.on_change(fresh)
+        return fresh
 
     def post(self, body: Mapping[str, Any]) -> dict[str, Any]:
         network = resolve_network(body.get("network"), self.settings.networks)
@@ -175,6 +193,14 @@ class TxService:
                                   "feeSource": parsed.shape.source}
         self.store.save_evaluation(record.hash, record.sig_count, derived, result.ready, now)
         return self._reload(record.hash)
+
+
+def _why_not_submittable(record: TxRecord) -> str:
+    if record.status is TxStatus.PENDING:
+        return "The transaction is not fully signed yet"
+    if record.submit or record.submitted is not None:
+        return "The transaction is already submitted or queued for submission"
+    return f"The transaction cannot be submitted from status {record.status.value}"
 
 
 def _expiry(expires: int | None, tx_max_time: int) -> int | None:

@@ -129,3 +129,18 @@ async def tx_events(request: Request) -> Response:
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def submit_tx(request: Request) -> Response:
+    svc = services(request)
+    record = await run_in_threadpool(svc.txs.request_submission, _hash(request))
+    return json_response(request, tx_info(record), 202)
+
+
+async def tx_deliveries(request: Request) -> Response:
+    svc = services(request)
+    record = await run_in_threadpool(svc.txs.get, _hash(request))
+    found = await run_in_threadpool(svc.store.deliveries, record.hash)
+    return json_response(request, {"items": [
+        {"id": d.id, "url": d.url, "status": d.status, "attempts": d.attempts,
+         "lastError": d.last_error, "log": d.log} for d in found]})

@@ -165,7 +165,7 @@ def test_concurrent_first_uploads_keep_every_signature(base_url: str, net: FakeS
     with httpx.Client(base_url=base_url) as c:
         body = c.get(f"/tx/{te.hash_hex()}").json()
     assert sorted(x["key"] for x in body["signatures"]) == sorted(k.public_key for k in cosigners)
-    assert body["status"] == "ready"
+    assert body["status"] in ("ready", "processing", "processed")  # the worker may be quicker
     assert net.ledger.check(body["xdr"]).code == "txSUCCESS"
 
 
