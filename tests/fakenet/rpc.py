@@ -193,14 +193,13 @@ class RpcApi:
                 raise _invalid("invalid_xdr")
             self.ledger.record_submission("rpc", envelope, tx_hash, "fault", fault.kind)
             return {"status": fault.kind, "hash": tx_hash, **self._ledger_info()}
+        # Like RPC, report the ledger as it was when the transaction arrived; the transaction
+        # itself lands in the next one.
+        before = self._ledger_info()
         result = self.ledger.apply(envelope, via="rpc")
         if result.status == "malformed":
             raise _invalid("invalid_xdr")
-        answer = {
-            "status": "PENDING" if result.applied else "ERROR",
-            "hash": result.hash,
-            **self._ledger_info(),
-        }
+        answer = {"status": "PENDING" if result.applied else "ERROR", "hash": result.hash, **before}
         if not result.applied:
             answer["errorResultXdr"] = result.result_xdr
         if status_fault and fault is not None:

@@ -70,7 +70,7 @@ def test_rpc_send_and_get_transaction(net: FakeStellarNetwork, keys: list[Keypai
     got = rpc.get_transaction(sent.hash)
     assert (got.status, got.ledger, got.fee_bump, got.application_order) == (
         GetTransactionStatus.SUCCESS,
-        sent.latest_ledger,
+        sent.latest_ledger + 1,
         False,
         1,
     )
