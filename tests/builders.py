@@ -35,6 +35,8 @@ def payment_tx(source: Keypair | str, *, seq: int = 100, destination: str | None
         builder.add_time_bounds(min_time, int(time.time()) + (timeout or 3600))
     elif timeout is not None:
         builder.set_timeout(timeout)
+    else:
+        builder.add_time_bounds(0, 0)  # explicitly unbounded
     return builder.build()
 
 

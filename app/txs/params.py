@@ -8,6 +8,7 @@ parameter that would be ignored anyway).
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,9 +58,9 @@ def parse_expires(value: Any, now: float) -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)
-    ):
+    elif isinstance(value, float) and math.isfinite(value):
+        number = math.floor(value)  # JavaScript clients send Date.now() / 1000 + ttl
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
         number = int(value)
     if number is None or not 0 <= number <= MAX_UNIX:
         raise ValidationFailed(f'Invalid "expires" parameter. {value} is not a valid UNIX date.',

@@ -24,9 +24,9 @@ TX_REQUEST: dict[str, Any] = {
                         "description": "http(s) URL notified (signed webhook) when done."},
         "desiredSigners": {"type": ["array", "string", "null"], "items": STELLAR_KEY,
                            "description": "Keys the creator wants signatures from."},
-        "expires": {"type": ["integer", "string", "null"],
+        "expires": {"type": ["number", "string", "null"],
                     "description": "UNIX time after which the transaction is dropped; numeric "
-                                   "strings are accepted."},
+                                   "strings are accepted and fractions of a second dropped."},
     },
 }
 
