@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from stellar_sdk import Asset, Keypair, TransactionBuilder, TransactionEnvelope, xdr
+from stellar_sdk import Asset, Keypair, MuxedAccount, TransactionBuilder, TransactionEnvelope, xdr
 
 from .ledger import Ledger
 from .txkit import build, fee_bump, signed
@@ -267,3 +267,37 @@ def test_close_time_is_wall_clock_plus_offset(ledger: Ledger) -> None:
     before = int(time.time())
     ledger.time_offset = 3600
     assert before + 3600 <= ledger.close_time() <= int(time.time()) + 3601
+
+
+def test_muxed_fee_bump_source_pays_from_its_base_account(ledger: Ledger, keys: list[Keypair]) -> None:
+    s, payer = keys[:2]
+    ledger.create_account(s.public_key)
+    ledger.create_account(payer.public_key)
+    inner = signed(build(ledger, s, _bump), s)
+    muxed_payer = MuxedAccount(payer.public_key, 42).account_muxed
+    assert muxed_payer is not None
+    result = ledger.apply(signed(fee_bump(inner, muxed_payer), payer).to_xdr())
+    assert (result.code, result.fee_account) == ("txFEE_BUMP_INNER_SUCCESS", payer.public_key)
+
+
+def test_operation_checks_fail_the_transaction_at_admission(ledger: Ledger, keys: list[Keypair]) -> None:
+    s = keys[0]
+    ledger.create_account(s.public_key)
+    self_signer = signed(build(ledger, s, lambda t: t.append_ed25519_public_key_signer(s.public_key, 1)), s)
+    result = ledger.apply(self_signer.to_xdr())
+    assert (result.status, result.code, result.op_results) == (
+        "rejected",
+        "txFAILED",
+        ["SET_OPTIONS_BAD_SIGNER"],
+    )
+    assert result.op_codes == ["op_bad_signer"]
+
+
+def test_check_validates_without_side_effects(ledger: Ledger, keys: list[Keypair]) -> None:
+    s = keys[0]
+    ledger.create_account(s.public_key)
+    env = signed(build(ledger, s, _bump), s)
+    assert ledger.check(env.to_xdr()).status == "valid"
+    assert ledger.check("junk").status == "malformed"
+    assert ledger.submissions == [] and ledger.transactions() == []
+    assert ledger.apply(env.to_xdr()).code == "txSUCCESS"
