@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -169,6 +170,8 @@ def test_cli_runs_in_the_foreground_until_sigterm(tmp_path: Path, keys: list[Key
     )
     try:
         assert proc.stdout is not None
+        readable, _, _ = select.select([proc.stdout], [], [], 20)
+        assert readable, "the fake did not announce itself"
         ready = json.loads(proc.stdout.readline())
         assert set(ready) == {"rpc", "horizon", "control"}
         assert Server(ready["horizon"]).load_account(keys[0].public_key).sequence == 42
