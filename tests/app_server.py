@@ -19,7 +19,7 @@ from app.settings import Settings
 from tests.mongo_server import free_port
 
 
-def test_settings(net_rpc: str | None, net_horizon: str | None, db: str, storage: str = "sqlite",
+def app_settings(net_rpc: str | None, net_horizon: str | None, db: str, storage: str = "sqlite",
                   **extra: Any) -> Settings:
     raw: dict[str, Any] = {
         "storage": storage,

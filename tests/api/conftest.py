@@ -10,7 +10,7 @@ import httpx
 import pytest
 from stellar_sdk import Keypair
 
-from tests.app_server import running_app, test_settings
+from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
 
@@ -29,7 +29,7 @@ def base_url(request: pytest.FixtureRequest, net: FakeStellarNetwork,
         db = url.rstrip("/") + "/api_" + uuid.uuid4().hex[:10]
     else:
         db = str(Path(tmp_path_factory.mktemp("api")) / "refractor.db")
-    settings = test_settings(net.rpc_url, net.horizon_url, db, storage=request.param)
+    settings = app_settings(net.rpc_url, net.horizon_url, db, storage=request.param)
     with running_app(settings) as base:
         yield base
 

@@ -198,9 +198,9 @@ def test_hash_lookups(client: httpx.Client) -> None:
 
 
 def test_unreachable_network_is_503_not_500(tmp_path: object) -> None:
-    from tests.app_server import running_app, test_settings
+    from tests.app_server import app_settings, running_app
 
-    settings = test_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/x.db")
+    settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/x.db")
     with running_app(settings) as base, httpx.Client(base_url=base) as c:
         s = Keypair.random()
         body = error(post(c, payment_tx(s).to_xdr()), 503)

@@ -167,11 +167,11 @@ def test_pre_auth_and_hash_x_signers(client: httpx.Client, net: FakeStellarNetwo
 
 
 def test_horizon_only_network(tmp_path: Any, net: FakeStellarNetwork) -> None:
-    from tests.app_server import running_app, test_settings
+    from tests.app_server import app_settings, running_app
 
     s = Keypair.random()
     net.ledger.create_account(s.public_key, low=1, med=1, high=1)
-    settings = test_settings(None, net.horizon_url, str(tmp_path) + "/h.db")
+    settings = app_settings(None, net.horizon_url, str(tmp_path) + "/h.db")
     before = net.stats.get("GET /accounts", 0)
     with running_app(settings) as base, httpx.Client(base_url=base) as c:
         te = payment_tx(s, seq=seq_of(net, s))
