@@ -173,6 +173,7 @@ class _Reader:
             body_limit=self.integer(raw, "bodyLimit", 100_000, 1_000, 10_000_000),
             max_signatures=self.integer(raw, "maxSignatures", 40, 1, 200),
             account_cache_ttl=self.number(raw, "accountCacheTtl", 5.0, 0, 3600),
+            network_timeout=self.number(raw, "networkTimeout", 10.0, 0.1, 300),
             retention_days=self.number(raw, "retentionDays", 30.0, 0.001, 36500),
             unsigned_retention_hours=self.number(raw, "unsignedRetentionHours", 24.0, 0.001, 876000),
             log_level=self.log_level(),

@@ -35,7 +35,8 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
     store = store if store is not None else open_store(settings)
     store.ensure_schema()
     # Upstream calls are bounded: a slow RPC must not pin request threads for minutes.
-    http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0),
+    timeout = settings.network_timeout
+    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                         headers={"User-Agent": "refractor"}, follow_redirects=False)
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}

@@ -32,7 +32,7 @@ KNOWN_KEYS = {
     "adaptiveConcurrency", "retryAttempts", "retryDelay", "horizonConcurrency",
     "maxHorizonConcurrency", "adaptiveHorizonConcurrency", "horizonRetryAttempts",
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
-    "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "retentionDays",
+    "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "networkTimeout", "retentionDays",
     "unsignedRetentionHours", "leaseSeconds", "runWorker", "logLevel", "logFile", "ui", "firestore",
 }
 
@@ -106,6 +106,7 @@ class Settings:
     body_limit: int = 100_000
     max_signatures: int = 40
     account_cache_ttl: float = 5.0
+    network_timeout: float = 10.0
     retention_days: float = 30.0
     unsigned_retention_hours: float = 24.0
     log_level: str = "INFO"

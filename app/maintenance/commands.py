@@ -1,10 +1,190 @@
-"""Subcommands of ``refractor`` for operators (filled in by the maintenance modules)."""
+"""Subcommands of ``refractor`` for operators: backup, restore, migrate.
+
+The modules doing the work are imported inside the handlers, so building the parser stays cheap and
+pymongo is loaded only when a maintenance command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.maintenance import MaintenanceError
+from app.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from app.maintenance.migrate import Item, StoreTarget
+    from app.store.base import TxStore
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the maintenance subcommands to the ``refractor`` parser."""
+    backup = sub.add_parser(
+        "backup", help="write every record and signature to a verifiable .tar.gz archive",
+        description="Back up the store named by the configuration (REFRACTOR_CONFIG) to a gzip'd "
+                    "tar with records.jsonl and manifest.json (mode 0600, written atomically).")
+    backup.add_argument("--output", "-o", type=Path, metavar="FILE.tar.gz",
+                        help="archive to write (default: ./var/backups/refractor-<UTC time>.tar.gz)")
+    backup.set_defaults(func=lambda args: _guard("backup", lambda: cmd_backup(args)))
+
+    restore = sub.add_parser(
+        "restore", help="verify a backup archive, write it into the store, and read it back",
+        description="Restore a backup into the configured store (any engine). The archive is "
+                    "verified completely before anything is written.")
+    restore.add_argument("archive", type=Path, metavar="FILE.tar.gz")
+    restore.add_argument("--force", action="store_true",
+                         help="write into a store that already holds records: records with the same "
+                              "hash are replaced, the others are kept")
+    restore.set_defaults(func=lambda args: _guard("restore", lambda: cmd_restore(args)))
+
+    migrate = sub.add_parser(
+        "migrate", help="import from an original Refractor, or copy from another of our stores",
+        description="Import records into the configured store. Records already present are "
+                    "skipped, so running it again is safe.")
+    source = migrate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-original-mongo", metavar="URI",
+                        help="the original's MongoDB (collection \"tx\"; database from the URI, "
+                             "default \"refractor\")")
+    source.add_argument("--from-original-file", metavar="data.json", type=Path,
+                        help="the original's file storage (api/data.json)")
+    source.add_argument("--from-config", metavar="OTHER.json", type=Path,
+                        help="another Refractor config whose store is copied (only that file is "
+                             "read: no environment overrides)")
+    migrate.add_argument("--dry-run", action="store_true",
+                         help="change nothing; print what would be imported, skipped and rejected")
+    migrate.set_defaults(func=lambda args: _guard("migrate", lambda: cmd_migrate(args)))
+
+
+def _guard(name: str, action: Callable[[], int]) -> int:
+    """Expected failures become one line on stderr and a non-zero exit, never a traceback."""
+    from pymongo.errors import PyMongoError
+
+    def fail(message: str, code: int = 1) -> int:
+        print(f"refractor {name}: error: {message}", file=sys.stderr)
+        return code
+
+    try:
+        return action()
+    except ConfigError as exc:
+        return fail("configuration problems:\n" + "\n".join(f"  - {p}" for p in exc.problems), 2)
+    except MaintenanceError as exc:
+        return fail(str(exc))
+    except sqlite3.Error as exc:
+        return fail(f"SQLite: {exc}")
+    except PyMongoError as exc:
+        return fail(f"MongoDB: {exc}")
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[TxStore]:
+    from app.store import open_store
+
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _require_sqlite_file(settings: Settings) -> None:
+    """Opening SQLite creates a missing file, which a read-only command must not do."""
+    if settings.storage == "sqlite" and not Path(settings.db.reveal()).is_file():
+        raise MaintenanceError(f"SQLite database {settings.db.reveal()} does not exist")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.config import load_settings
+    from app.maintenance.backup import default_output, write_backup
+
+    settings = load_settings()
+    _require_sqlite_file(settings)
+    with _store(settings) as store:
+        result = write_backup(store, args.output or default_output())
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
+    m = result.manifest
+    print(f"backup written: {result.path}")
+    print(f"  {m['record_count']} records, {m['signature_count']} signatures "
+          f"({_counts(m['counts_by_status'])}); {m['source_engine']}, {m['consistency']} read")
+    print(f"  records.jsonl sha256 {m['records_sha256']}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from app.config import load_settings
+    from app.maintenance.restore import open_backup, restore_backup
+
+    settings = load_settings()
+    with open_backup(args.archive) as backup:
+        m = backup.manifest
+        print(f"verified {args.archive}: {m['record_count']} records, {m['signature_count']} "
+              f"signatures, from {m.get('source_engine')} at {m.get('created_at')}")
+        with _store(settings) as store:
+            result = restore_backup(store, backup, force=args.force)
+    print(f"restored {result.restored} records and {result.signatures} signatures into "
+          f"{settings.storage}; read back and verified")
+    if result.previously:
+        print(f"  the store held {result.previously} record(s) before (--force)")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.config import load_settings
+    from app.maintenance import migrate
+
+    settings = load_settings()
+    now = time.time()
+    with ExitStack() as stack:
+        if args.from_original_mongo:
+            label, docs = stack.enter_context(migrate.original_mongo(args.from_original_mongo))
+            items = migrate.from_original(docs, settings.networks, now)
+        elif args.from_original_file:
+            label, docs = migrate.original_file(args.from_original_file)
+            items = migrate.from_original(docs, settings.networks, now)
+        else:
+            label, items = _other_store(stack, settings, args.from_config)
+        target = _target(stack, settings, args.dry_run)
+        report = migrate.run(label, items, target, args.dry_run)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _other_store(stack: ExitStack, settings: Settings,
+                 path: Path) -> tuple[str, Iterator[Item]]:
+    from app.config import load_settings
+    from app.maintenance.migrate import other_store
+
+    # Only the named file: this process's REFRACTOR_DB and friends describe the target.
+    other = load_settings({"REFRACTOR_CONFIG": str(path)})
+    if (other.storage, other.db.reveal()) == (settings.storage, settings.db.reveal()) or (
+            other.storage == settings.storage == "sqlite"
+            and Path(other.db.reveal()).resolve() == Path(settings.db.reveal()).resolve()):
+        raise MaintenanceError(f"{path} names the same store as the current configuration")
+    _require_sqlite_file(other)
+    source = stack.enter_context(_store(other))
+    return stack.enter_context(other_store(source, f"Refractor {other.storage} store of {path}"))
+
+
+def _target(stack: ExitStack, settings: Settings, dry_run: bool) -> StoreTarget:
+    from app.maintenance.migrate import StoreTarget
+    from app.maintenance.snapshot import sqlite_copy
+
+    if dry_run and settings.storage == "sqlite":
+        # Looked up in a private copy: a dry run must not even create the database file.
+        return StoreTarget(stack.enter_context(sqlite_copy(settings.db.reveal(), missing_ok=True)))
+    store = stack.enter_context(_store(settings))
+    if not dry_run:
+        store.ensure_schema()
+    return StoreTarget(store)
+
+
+def _counts(by_status: dict[str, int]) -> str:
+    return ", ".join(f"{status} {n}" for status, n in by_status.items()) or "empty"

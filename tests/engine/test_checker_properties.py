@@ -48,7 +48,7 @@ def test_selection_is_valid_and_irreducible(case: tuple[AuthNeeds, list[Candidat
         return
     result = simulate(needs, chosen)
     assert result.ok and result.all_used  # core accepts it: no txBAD_AUTH_EXTRA
-    assert set(c.key for c in chosen) <= set(c.key for c in cands)
+    assert {c.key for c in chosen} <= {c.key for c in cands}
     for drop in chosen:
         rest = [c for c in chosen if c is not drop]
         smaller = simulate(needs, rest)
