@@ -1,0 +1,131 @@
+"""Worker tests: the real app (worker threads included) over HTTP, a fake network, real receivers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from stellar_sdk import Keypair, TransactionEnvelope
+
+from tests.app_server import app_settings, running_app
+from tests.builders import payment_tx, signed
+from tests.conftest import ENGINES
+from tests.fakenet import FakeStellarNetwork
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback whose answers a test scripts in advance."""
+
+    answers: list[Callable[[], tuple[int, dict[str, str]]]] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_answer(self) -> tuple[int, dict[str, str]]:
+        with self.lock:
+            if self.answers:
+                return self.answers.pop(0)()
+        return 200, {}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            with state.lock:
+                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            status, headers = state.next_answer()
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}/hook"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def net() -> Iterator[FakeStellarNetwork]:
+    with FakeStellarNetwork() as network:
+        yield network
+
+
+def db_for(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if engine == "mongodb":
+        return str(request.getfixturevalue("mongo_url")).rstrip("/") + "/w_" + uuid.uuid4().hex[:10]
+    return str(tmp_path / "refractor.db")
+
+
+@pytest.fixture(params=ENGINES)
+def worker_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
+               tmp_path: Path) -> Iterator[httpx.Client]:
+    settings = app_settings(net.rpc_url, net.horizon_url, db_for(request.param, request, tmp_path),
+                            storage=request.param, retryDelay=50, horizonRetryAttempts=0,
+                            networkTimeout=2, leaseSeconds=20, adminToken="a" * 32,
+                            callbacks={"allowPrivateNetworks": True, "timeout": 1,
+                                       "secret": SECRET, "attempts": 4})
+    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Payment:
+    source: Keypair
+    envelope: TransactionEnvelope
+
+    @property
+    def hash(self) -> str:
+        return self.envelope.hash_hex()
+
+    def signed(self) -> str:
+        return signed(self.envelope, self.source)
+
+
+def funded_payment(net: FakeStellarNetwork, **tx: Any) -> Payment:
+    source, dest = Keypair.random(), Keypair.random()
+    net.ledger.create_account(source.public_key)
+    net.ledger.create_account(dest.public_key)
+    seq = net.ledger.get_account(source.public_key).seq_num  # type: ignore[union-attr]
+    return Payment(source, payment_tx(source, seq=seq, destination=dest.public_key, **tx))
+
+
+def wait_for(client: httpx.Client, tx_hash: str, statuses: set[str],
+             timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = client.get(f"/tx/{tx_hash}").json()
+        if body["status"] in statuses:
+            return body
+        assert time.monotonic() < deadline, f"still {body['status']}: {body.get('error')}"
+        time.sleep(0.05)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
