@@ -103,7 +103,9 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
       {expired && <p className="alert bad">This transaction has expired: it no longer collects signatures.</p>}
       {canSubmitManually(tx) && (
         <div className="submit-now">
-          <p>It is fully signed. Auto-submit is off, so submit it when you are ready:</p>
+          <p>
+            It is fully signed. Auto-submit is off: submit it to the network when you are ready{tx.callbackUrl ? ', or let the callback receiver handle it' : ''}.
+          </p>
           <button type="button" className="button primary" onClick={submitNow} disabled={busy} data-testid="submit-now">
             {busy ? 'Submitting…' : 'Submit to the network'}
           </button>
@@ -111,9 +113,8 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
       )}
       {tx.status === 'ready' && tx.submit && <p>Fully signed. Refractor is submitting it automatically.</p>}
       {tx.status === 'processing' && <p>Submitting to the network…</p>}
-      {tx.status === 'processed' && (
-        <p className="alert ok">{tx.submitted ? 'Done: the transaction is on the ledger.' : 'Done: fully signed and processed.'}</p>
-      )}
+      {tx.status === 'processed' && tx.submitted && <p className="alert ok">Done: the transaction is on the ledger.</p>}
+      {tx.status === 'processed' && !tx.submitted && tx.submit && <p className="alert ok">Done: fully signed and processed.</p>}
       {error && (
         <p className="alert bad" role="alert">
           {error}

@@ -2,6 +2,7 @@
 // {"error","status","field"} so forms can show the message next to the field concerned.
 
 import { apiUrl } from './config'
+import { normalizeDeliveries } from './deliveries'
 import type { Delivery, NetworkInfo, NewTxRequest, TxInfo, TxPage, TxPostResponse } from './types'
 
 export class ApiError extends Error {
@@ -106,7 +107,7 @@ export const api = {
   addSignatures: (network: string, xdr: string) => apiRequest<TxPostResponse>('/tx', { method: 'POST', body: { network, xdr } }),
   submitTx: (hash: string) => apiRequest<TxInfo>(`/tx/${encodeURIComponent(hash)}/submit`, { method: 'POST' }),
   deliveries: (hash: string) =>
-    apiRequest<{ items: Delivery[] }>(`/tx/${encodeURIComponent(hash)}/deliveries`).then((r) => r.items ?? []),
+    apiRequest<{ items: unknown }>(`/tx/${encodeURIComponent(hash)}/deliveries`).then((r): Delivery[] => normalizeDeliveries(r.items)),
   listTx: (params: { account?: string; signer?: string; awaiting?: string; status?: string; network?: string; limit?: number; cursor?: string | null }) =>
     apiRequest<TxPage>(`/tx${queryString(params)}`),
   openapi: () => apiRequest<Record<string, unknown>>('/openapi.json'),

@@ -10,7 +10,7 @@ export const STATUS_LABEL: Record<TxStatus, string> = {
 
 export function statusLabel(tx: Pick<TxInfo, 'status' | 'submitted' | 'submit'>): string {
   if (tx.status === 'processed' && tx.submitted) return 'Executed on the network'
-  if (tx.status === 'ready' && !tx.submit) return 'Fully signed, ready to submit'
+  if ((tx.status === 'ready' || tx.status === 'processed') && !tx.submit && !tx.submitted) return 'Fully signed, not submitted'
   return STATUS_LABEL[tx.status] ?? tx.status
 }
 
@@ -37,6 +37,8 @@ export function canSign(tx: Pick<TxInfo, 'status' | 'maxTime'>, nowSeconds = Dat
   return tx.status === 'pending' && !(tx.maxTime && tx.maxTime < nowSeconds)
 }
 
+/** Fully signed, stored without auto-submit and not submitted yet: POST /tx/{hash}/submit applies.
+ * Such records go from ready to processed (callback handled) without being submitted. */
 export function canSubmitManually(tx: Pick<TxInfo, 'status' | 'submit' | 'submitted'>): boolean {
-  return tx.status === 'ready' && !tx.submit && !tx.submitted
+  return (tx.status === 'ready' || tx.status === 'processed') && !tx.submit && !tx.submitted
 }

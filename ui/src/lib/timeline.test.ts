@@ -44,11 +44,14 @@ describe('buildTimeline', () => {
 describe('status helpers', () => {
   it('labels and gates actions', () => {
     expect(statusLabel({ status: 'processed', submitted: 5, submit: true })).toBe('Executed on the network')
-    expect(statusLabel({ status: 'ready', submitted: null, submit: false })).toBe('Fully signed, ready to submit')
+    expect(statusLabel({ status: 'ready', submitted: null, submit: false })).toBe('Fully signed, not submitted')
+    expect(statusLabel({ status: 'processed', submitted: null, submit: false })).toBe('Fully signed, not submitted')
     expect(canSign({ status: 'pending', maxTime: null })).toBe(true)
     expect(canSign({ status: 'pending', maxTime: 10 }, 20)).toBe(false)
     expect(canSign({ status: 'ready', maxTime: null })).toBe(false)
     expect(canSubmitManually({ status: 'ready', submit: false, submitted: null })).toBe(true)
     expect(canSubmitManually({ status: 'ready', submit: true, submitted: null })).toBe(false)
+    expect(canSubmitManually({ status: 'processed', submit: false, submitted: null })).toBe(true)
+    expect(canSubmitManually({ status: 'processed', submit: false, submitted: 5 })).toBe(false)
   })
 })

@@ -36,7 +36,17 @@ export function buildTimeline(tx: TxInfo, deliveries: Delivery[] = [], nowSecond
   if (tx.status === 'failed') {
     events.push({ kind: 'failed', at: tx.updatedAt, title: 'Processing failed', detail: tx.error ?? undefined, tone: 'bad' })
   } else if (tx.status === 'processed' && !tx.submitted) {
-    events.push({ kind: 'processed', at: tx.updatedAt, title: 'Processed', detail: tx.submit ? undefined : 'Callback sent; not submitted by Refractor.', tone: 'ok' })
+    events.push({
+      kind: 'processed',
+      at: tx.updatedAt,
+      title: 'Processed',
+      detail: tx.submit
+        ? undefined
+        : tx.callbackUrl
+          ? 'Handed to the callback; not submitted by Refractor.'
+          : 'Not submitted by Refractor (auto-submit is off).',
+      tone: 'ok',
+    })
   }
   for (const d of deliveries) events.push(deliveryEvent(d))
   // Stable sort by time; events without a time keep their place after the previous one.

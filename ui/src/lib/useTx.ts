@@ -1,6 +1,6 @@
 // React state for one transaction: initial load, live updates (SSE or polling) and the callback log.
 
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import { ApiError, api } from './api'
 import { apiUrl } from './config'
 import { LiveTx, type LiveMode } from './liveTx'
@@ -15,6 +15,9 @@ export interface TxState {
   apply: (tx: TxInfo) => void
 }
 
+const DELIVERY_POLL_MS = 3000
+const DELIVERY_WATCH_MS = 120_000
+
 const newer = (a: TxInfo | null, b: TxInfo) => !a || (b.updatedAt ?? 0) >= (a.updatedAt ?? 0)
 
 export function useTx(hash: string): TxState {
@@ -22,7 +25,6 @@ export function useTx(hash: string): TxState {
   const [error, setError] = useState<ApiError | null>(null)
   const [deliveries, setDeliveries] = useState<Delivery[] | null>(null)
   const [mode, setMode] = useState<LiveMode>('connecting')
-  const deliveriesKey = useRef('')
 
   const apply = useCallback((next: TxInfo) => {
     setTx((cur) => (newer(cur, next) ? next : cur))
@@ -61,16 +63,29 @@ export function useTx(hash: string): TxState {
     }
   }, [hash, apply])
 
-  // The callback log changes only when the record does; refresh it on each update of a record with a callback.
+  // The callback log: fetched on every change of a record that has a callback, then re-checked every
+  // few seconds while a delivery may still be under way (no successful attempt yet), for up to 2 minutes.
   useEffect(() => {
     if (!tx?.callbackUrl) return
-    const key = `${tx.updatedAt}:${tx.status}`
-    if (deliveriesKey.current === key) return
-    deliveriesKey.current = key
-    api
-      .deliveries(hash)
-      .then(setDeliveries)
-      .catch(() => setDeliveries((d) => d ?? null))
+    let stopped = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const until = Date.now() + DELIVERY_WATCH_MS
+    const fetchLog = () => {
+      api
+        .deliveries(hash)
+        .then((items) => {
+          if (stopped) return
+          setDeliveries(items)
+          const delivered = items.some((d) => Number(d.status) >= 200 && Number(d.status) < 300)
+          if (!delivered && tx.status !== 'pending' && Date.now() < until) timer = setTimeout(fetchLog, DELIVERY_POLL_MS)
+        })
+        .catch(() => undefined)
+    }
+    fetchLog()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
   }, [hash, tx?.callbackUrl, tx?.updatedAt, tx?.status])
 
   return { tx, error, deliveries, mode, apply }
