@@ -1,0 +1,119 @@
+"""Callbacks: signed (Standard Webhooks), after the outcome, retried, never following redirects,
+never reaching private addresses unless allowed, every attempt visible through the API."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.webhooks.signing import verify
+from tests.app_server import app_settings, running_app
+from tests.fakenet import FakeStellarNetwork
+from tests.worker.conftest import SECRET, Receiver, funded_payment, wait_for, wait_until
+
+
+def deliveries(client: httpx.Client, tx_hash: str) -> list[dict[str, object]]:
+    return list(client.get(f"/tx/{tx_hash}/deliveries").json()["items"])
+
+
+def test_callback_after_submission_signed_with_transaction(worker_app: httpx.Client,
+                                                           net: FakeStellarNetwork,
+                                                           receiver: Receiver) -> None:
+    p = funded_payment(net)
+    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
+                                 "callbackUrl": receiver.url})
+    wait_until(lambda: len(receiver.received) == 1)
+    headers, body = receiver.received[0]
+    assert verify(SECRET, headers, body)
+    payload = json.loads(body)
+    assert payload["hash"] == p.hash and payload["status"] == "processed"
+    assert payload["submitted"] and payload["result"]["successful"]
+    assert payload["xdr"] in [s.envelope_xdr for s in net.ledger.submissions if s.hash == p.hash]
+    [d] = deliveries(worker_app, p.hash)
+    assert d["status"] == "delivered" and d["id"] == headers["webhook-id"]
+
+
+def test_callback_without_submit_is_sent_when_ready(worker_app: httpx.Client,
+                                                    net: FakeStellarNetwork,
+                                                    receiver: Receiver) -> None:
+    p = funded_payment(net)
+    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(),
+                                 "callbackUrl": receiver.url})
+    wait_until(lambda: len(receiver.received) == 1)
+    payload = json.loads(receiver.received[0][1])
+    assert payload["status"] == "processed" and payload["submitted"] is None
+    assert net.ledger.get_transaction(p.hash) is None
+
+
+def test_server_error_then_success_keeps_the_webhook_id(worker_app: httpx.Client,
+                                                        net: FakeStellarNetwork,
+                                                        receiver: Receiver) -> None:
+    receiver.answers += [lambda: (500, {}), lambda: (503, {})]
+    p = funded_payment(net)
+    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
+                                 "callbackUrl": receiver.url})
+    wait_until(lambda: len(receiver.received) == 3, timeout=20)
+    ids = {h["webhook-id"] for h, _ in receiver.received}
+    assert len(ids) == 1
+    wait_until(lambda: deliveries(worker_app, p.hash)[0]["status"] == "delivered")
+    [d] = deliveries(worker_app, p.hash)
+    assert [a["status"] for a in d["log"]] == [500, 503, 200]  # type: ignore[index]
+
+
+def test_failing_receiver_never_blocks_submission(worker_app: httpx.Client,
+                                                  net: FakeStellarNetwork,
+                                                  receiver: Receiver) -> None:
+    receiver.answers += [lambda: (time.sleep(1.5), (200, {}))[1]] * 4  # slower than the timeout
+    p = funded_payment(net)
+    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
+                                 "callbackUrl": receiver.url})
+    done = wait_for(worker_app, p.hash, {"processed", "failed"}, timeout=10)
+    assert done["status"] == "processed"
+    wait_until(lambda: deliveries(worker_app, p.hash)[0]["status"] == "failed", timeout=30)
+    [d] = deliveries(worker_app, p.hash)
+    assert d["attempts"] == 4 and "timed out" in str(d["lastError"]).lower()
+    assert worker_app.get(f"/tx/{p.hash}").json()["status"] == "processed"
+
+
+def test_redirects_are_not_followed(worker_app: httpx.Client, net: FakeStellarNetwork,
+                                    receiver: Receiver) -> None:
+    target = Receiver()
+    receiver.answers.append(lambda: (302, {"Location": "http://127.0.0.1:9/elsewhere"}))
+    p = funded_payment(net)
+    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(),
+                                 "callbackUrl": receiver.url})
+    wait_until(lambda: bool(deliveries(worker_app, p.hash))
+               and deliveries(worker_app, p.hash)[0]["status"] == "failed")
+    [d] = deliveries(worker_app, p.hash)
+    assert d["attempts"] == 1 and "redirect" in str(d["lastError"]).lower()
+    assert target.received == []
+
+
+@pytest.mark.parametrize("engine_db", ["sqlite"])
+def test_private_address_refused_at_connect_time(engine_db: str, tmp_path: Path,
+                                                 net: FakeStellarNetwork,
+                                                 receiver: Receiver) -> None:
+    """A record accepted by a permissive instance is delivered by a strict one: the guard on the
+    address actually connected to refuses it, and the receiver never sees a request."""
+    db = str(tmp_path / "shared.db")
+    permissive = app_settings(net.rpc_url, net.horizon_url, db, runWorker=False,
+                              callbacks={"allowPrivateNetworks": True})
+    strict = app_settings(net.rpc_url, net.horizon_url, db,
+                          callbacks={"allowPrivateNetworks": False, "timeout": 1})
+    p = funded_payment(net)
+    with running_app(permissive) as a, httpx.Client(base_url=a) as client:
+        assert client.post("/tx", json={"network": "testnet", "xdr": p.signed(),
+                                        "callbackUrl": receiver.url}).status_code == 200
+    with running_app(strict) as b, httpx.Client(base_url=b) as client:
+        wait_until(lambda: bool(deliveries(client, p.hash))
+                   and deliveries(client, p.hash)[0]["status"] == "failed")
+        [d] = deliveries(client, p.hash)
+        assert "not allowed" in str(d["lastError"])
+        rejected = client.post("/tx", json={"network": "testnet", "xdr": p.signed(),
+                                            "callbackUrl": receiver.url})
+        assert rejected.status_code == 200  # existing record: parameters are not re-validated
+    assert receiver.received == []
