@@ -94,7 +94,9 @@ def _resolve(value: Any, scope: dict[str, Any], depth: int = 0) -> Any:
     whole = _REF.fullmatch(value.strip())
     if whole and whole.group(1) in scope:
         return _resolve(scope[whole.group(1)], scope, depth + 1)
-    return _REF.sub(lambda m: str(_resolve(scope.get(m.group(1), m.group(0)), scope, depth + 1)), value)
+    # Unknown names (vault variables, lookups) stay as they are: pyinfra never needs them.
+    return _REF.sub(lambda m: str(_resolve(scope[m.group(1)], scope, depth + 1))
+                    if m.group(1) in scope else m.group(0), value)
 
 
 def load(env: str, root: Path = ROOT) -> dict[str, Any]:

