@@ -107,8 +107,9 @@ def test_sign_with_the_test_wallet(ui: UiPage, refractor: RefractorServer, faken
     kit_requests: list[str] = []
     ui.page.on("request", lambda req: "stellar-wallets-kit" in req.url and kit_requests.append(req.url))
     ui.page.click("[data-testid=connect-wallet]")
-    expect(ui.page.locator(".wallet-list")).to_contain_text("Freighter")
-    expect(ui.page.locator(".wallet-list")).to_contain_text("Albedo")
+    wallets = ui.page.locator(".wallets")
+    expect(wallets).to_contain_text("Albedo")  # usable without an extension
+    expect(wallets.locator(".other-wallets")).to_contain_text("Freighter")  # extension not installed here
     ui.shoot("wallet-list")
     ui.page.click("[data-wallet=refractor-test-wallet]")
     expect(ui.page.locator("[data-change=accepted]")).to_contain_text(s2.public_key)

@@ -47,39 +47,58 @@ export function WalletPicker({
       </button>
     )
   }
+  const available = wallets.filter((w) => w.available)
+  const others = wallets.filter((w) => !w.available)
+  const pick = (w: WalletChoice) => {
+    setWallets(null)
+    onPick(w)
+  }
   return (
     <div className="wallets">
       <p id="wallets-label" className="small">
-        Choose your wallet:
+        {available.length > 0 ? 'Choose your wallet:' : 'No wallet was detected in this browser.'}
       </p>
       <ul className="wallet-list" aria-labelledby="wallets-label">
-        {wallets.map((w) => (
+        {available.map((w) => (
           <li key={w.id}>
-            {w.available ? (
-              <button
-                type="button"
-                className="wallet"
-                onClick={() => {
-                  setWallets(null)
-                  onPick(w)
-                }}
-                data-wallet={w.id}
-              >
-                <img src={w.icon} alt="" width={24} height={24} loading="lazy" />
-                {w.name}
-              </button>
-            ) : (
-              <a className="wallet unavailable" href={w.url} target="_blank" rel="noopener noreferrer" data-wallet={w.id}>
-                <img src={w.icon} alt="" width={24} height={24} loading="lazy" />
-                {w.name} <span className="small muted">not installed</span>
-              </a>
-            )}
+            <button type="button" className="wallet" onClick={() => pick(w)} data-wallet={w.id}>
+              <WalletIcon src={w.icon} name={w.name} />
+              {w.name}
+            </button>
           </li>
         ))}
       </ul>
+      {others.length > 0 && (
+        <details className="other-wallets">
+          <summary>Other wallets ({others.length}, not installed)</summary>
+          <ul className="wallet-list">
+            {others.map((w) => (
+              <li key={w.id}>
+                <a className="wallet unavailable" href={w.url} target="_blank" rel="noopener noreferrer" data-wallet={w.id}>
+                  <WalletIcon src={w.icon} name={w.name} />
+                  {w.name} <span className="small muted">get it</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       <button type="button" className="button small" onClick={() => setWallets(null)}>
         Cancel
       </button>
     </div>
   )
+}
+
+/** The wallet's icon, or its initial when the icon cannot be loaded. */
+function WalletIcon({ src, name }: { src: string; name: string }) {
+  const [failed, setFailed] = useState(false)
+  if (failed || !src) {
+    return (
+      <span className="wallet-initial" aria-hidden="true">
+        {name.charAt(0)}
+      </span>
+    )
+  }
+  return <img src={src} alt="" width={24} height={24} loading="lazy" onError={() => setFailed(true)} />
 }

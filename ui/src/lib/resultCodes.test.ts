@@ -10,6 +10,9 @@ describe('normalizeCode', () => {
     expect(normalizeCode('CHANGE_TRUST_LOW_RESERVE')).toBe('op_low_reserve')
     expect(normalizeCode('opBAD_AUTH')).toBe('op_bad_auth')
     expect(normalizeCode('tx_failed')).toBe('tx_failed')
+    expect(normalizeCode('txBadSeq')).toBe('tx_bad_seq')
+    expect(normalizeCode('txFailed')).toBe('tx_failed')
+    expect(normalizeCode('opUnderfunded')).toBe('op_underfunded')
   })
 })
 
@@ -40,6 +43,7 @@ describe('explanations', () => {
     const found = codesInText('Submission failed: tx_failed [op_no_trust]')
     expect(found.map((f) => f.code)).toEqual(['tx_failed', 'op_no_trust'])
     expect(codesInText('transaction failed: txBAD_SEQ')[0].text).toMatch(/sequence/)
+    expect(codesInText('Tx error: txBadSeq')[0].text).toMatch(/sequence/)
     expect(codesInText('timeout')).toEqual([])
   })
 })

@@ -114,7 +114,9 @@ const OP_PREFIXES = [
 ]
 
 export function normalizeCode(code: string): string {
-  const c = code.trim()
+  let c = code.trim()
+  // camelCase spellings (txBadSeq, opUnderfunded) become txBAD_SEQ / opUNDERFUNDED
+  if (/^(tx|op)[A-Z][a-z]/.test(c)) c = c.slice(0, 2) + c.slice(2).replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
   if (TX_XDR_RE.test(c)) return `tx_${c.slice(2).toLowerCase()}`
   if (/^op[A-Z]/.test(c)) return `op_${c.slice(2).toLowerCase()}`
   if (/^[A-Z0-9_]+$/.test(c)) {
@@ -174,7 +176,7 @@ export function explainResult(
 export function codesInText(text: string | null | undefined): ExplainedCode[] {
   if (!text) return []
   const found = new Map<string, ExplainedCode>()
-  for (const m of text.matchAll(/\b(?:tx|op)_[a-z_]+\b|\btx[A-Z][A-Z_]+\b|\b[A-Z]+(?:_[A-Z]+)+\b/g)) {
+  for (const m of text.matchAll(/\b(?:tx|op)_[a-z_]+\b|\b(?:tx|op)[A-Z][A-Za-z_]+\b|\b[A-Z]+(?:_[A-Z]+)+\b/g)) {
     const code = m[0]
     const key = normalizeCode(code)
     const explanation = TX_CODES[key] ?? OP_CODES[OP_ALIASES[key] ?? key]
