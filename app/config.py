@@ -175,7 +175,7 @@ class _Reader:
             account_cache_ttl=self.number(raw, "accountCacheTtl", 5.0, 0, 3600),
             network_timeout=self.number(raw, "networkTimeout", 10.0, 0.1, 300),
             retention_days=self.number(raw, "retentionDays", 30.0, 0.001, 36500),
-            unsigned_retention_hours=self.number(raw, "unsignedRetentionHours", 24.0, 0.001, 876000),
+            unsigned_retention_hours=self.number(raw, "unsignedRetentionHours", 24.0, 0.0001, 876000),
             log_level=self.log_level(),
             log_file=self.string(raw, "logFile", None),
             ui_dir=self.string(self.section("ui"), "dir", None, "ui."),

@@ -36,10 +36,13 @@ def _server_command() -> str:
 
 
 @contextmanager
-def mongo_server(workdir: Path) -> Iterator[str]:
-    """Yield a mongodb:// URL of a running server; stop it (and wait for it) afterwards."""
+def mongo_server(workdir: Path, own: bool = False) -> Iterator[str]:
+    """Yield a mongodb:// URL of a running server; stop it (and wait for it) afterwards.
+
+    ``own`` starts a private server even when REFRACTOR_TEST_MONGO_URL names a shared one (for
+    tests that stop it)."""
     given = os.environ.get("REFRACTOR_TEST_MONGO_URL")
-    if given:
+    if given and not own:
         yield given
         return
     port = free_port()
