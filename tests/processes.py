@@ -1,0 +1,59 @@
+"""Real ``refractor serve`` processes for tests that need several of them, or kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.mongo_server import free_port
+
+
+class AppProcess:
+    def __init__(self, config: dict[str, Any], workdir: Path, name: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config_path = workdir / f"{name}.json"
+        self.config_path.write_text(json.dumps({**config, "port": self.port}))
+        self.log_path = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> AppProcess:
+        command = Path(sys.executable).with_name("refractor")
+        env = {**os.environ, "REFRACTOR_CONFIG": str(self.config_path)}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen([str(command), "serve"], env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/monitoring/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"app not healthy: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
