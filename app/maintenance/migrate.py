@@ -105,6 +105,8 @@ def from_original(docs: Iterable[tuple[str, object]], networks: Mapping[str, Net
             converted = convert(tx_hash, doc, networks, now)
         except InvalidOriginal as exc:
             yield Item(tx_hash, None, str(exc))
+        except Exception as exc:  # one odd document must not stop the import of all the others
+            yield Item(tx_hash, None, f"cannot be read ({type(exc).__name__}: {exc})")
         else:
             yield Item(converted.record.hash, converted.record, warnings=converted.warnings)
 

@@ -27,6 +27,7 @@ from app.txs.model import StoredSignature, TxRecord, TxStatus
 _HASH = re.compile(r"[0-9a-f]{64}")
 _NETWORKS = {0: PUBLIC_PASSPHRASE, 1: TESTNET_PASSPHRASE}
 _NETWORK_NAMES = {"public": 0, "testnet": 1, "0": 0, "1": 1}
+_SECONDS_LIMIT = 1 << 53  # beyond any date, and well inside what both engines store as integers
 
 
 class InvalidOriginal(ValueError):
@@ -131,10 +132,10 @@ def seconds(value: object) -> int | None:
             value = int(text) if text.lstrip("-").isdigit() else float(text)
         except ValueError:
             return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and math.isfinite(value):
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and abs(value) < _SECONDS_LIMIT:
+        return value
     return None
 
 

@@ -1,0 +1,53 @@
+"""Sample data for the operator command tests."""
+
+from __future__ import annotations
+
+from app.store.base import TxStore
+from app.txs.model import StoredSignature, TxRecord, TxStatus
+
+
+def other_engine(engine: str) -> str:
+    return "mongodb" if engine == "sqlite" else "sqlite"
+
+
+def h(n: int) -> str:
+    return f"{n:064x}"
+
+
+def sample_records() -> list[TxRecord]:
+    """Every status and every optional field, with floats that only survive if kept exactly."""
+    t = 1764370000.123456789
+    sig = [StoredSignature("GB" + "A" * 54, bytes(range(64)), t + 1 / 3),
+           StoredSignature("GA" + "B" * 54, b"\xff" * 64, t + 0.1 + 0.2)]
+    derived = {"xdr": "AAAA", "progress": {"ratio": 2 / 3, "accounts": [{"weight": 1}]},
+               "summary": {"memo": None, "text": "payé ✓"}}
+    return [
+        TxRecord(h(1), "testnet", "AAAA1", TxStatus.PENDING, t, t + 1e-6,
+                 sources=["GZ", "GA"], signers=["GS2", "GS1", "GZ"], signatures=sig[:1],
+                 sig_count=1, desired_signers=[], derived=derived),
+        TxRecord(h(2), "testnet", "AAAA2", TxStatus.READY, t + 1, t + 2, min_time=1764370100,
+                 max_time=1900000000, ready_at=t + 2.5, due_at=1764370100.0, signatures=sig,
+                 sig_count=2, sources=["GA"], signers=["GA", "GB"], desired_signers=["GB"]),
+        TxRecord(h(3), "public", "AAAA3", TxStatus.PROCESSING, t + 3, t + 4, attempts=2,
+                 lease_owner="worker-1", lease_until=t + 64.25, due_at=t, ready_at=t,
+                 submit=True, callback_url="https://example.com/cb?x=1"),
+        TxRecord(h(4), "public", "AAAA4", TxStatus.PROCESSED, t + 5, t + 6, submitted=1764370200,
+                 result={"ledger": 123, "fee": "100", "nested": [1, 2.5, None]},
+                 signatures=sig[1:], sig_count=1, inner_hash=h(40)),
+        TxRecord(h(5), "testnet", "AAAA5", TxStatus.FAILED, t + 7, t + 8,
+                 error="Tx error: txBadSeq — ünïcode", attempts=5),
+    ]
+
+
+def fill(store: TxStore, records: list[TxRecord] | None = None) -> list[TxRecord]:
+    records = sample_records() if records is None else records
+    for record in records:
+        store.restore(record)
+    return records
+
+
+def as_sets(records: list[TxRecord]) -> list[TxRecord]:
+    """Records with sources/signers sorted: SQLite keeps them as sorted rows, MongoDB as given."""
+    for record in records:
+        record.sources, record.signers = sorted(set(record.sources)), sorted(set(record.signers))
+    return records

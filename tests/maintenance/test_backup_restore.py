@@ -1,0 +1,301 @@
+"""Backup and restore on both engines, across engines, and against damaged archives."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import stat
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo.errors import OperationFailure
+
+from app.maintenance import MaintenanceError
+from app.maintenance.backup import default_output, write_backup
+from app.maintenance.restore import open_backup, restore_backup
+from app.maintenance.snapshot import snapshot
+from app.store.base import TxStore
+from app.store.mongo import MongoStore
+from app.txs.model import TxRecord, TxStatus
+from tests.conftest import make_store
+from tests.maintenance.conftest import MakeStore
+from tests.maintenance.helpers import as_sets, fill, h, other_engine, sample_records
+
+
+def backup_of(store: TxStore, tmp_path: Path) -> Path:
+    return write_backup(store, tmp_path / "out" / "backup.tar.gz").path
+
+
+def restore_into(target: TxStore, archive: Path, force: bool = False) -> None:
+    with open_backup(archive) as backup:
+        restore_backup(target, backup, force=force)
+
+
+def members(archive: Path) -> dict[str, bytes]:
+    with tarfile.open(archive, "r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar}  # type: ignore[union-attr]
+
+
+def pack(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_backup_wipe_restore_is_identical(store: TxStore, engine: str, fresh_store: MakeStore,
+                                          tmp_path: Path) -> None:
+    fill(store)
+    archive = backup_of(store, tmp_path)
+    target = fresh_store(engine)
+    restore_into(target, archive)
+    before, after = list(store.iter_all()), list(target.iter_all())
+    assert after == before
+    assert len(after) == 5 and sum(len(r.signatures) for r in after) == 4
+    # floats survive bit for bit, bytes byte for byte
+    expected = sample_records()
+    assert after[0].created_at == expected[0].created_at == 1764370000.123456789
+    assert after[1].signatures[0].added_at == expected[1].signatures[0].added_at
+    assert after[1].signatures[1].signature == b"\xff" * 64
+    assert after[0].derived == expected[0].derived
+
+
+def test_archive_layout_and_manifest(store: TxStore, engine: str, tmp_path: Path) -> None:
+    fill(store)
+    result = write_backup(store, tmp_path / "out" / "b.tar.gz")
+    assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in result.path.parent.iterdir()) == ["b.tar.gz"]  # no temp files left
+    files = members(result.path)
+    assert list(files) == ["manifest.json", "records.jsonl"]
+    manifest = json.loads(files["manifest.json"])
+    assert manifest == result.manifest
+    assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 1
+    assert manifest["source_engine"] == engine and manifest["consistency"] == "snapshot"
+    assert manifest["record_count"] == 5 and manifest["signature_count"] == 4
+    assert manifest["counts_by_status"] == {s.value: 1 for s in TxStatus}
+    assert manifest["records_sha256"] == hashlib.sha256(files["records.jsonl"]).hexdigest()
+    assert manifest["created_at"].endswith("Z") and manifest["app_version"]
+    lines = files["records.jsonl"].decode().splitlines()
+    first = json.loads(lines[0])
+    assert first["hash"] == h(1) and first["status"] == "pending"
+    assert first["signatures"][0]["signature"] == "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp" \
+                                                  "KissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="
+
+
+def test_empty_store_round_trips(store: TxStore, engine: str, fresh_store: MakeStore,
+                                 tmp_path: Path) -> None:
+    archive = backup_of(store, tmp_path)
+    target = fresh_store(engine)
+    restore_into(target, archive)
+    assert list(target.iter_all()) == []
+
+
+def test_default_output_name() -> None:
+    from datetime import UTC, datetime
+
+    path = default_output(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert path == Path("var/backups/refractor-20260102T030405Z.tar.gz")
+
+
+@pytest.mark.mongo
+def test_restore_across_engines(store: TxStore, engine: str, fresh_store: MakeStore,
+                                tmp_path: Path) -> None:
+    fill(store)
+    archive = backup_of(store, tmp_path)
+    target = fresh_store(other_engine(engine))
+    restore_into(target, archive)
+    assert as_sets(list(target.iter_all())) == as_sets(list(store.iter_all()))
+    assert as_sets(list(target.iter_all())) == as_sets(sample_records())
+    # and back again
+    again = fresh_store(engine)
+    restore_into(again, backup_of(target, tmp_path / "second"))
+    assert as_sets(list(again.iter_all())) == as_sets(sample_records())
+
+
+def test_non_empty_target_refused_without_force(store: TxStore, engine: str,
+                                                fresh_store: MakeStore, tmp_path: Path) -> None:
+    fill(store)
+    archive = backup_of(store, tmp_path)
+    target = fresh_store(engine)
+    stranger = TxRecord(h(99), "testnet", "X", TxStatus.PENDING, 1.5, 2.5)
+    changed = sample_records()[0]
+    changed.status, changed.signatures, changed.sig_count = TxStatus.FAILED, [], 0
+    fill(target, [stranger, changed])
+    with pytest.raises(MaintenanceError, match="already holds 2 record.*--force"):
+        restore_into(target, archive)
+    assert [r.hash for r in target.iter_all()] == [h(1), h(99)]
+    assert target.get(h(1)).status is TxStatus.FAILED  # type: ignore[union-attr]
+
+    restore_into(target, archive, force=True)
+    got = {r.hash: r for r in target.iter_all()}
+    assert sorted(got) == [h(1), h(2), h(3), h(4), h(5), h(99)]  # same hash replaced, others kept
+    assert got[h(1)].status is TxStatus.PENDING and len(got[h(1)].signatures) == 1
+
+
+Mutation = Callable[[Path, Path], Path]
+
+
+def _truncated(archive: Path, tmp: Path) -> Path:
+    data = archive.read_bytes()
+    (tmp / "t.tar.gz").write_bytes(data[: len(data) // 2])
+    return tmp / "t.tar.gz"
+
+
+def _flipped(archive: Path, tmp: Path) -> Path:
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    (tmp / "f.tar.gz").write_bytes(bytes(data))
+    return tmp / "f.tar.gz"
+
+
+def _tampered_records(archive: Path, tmp: Path) -> Path:
+    files = members(archive)
+    files["records.jsonl"] = files["records.jsonl"].replace(b'"status":"pending"', b'"status":"ready"')
+    return pack(tmp / "r.tar.gz", files)
+
+
+def _tampered_with_new_checksum(archive: Path, tmp: Path) -> Path:
+    """Records altered and the checksum fixed up: the logical digest still catches it."""
+    files = members(archive)
+    records = files["records.jsonl"].replace(b'"attempts":5', b'"attempts":6')
+    manifest = json.loads(files["manifest.json"])
+    manifest["records_sha256"] = hashlib.sha256(records).hexdigest()
+    manifest["records_bytes"] = len(records)
+    return pack(tmp / "c.tar.gz", {"manifest.json": json.dumps(manifest).encode(),
+                                   "records.jsonl": records})
+
+
+def _dropped_record(archive: Path, tmp: Path) -> Path:
+    files = members(archive)
+    records = b"".join(files["records.jsonl"].splitlines(keepends=True)[1:])
+    manifest = json.loads(files["manifest.json"])
+    manifest["records_sha256"] = hashlib.sha256(records).hexdigest()
+    manifest["records_bytes"] = len(records)
+    return pack(tmp / "d.tar.gz", {"manifest.json": json.dumps(manifest).encode(),
+                                   "records.jsonl": records})
+
+
+def _edit_manifest(**changes: Any) -> Mutation:
+    def mutate(archive: Path, tmp: Path) -> Path:
+        files = members(archive)
+        manifest = json.loads(files["manifest.json"])
+        manifest.update(changes)
+        files["manifest.json"] = json.dumps(manifest).encode()
+        return pack(tmp / "m.tar.gz", files)
+    return mutate
+
+
+def _without_manifest(archive: Path, tmp: Path) -> Path:
+    return pack(tmp / "n.tar.gz", {"records.jsonl": members(archive)["records.jsonl"]})
+
+
+def _extra_member(archive: Path, tmp: Path) -> Path:
+    return pack(tmp / "e.tar.gz", {**members(archive), "../evil": b"x"})
+
+
+def _not_gzip(archive: Path, tmp: Path) -> Path:
+    (tmp / "g.tar.gz").write_bytes(b"this is not an archive\n" * 20)
+    return tmp / "g.tar.gz"
+
+
+def _missing(archive: Path, tmp: Path) -> Path:
+    return tmp / "no-such-backup.tar.gz"
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (_truncated, "corrupt or truncated|checksum"),
+    (_flipped, "corrupt or truncated|checksum"),
+    (_tampered_records, "checksum"),
+    (_tampered_with_new_checksum, "do not match the manifest's records_digest"),
+    (_dropped_record, "record_count, signature_count, counts_by_status, records_digest"),
+    (_edit_manifest(record_count=6), "do not match the manifest's record_count"),
+    (_edit_manifest(records_sha256="0" * 64), "checksum"),
+    (_edit_manifest(format_version=2), "newer than this Refractor reads"),
+    (_edit_manifest(format="something-else"), "not describe a Refractor backup"),
+    (_without_manifest, "manifest.json is missing"),
+    (_extra_member, "unexpected member '../evil'"),
+    (_not_gzip, "corrupt or truncated"),
+    (_missing, "cannot read .*no-such-backup"),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_damaged_archives_are_rejected_before_writing(
+        store: TxStore, engine: str, fresh_store: MakeStore, tmp_path: Path,
+        mutate: Mutation, message: str) -> None:
+    fill(store)
+    archive = backup_of(store, tmp_path)
+    bad = mutate(archive, tmp_path)
+    target = fresh_store(engine)
+    with pytest.raises(MaintenanceError, match=message):
+        restore_into(target, bad)
+    assert list(target.iter_all()) == []
+    assert target.count_by_status() == {}
+
+
+class LossyStore:
+    """A store whose restore() quietly drops signatures: read-back must notice."""
+
+    def __init__(self, inner: TxStore) -> None:
+        self.inner = inner
+
+    def restore(self, record: TxRecord) -> None:
+        record.signatures = []
+        self.inner.restore(record)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_read_back_catches_a_store_that_loses_data(store: TxStore, engine: str,
+                                                   fresh_store: MakeStore, tmp_path: Path) -> None:
+    fill(store)
+    archive = backup_of(store, tmp_path)
+    with pytest.raises(MaintenanceError, match=f"read-back verification failed: {h(1)} differs"):
+        restore_into(LossyStore(fresh_store(engine)), archive)
+
+
+def test_sqlite_snapshot_is_taken_at_one_moment(tmp_path: Path,
+                                                request: pytest.FixtureRequest) -> None:
+    live = make_store("sqlite", tmp_path, request)
+    live.ensure_schema()
+    fill(live)
+    with snapshot(live) as snap:
+        live.restore(TxRecord(h(77), "testnet", "X", TxStatus.PENDING, 1.0, 1.0))
+        live.update_fields(h(1), {"error": "changed later"})
+        seen = list(snap.records)
+    assert [r.hash for r in seen] == [h(i) for i in range(1, 6)]
+    assert seen[0].error is None
+    live.close()
+
+
+def test_sqlite_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
+    from app.store.sqlite import SqliteStore
+
+    missing = SqliteStore(str(tmp_path / "nothing-here.db"))
+    with pytest.raises(MaintenanceError, match="does not exist"):
+        write_backup(missing, tmp_path / "b.tar.gz")
+    assert not (tmp_path / "nothing-here.db").exists()
+    assert not (tmp_path / "b.tar.gz").exists()
+
+
+@pytest.mark.mongo
+def test_mongo_without_snapshot_reads_falls_back(tmp_path: Path, fresh_store: MakeStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    store = fresh_store("mongodb")
+    assert isinstance(store, MongoStore)
+    fill(store)
+
+    def no_snapshots(**kwargs: object) -> None:
+        raise OperationFailure("snapshot reads are not supported on a standalone server")
+
+    monkeypatch.setattr(store.txs.database.client, "start_session", no_snapshots)
+    result = write_backup(store, tmp_path / "b.tar.gz")
+    assert result.manifest["consistency"] == "per-record"
+    assert result.note is not None and "standalone" in result.note
+    target = fresh_store("mongodb")
+    restore_into(target, result.path)
+    assert list(target.iter_all()) == list(store.iter_all())
