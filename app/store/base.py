@@ -47,6 +47,9 @@ def decode_cursor(text: str) -> tuple[float, str]:
 class TxStore(Protocol):
     """What the domain needs from storage. Every state change is conditional and atomic."""
 
+    # Point reads cheap enough (tens of microseconds, no network) to run on the event loop.
+    inline_reads: bool
+
     def ensure_schema(self) -> None:
         """Create tables/collections and indexes; idempotent."""
 

@@ -55,6 +55,8 @@ def _record(doc: dict[str, Any]) -> TxRecord:
 
 
 class MongoStore:
+    inline_reads = False
+
     def __init__(self, uri: str, client: MongoClient[dict[str, Any]] | None = None) -> None:
         self._client: MongoClient[dict[str, Any]] = client or MongoClient(
             uri, appname="refractor", tz_aware=True, serverSelectionTimeoutMS=5000,

@@ -103,6 +103,8 @@ def _to_db(name: str, value: Any) -> Any:
 
 
 class SqliteStore:
+    inline_reads = True
+
     def __init__(self, path: str) -> None:
         self.path = path
         if path != ":memory:":

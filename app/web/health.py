@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.web.responses import json_response
-from app.web.tx_endpoints import services
+from app.web.tx_endpoints import read, services
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 async def health(request: Request) -> Response:
     svc = services(request)
     try:
-        await run_in_threadpool(svc.store.ping)
+        await read(svc, svc.store.ping)
     except Exception as exc:  # any failure to reach the store means "not ready"
         log.warning("health: store unreachable", extra={"fields": {"error": type(exc).__name__}})
         return json_response(request, {"status": "unavailable", "reason": "storage unreachable"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,10 +23,19 @@ from app.web.responses import json_response
 from app.web.schemas import TX_REQUEST, check_request
 from app.web.ui import serve_ui_page
 
+T = TypeVar("T")
 _HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 SSE_POLL_SECONDS = 1.0
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_MAX_SECONDS = 600.0  # clients reconnect by themselves; bounded streams free server slots
+
+
+async def read(svc: Services, func: Callable[..., T], *args: Any) -> T:
+    """Run a store read: inline for the embedded engine, whose point reads cost less than a thread
+    hop, on the thread pool for engines that go over the network."""
+    if svc.store.inline_reads:
+        return func(*args)
+    return await run_in_threadpool(func, *args)
 
 
 def services(request: Request) -> Services:
@@ -53,7 +63,7 @@ async def get_tx(request: Request) -> Response:
     if page is not None:
         return page
     svc = services(request)
-    record = await run_in_threadpool(svc.txs.get, _hash(request))
+    record = await read(svc, svc.txs.get, _hash(request))
     return json_response(request, tx_info(record))
 
 
@@ -116,7 +126,7 @@ async def tx_events(request: Request) -> Response:
             await asyncio.sleep(SSE_POLL_SECONDS)
             if await request.is_disconnected():
                 return
-            fresh = await run_in_threadpool(svc.store.get, tx_hash)
+            fresh = await read(svc, svc.store.get, tx_hash)
             if fresh is None:
                 return
             now_version = (fresh.updated_at, fresh.status, fresh.sig_count, fresh.derived.get("xdr"))
