@@ -76,6 +76,16 @@ def fakenet() -> Iterator[FakeStellarNetwork]:
         yield net
 
 
+def wallet_kit_files(dist: Path) -> set[str]:
+    """File names of the wallet kit's chunks in the build (from Vite's manifest)."""
+    manifest = json.loads((dist / ".vite" / "manifest.json").read_text())
+    return {
+        Path(chunk["file"]).name
+        for key, chunk in manifest.items()
+        if "stellar-wallets-kit" in key or key.endswith("wallet/kit.ts")
+    }
+
+
 class RefractorServer:
     def __init__(self, base_url: str, log_path: Path, proc: subprocess.Popen[bytes]) -> None:
         self.base_url = base_url
@@ -135,7 +145,14 @@ def refractor(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "REFRACTOR_CONFIG": str(cfg)}
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(exe), "serve"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(exe), "serve"],
+            cwd=tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = RefractorServer(f"http://127.0.0.1:{port}", log_path, proc)
     try:
         deadline = time.monotonic() + 30

@@ -5,12 +5,13 @@ and read why a submission failed."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import RefractorServer, UiPage
+from .conftest import RefractorServer, UiPage, wallet_kit_files
 from .stellar import multisig_account, payment, signed_by
 
 pytestmark = pytest.mark.browser
@@ -91,7 +92,9 @@ def test_collect_signatures_and_auto_submit_live(
     ui.shoot("tx-processed")
 
 
-def test_sign_with_the_test_wallet(ui: UiPage, refractor: RefractorServer, fakenet: Any) -> None:
+def test_sign_with_the_test_wallet(
+    ui: UiPage, refractor: RefractorServer, fakenet: Any, ui_dist: Path
+) -> None:
     """The wallet path: the kit loads on demand, the test module (same interface as real wallets)
     signs, and the signed XDR goes to POST /tx like any wallet's."""
     ms = multisig_account(fakenet, signers=2, threshold=2)
@@ -104,13 +107,20 @@ def test_sign_with_the_test_wallet(ui: UiPage, refractor: RefractorServer, faken
     _import(ui, signed_by(env, s1))
     expect(ui.page.locator("[data-change=accepted]")).to_be_visible()
 
-    kit_requests: list[str] = []
-    ui.page.on("request", lambda req: "stellar-wallets-kit" in req.url and kit_requests.append(req.url))
+    # The kit is not part of the page until a wallet is asked for.
+    kit_files = wallet_kit_files(ui_dist)
+    loaded: list[str] = []
+    ui.page.on("request", lambda req: loaded.append(req.url.rsplit("/", 1)[-1]))
+    ui.page.reload()
+    expect(ui.page.locator("[data-testid=connect-wallet]")).to_be_visible()
+    ui.page.wait_for_load_state("networkidle")
+    assert not kit_files & set(loaded), "wallet kit loaded before a wallet was asked for"
     ui.page.click("[data-testid=connect-wallet]")
     wallets = ui.page.locator(".wallets")
     expect(wallets).to_contain_text("Albedo")  # usable without an extension
     expect(wallets.locator(".other-wallets")).to_contain_text("Freighter")  # extension not installed here
     ui.shoot("wallet-list")
+    assert kit_files & set(loaded), "the wallet kit chunks were not loaded on demand"
     ui.page.click("[data-wallet=refractor-test-wallet]")
     expect(ui.page.locator("[data-change=accepted]")).to_contain_text(s2.public_key)
     # Fully signed; without auto-submit the record is handled (ready, then processed) but not submitted.
@@ -122,7 +132,8 @@ def test_sign_with_the_test_wallet(ui: UiPage, refractor: RefractorServer, faken
     # The manual submit button.
     ui.shoot("tx-ready")
     ui.page.click("[data-testid=submit-now]")
-    _status(ui, "processed")
+    expect(ui.page.locator("[data-testid=timeline] [data-kind=submitted]")).to_be_visible(timeout=30_000)
+    expect(ui.page.locator("[data-testid=status]")).to_contain_text("Executed on the network")
     assert fakenet.ledger.get_transaction(tx_hash) is not None
 
 
