@@ -28,6 +28,13 @@ from stellar_sdk.operation import (
     SetTrustLineFlags,
 )
 
+from app.stellar.xdrbytes import (
+    EMPTY_ARRAY,
+    body_without_signatures,
+    envelope_hash,
+    pack_signatures,
+)
+
 MAX_SIGNATURES = 20  # DecoratedSignature signatures<20> in the XDR
 
 
@@ -105,7 +112,7 @@ def operation_level(op: Operation) -> Level:
     return Level.MEDIUM
 
 
-def _shape(te: TransactionEnvelope) -> TxShape:
+def _shape(te: TransactionEnvelope, tx_hash: bytes | None = None) -> TxShape:
     tx = te.transaction
     source = base_account(tx.source)
     needs: dict[str, Level] = {source: Level.LOW}
@@ -116,7 +123,7 @@ def _shape(te: TransactionEnvelope) -> TxShape:
     bounds = pre.time_bounds if pre is not None else None
     extra = tuple(s.encoded_signer_key for s in (pre.extra_signers if pre is not None else []))
     return TxShape(
-        hash=te.hash(),
+        hash=tx_hash if tx_hash is not None else te.hash(),
         source=source,
         sequence=tx.sequence,
         needs=needs,
@@ -141,33 +148,41 @@ def parse_envelope(xdr_b64: str, passphrase: str) -> ParsedEnvelope:
         raise InvalidEnvelope("Invalid transaction XDR") from exc
     try:
         if xdr_obj.type == stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP:
-            return _parse_fee_bump(xdr_obj, passphrase)
+            return _parse_fee_bump(raw, xdr_obj, passphrase)
         te = TransactionEnvelope.from_xdr_object(xdr_obj, passphrase)
     except InvalidEnvelope:
         raise
     except Exception as exc:
         raise InvalidEnvelope("Invalid transaction XDR") from exc
     signatures = _sigs(te.signatures)
+    body = body_without_signatures(raw, signatures)
+    tx_hash = envelope_hash(body, passphrase) if body is not None else None
     te.signatures = []
+    if body is None or tx_hash is None:  # v0 envelopes hash as v1: let the SDK convert
+        tx_hash, unsigned = te.hash(), te.to_xdr()
+    else:
+        unsigned = base64.b64encode(body + EMPTY_ARRAY).decode()
     return ParsedEnvelope(
-        hash=te.hash(),
-        shape=_shape(te),
+        hash=tx_hash,
+        shape=_shape(te, tx_hash),
         inner=None,
         inner_signatures=(),
         signatures=signatures,
-        unsigned_xdr=te.to_xdr(),
+        unsigned_xdr=unsigned,
         envelope=te,
     )
 
 
-def _parse_fee_bump(xdr_obj: stellar_xdr.TransactionEnvelope, passphrase: str) -> ParsedEnvelope:
+def _parse_fee_bump(raw: bytes, xdr_obj: stellar_xdr.TransactionEnvelope,
+                    passphrase: str) -> ParsedEnvelope:
     fb = FeeBumpTransactionEnvelope.from_xdr_object(xdr_obj, passphrase)
     inner_te = fb.transaction.inner_transaction_envelope
     inner = _shape(inner_te)
     signatures = _sigs(fb.signatures)
+    body = body_without_signatures(raw, signatures)
     fb.signatures = []
     fee_source = base_account(fb.transaction.fee_source)
-    fee_hash = fb.hash()
+    fee_hash = (envelope_hash(body, passphrase) if body is not None else None) or fb.hash()
     shape = TxShape(
         hash=fee_hash,
         source=fee_source,
@@ -183,28 +198,14 @@ def _parse_fee_bump(xdr_obj: stellar_xdr.TransactionEnvelope, passphrase: str) -
         inner=inner,
         inner_signatures=_sigs(inner_te.signatures),
         signatures=signatures,
-        unsigned_xdr=fb.to_xdr(),
+        unsigned_xdr=base64.b64encode(body + EMPTY_ARRAY).decode() if body else fb.to_xdr(),
         envelope=fb,
     )
 
 
 def attach_signatures(unsigned_xdr: str, sigs: list[Sig]) -> str:
-    """The stored envelope with ``sigs`` as its (outer) signature list."""
-    raw = stellar_xdr.TransactionEnvelope.from_xdr(unsigned_xdr)
-    decorated = [
-        stellar_xdr.DecoratedSignature(
-            stellar_xdr.SignatureHint(s.hint), stellar_xdr.Signature(s.signature)
-        )
-        for s in sigs[:MAX_SIGNATURES]
-    ]
-    if raw.type == stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP:
-        assert raw.fee_bump is not None
-        raw.fee_bump.signatures = decorated
-    elif raw.type == stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX:
-        assert raw.v1 is not None
-        raw.v1.signatures = decorated
-    else:
-        assert raw.v0 is not None
-        raw.v0.signatures = decorated
-    return str(raw.to_xdr())
-
+    """The stored envelope with ``sigs`` as its (outer) signature list (at most 20)."""
+    raw = base64.b64decode(unsigned_xdr)
+    if not raw.endswith(EMPTY_ARRAY):
+        raise ValueError("not an envelope with an empty signature list")
+    return base64.b64encode(raw[:-4] + pack_signatures(sigs[:MAX_SIGNATURES])).decode()

@@ -7,12 +7,13 @@ conditional statement or a short IMMEDIATE transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.store.base import Page, TxQuery
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS controls (
 );
 """
 
+T = TypeVar("T")
 _JSON_FIELDS = {"desired_signers", "result", "derived"}
 _COLUMNS = (
     "hash", "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
@@ -102,6 +104,15 @@ def _to_db(name: str, value: Any) -> Any:
     return value
 
 
+def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def locked(self: SqliteStore, *args: Any, **kwargs: Any) -> T:
+        with self._write:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class SqliteStore:
     inline_reads = True
 
@@ -112,6 +123,10 @@ class SqliteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        # One writer at a time per process: SQLite's own busy handler sleeps with growing back-off,
+        # which turns in-process contention into long tail latencies. Other processes still rely
+        # on busy_timeout.
+        self._write = threading.RLock()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -148,6 +163,7 @@ class SqliteStore:
 
     # -- records --
 
+    @_writes
     def insert(self, record: TxRecord) -> bool:
         conn = self._conn()
         values = [_to_db(c, getattr(record, c)) for c in _COLUMNS]
@@ -193,6 +209,7 @@ class SqliteStore:
                 (record.sources if role == "source" else record.signers).append(party)
         return record
 
+    @_writes
     def add_signatures(self, tx_hash: str, signatures: list[StoredSignature],
                        limit: int) -> list[StoredSignature]:
         conn = self._conn()
@@ -215,6 +232,7 @@ class SqliteStore:
             raise
         return added
 
+    @_writes
     def save_evaluation(self, tx_hash: str, sig_count: int, derived: dict[str, Any],
                         ready: bool, now: float) -> bool:
         conn = self._conn()
@@ -227,6 +245,7 @@ class SqliteStore:
             (_to_db("derived", derived), ready, ready, now, ready, now, tx_hash, sig_count))
         return cur.rowcount == 1
 
+    @_writes
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:
         sets = {"status": new, **fields}
@@ -236,6 +255,7 @@ class SqliteStore:
             [*(_to_db(k, v) for k, v in sets.items()), tx_hash, expected.value])
         return cur.rowcount == 1
 
+    @_writes
     def update_fields(self, tx_hash: str, fields: dict[str, Any]) -> bool:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         cur = self._conn().execute(f"UPDATE txs SET {assignments} WHERE hash = ?",
@@ -287,6 +307,7 @@ class SqliteStore:
                 yield self._load(conn, row, with_parties=True)
             last = rows[-1]["hash"]
 
+    @_writes
     def restore(self, record: TxRecord) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -312,6 +333,7 @@ class SqliteStore:
 
     # -- worker --
 
+    @_writes
     def claim_due(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[TxRecord]:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -331,6 +353,7 @@ class SqliteStore:
             raise
         return [r for r in (self.get(h) for h in hashes) if r is not None]
 
+    @_writes
     def release(self, tx_hash: str, owner: str, fields: dict[str, Any]) -> bool:
         sets = {"lease_owner": None, "lease_until": None, **fields}
         assignments = ", ".join(f"{k} = ?" for k in sets)
@@ -340,6 +363,7 @@ class SqliteStore:
             [*(_to_db(k, v) for k, v in sets.items()), tx_hash, owner])
         return cur.rowcount == 1
 
+    @_writes
     def delete_final_before(self, cutoff: float, limit: int) -> int:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -356,6 +380,7 @@ class SqliteStore:
             raise
         return len(hashes)
 
+    @_writes
     def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
         cur = self._conn().execute(
             "DELETE FROM txs WHERE hash IN (SELECT hash FROM txs WHERE status = 'pending' "
@@ -370,6 +395,7 @@ class SqliteStore:
 
     # -- callbacks --
 
+    @_writes
     def add_delivery(self, delivery: Delivery) -> bool:
         cur = self._conn().execute(
             "INSERT OR IGNORE INTO deliveries (id, tx_hash, url, payload, created_at, due_at, "
@@ -386,6 +412,7 @@ class SqliteStore:
                         row["last_error"], json.loads(row["log"]), row["lease_owner"],
                         row["lease_until"])
 
+    @_writes
     def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
                          limit: int) -> list[Delivery]:
         conn = self._conn()
@@ -404,6 +431,7 @@ class SqliteStore:
             raise
         return [self._delivery(r) for r in rows]
 
+    @_writes
     def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
                        fields: dict[str, Any]) -> bool:
         conn = self._conn()
@@ -437,6 +465,7 @@ class SqliteStore:
         row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    @_writes
     def set_control(self, name: str, value: dict[str, Any]) -> None:
         self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
                              "ON CONFLICT (name) DO UPDATE SET value = excluded.value",

@@ -186,13 +186,20 @@ class TxService:
         derived: dict[str, Any] = {
             "xdr": attach_signatures(record.xdr, [Sig(c.hint, c.signature) for c in chosen]),
             "progress": result.progress,
-            "summary": summarize(parsed.envelope),
+            # The decoded transaction never changes: computed once, on creation.
+            "summary": record.derived.get("summary") or summarize(parsed.envelope),
         }
         if parsed.inner is not None:
             derived["feeBump"] = {"innerHash": parsed.inner.hash.hex(),
                                   "feeSource": parsed.shape.source}
-        self.store.save_evaluation(record.hash, record.sig_count, derived, result.ready, now)
-        return self._reload(record.hash)
+        if not self.store.save_evaluation(record.hash, record.sig_count, derived, result.ready, now):
+            return self._reload(record.hash)  # a newer signature won; show what is stored now
+        # Saved: mirror the conditional update instead of reading the record back.
+        record.derived = derived
+        if result.ready and record.status is TxStatus.PENDING:
+            record.status, record.ready_at = TxStatus.READY, now
+            record.due_at = max(now, float(record.min_time))
+        return record
 
 
 def _why_not_submittable(record: TxRecord) -> str:
