@@ -91,7 +91,7 @@ export function ProgressPanel({ tx }: { tx: TxInfo }) {
               ? 'Fully signed: every account’s threshold is met.'
               : `${p.satisfiedCount} of ${p.accounts.length} account${p.accounts.length === 1 ? '' : 's'} ready · ${tx.signatures.length} signature${tx.signatures.length === 1 ? '' : 's'} collected`}
           </p>
-          {p.desiredPending.length > 0 && (
+          {p.desiredPending.length > 0 && tx.status === 'pending' && (
             <p className="desired-pending">
               Waiting for desired signer{p.desiredPending.length === 1 ? '' : 's'}:{' '}
               {p.desiredPending.map((k, i) => (

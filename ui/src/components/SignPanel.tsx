@@ -58,7 +58,7 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
 
   return (
     <section className="card sign" aria-labelledby="sign-title" data-testid="sign-panel">
-      <h2 id="sign-title">{signable ? 'Sign' : 'Next step'}</h2>
+      <h2 id="sign-title">{signable ? 'Sign' : canSubmitManually(tx) ? 'Submit' : 'Status'}</h2>
       {signable && (
         <>
           <p className="small">

@@ -19,7 +19,7 @@ class FakeES {
   }
 }
 
-function harness(withSse = true) {
+function harness(withSse = true, done = false) {
   const timers: { fn: () => void; ms: number }[] = []
   const updates: TxInfo[] = []
   const modes: LiveMode[] = []
@@ -33,6 +33,7 @@ function harness(withSse = true) {
     },
     setTimer: (fn, ms) => timers.push({ fn, ms }),
     clearTimer: () => undefined,
+    isDone: () => done,
   }, { onUpdate: (t) => updates.push(t), onMode: (m) => modes.push(m) })
   return { live, timers, updates, modes, es: () => es!, fetches: () => fetches }
 }
@@ -74,5 +75,13 @@ describe('LiveTx', () => {
     h.live.start()
     h.es().emit('update', 'not json')
     expect(h.updates).toHaveLength(0)
+  })
+  it('stops instead of polling when the transaction can no longer change', async () => {
+    const h = harness(true, true)
+    h.live.start()
+    h.es().emit('update', JSON.stringify({ hash: 'abc', status: 'failed' }))
+    h.es().onerror?.(new Event('error'))
+    expect(h.modes).toEqual(['live', 'stopped'])
+    expect(h.timers).toHaveLength(0)
   })
 })

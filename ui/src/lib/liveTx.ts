@@ -21,6 +21,8 @@ export interface LiveDeps {
   setTimer?: (fn: () => void, ms: number) => unknown
   clearTimer?: (id: unknown) => void
   isHidden?: () => boolean
+  /** nothing can change any more (executed or failed): no need to keep watching once the stream ends */
+  isDone?: (tx: TxInfo) => boolean
 }
 
 export interface LiveCallbacks {
@@ -33,6 +35,7 @@ export class LiveTx {
   private es: EventSourceLike | null = null
   private timer: unknown = null
   private stopped = false
+  private last: TxInfo | null = null
   mode: LiveMode = 'connecting'
 
   constructor(
@@ -64,6 +67,7 @@ export class LiveTx {
         return
       }
       this.setMode('live')
+      this.last = tx
       this.cb.onUpdate(tx)
     })
     this.es.onerror = () => {
@@ -72,7 +76,8 @@ export class LiveTx {
       if (this.stopped) return
       this.es?.close()
       this.es = null
-      this.startPolling()
+      if (this.last && this.deps.isDone?.(this.last)) this.stop()
+      else this.startPolling()
     }
   }
 
@@ -125,7 +130,13 @@ export class LiveTx {
     }
     try {
       const tx = await this.deps.fetchTx(this.hash)
-      if (!this.stopped) this.cb.onUpdate(tx)
+      if (this.stopped) return
+      this.last = tx
+      this.cb.onUpdate(tx)
+      if (this.deps.isDone?.(tx)) {
+        this.stop()
+        return
+      }
     } catch (e) {
       this.cb.onError?.(e)
     }

@@ -42,3 +42,8 @@ export function canSign(tx: Pick<TxInfo, 'status' | 'maxTime'>, nowSeconds = Dat
 export function canSubmitManually(tx: Pick<TxInfo, 'status' | 'submit' | 'submitted'>): boolean {
   return (tx.status === 'ready' || tx.status === 'processed') && !tx.submit && !tx.submitted
 }
+
+/** Nothing about the record can change any more. */
+export function isSettled(tx: Pick<TxInfo, 'status' | 'submitted'>): boolean {
+  return tx.status === 'failed' || (tx.status === 'processed' && !!tx.submitted)
+}

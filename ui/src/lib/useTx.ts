@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { ApiError, api } from './api'
 import { apiUrl } from './config'
 import { LiveTx, type LiveMode } from './liveTx'
+import { isSettled } from './status'
 import type { Delivery, TxInfo } from './types'
 
 export interface TxState {
@@ -45,6 +46,7 @@ export function useTx(hash: string): TxState {
             createEventSource: typeof EventSource === 'function' ? (url) => new EventSource(url) : null,
             fetchTx: (h) => api.getTx(h),
             isHidden: () => document.visibilityState === 'hidden',
+            isDone: isSettled,
           },
           { onUpdate: apply, onMode: setMode },
         )
