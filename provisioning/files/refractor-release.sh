@@ -24,6 +24,8 @@ healthy() {  # healthy PORT: wait until the instance reports ok, or time out
   local port=$1 deadline=$((SECONDS + health_timeout))
   while [ $SECONDS -lt $deadline ]; do
     if systemctl is-failed --quiet "refractor@$port.service"; then return 1; fi
+    # A crash loop never turns healthy: give up at the second automatic restart.
+    if [ "$(systemctl show -p NRestarts --value "refractor@$port.service")" -ge 2 ]; then return 1; fi
     if curl -fsS -m 2 "http://$bind:$port/monitoring/health" 2>/dev/null | grep -q '"ok"'; then return 0; fi
     sleep 0.5
   done

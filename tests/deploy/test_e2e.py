@@ -1,0 +1,230 @@
+"""`make deploy ENV=e2e` on fresh systemd hosts, then the stack is exercised through Nginx over HTTPS.
+
+The tests run in file order and share one deployment (the `stack` session fixture).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tarfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
+
+from tests.deploy.e2e_stack import TARGET, Stack, ssh
+from tests.deploy.tools import run
+
+pytestmark = pytest.mark.e2e
+
+UI_HOST = "refractor.e2e.test"
+API_HOST = "api.refractor.e2e.test"
+STATE: dict[str, Any] = {}
+
+
+def client() -> httpx.Client:
+    # Addressed by IP with the virtual host in Host: no DNS is involved.
+    return httpx.Client(base_url=f"https://{TARGET}", verify=False, timeout=10)
+
+
+def api(c: httpx.Client, method: str, path: str, host: str = API_HOST, **kw: Any) -> httpx.Response:
+    headers = {"Host": host, "Accept": "application/json", **kw.pop("headers", {})}
+    return c.request(method, path, headers=headers, **kw)
+
+
+def current_release() -> str:
+    return ssh("readlink /opt/refractor/current").stdout.strip().rsplit("/", 1)[-1]
+
+
+def test_first_deploy_serves_ui_and_api_over_https(stack: Stack) -> None:
+    stack.deploy()
+    with client() as c:
+        page = c.get("/", headers={"Host": UI_HOST, "Accept": "text/html"})
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        assert "max-age=63072000" in page.headers["strict-transport-security"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        deep = c.get("/tx/add", headers={"Host": UI_HOST, "Accept": "text/html,application/xhtml+xml"})
+        assert deep.status_code == 200 and deep.text == page.text, "SPA fallback for browser navigation"
+        for host in (API_HOST, UI_HOST):
+            info = api(c, "GET", "/health", host=host)
+            assert info.status_code == 200 and info.json()["status"] == "ok"
+            spec = api(c, "GET", "/openapi.json", host=host)
+            assert spec.status_code == 200 and "paths" in spec.json()
+        assert api(c, "GET", "/").json()["service"] == "refractor"
+        assert api(c, "OPTIONS", "/tx").headers["access-control-allow-origin"] == "*"
+    assert ssh("systemctl is-active refractor@8001 refractor@8002 nginx").stdout.split() == ["active"] * 3
+
+
+def test_multisig_transaction_is_signed_and_submitted_through_the_stack(stack: Stack) -> None:
+    source, signer_a, signer_b, dest = (Keypair.random() for _ in range(4))
+    control = httpx.Client(base_url=stack.control_url, timeout=10)
+    control.post("/accounts", json={"id": dest.public_key}).raise_for_status()
+    control.post("/accounts", json={
+        "id": source.public_key, "master_weight": 0, "low": 2, "med": 2, "high": 2,
+        "signers": [{"key": signer_a.public_key, "weight": 1}, {"key": signer_b.public_key, "weight": 1}],
+    }).raise_for_status()
+    seq = int(control.get(f"/accounts/{source.public_key}").json()["seq_num"])
+    tx = (TransactionBuilder(Account(source.public_key, seq), Network.TESTNET_NETWORK_PASSPHRASE, base_fee=100)
+          .append_payment_op(dest.public_key, Asset.native(), "10").set_timeout(600).build())
+    first, second = (TransactionBuilder.from_xdr(tx.to_xdr(), Network.TESTNET_NETWORK_PASSPHRASE) for _ in range(2))
+    first.sign(signer_a)
+    second.sign(signer_b)
+    tx_hash = tx.hash_hex()
+    with client() as c:
+        created = api(c, "POST", "/tx", json={"network": "testnet", "xdr": first.to_xdr(), "submit": True})
+        assert created.status_code == 200, created.text
+        assert created.json()["hash"] == tx_hash and created.json()["status"] == "pending"
+        # The second signer uses the UI host, as the browser UI does (same-origin API calls).
+        cosigned = api(c, "POST", "/tx", host=UI_HOST, json={"network": "testnet", "xdr": second.to_xdr()})
+        assert cosigned.status_code == 200, cosigned.text
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            info = api(c, "GET", f"/tx/{tx_hash}").json()
+            if info["status"] in ("processed", "failed"):
+                break
+            time.sleep(0.5)
+    assert info["status"] == "processed", (info.get("error"), info.get("result"))
+    assert {s["key"] for s in info["signatures"]} == {signer_a.public_key, signer_b.public_key}
+    assert control.get(f"/transactions/{tx_hash}").status_code == 200, "the fake network applied it"
+    control.close()
+    STATE["tx_hash"] = tx_hash
+
+
+def test_second_deploy_changes_nothing(stack: Stack) -> None:
+    proc = stack.deploy()
+    out = proc.stdout + proc.stderr
+    recap = re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", out)
+    assert recap == ["0"], out[-3000:]
+    total = re.search(r"Grand total\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    assert total and total.group(2) == "-" and total.group(3) == "-", out[-3000:]
+
+
+def _poll(stop: threading.Event, results: list[tuple[int, str]]) -> None:
+    with client() as c:
+        while not stop.is_set():
+            try:
+                r = api(c, "GET", f"/tx/{STATE['tx_hash']}", host=UI_HOST)
+                results.append((r.status_code, "" if r.status_code == 200 else r.text[:200]))
+            except httpx.HTTPError as exc:
+                results.append((0, repr(exc)))
+            time.sleep(0.02)
+
+
+def test_new_release_rolls_out_without_failed_requests(stack: Stack, tmp_path: Path) -> None:
+    before = current_release()
+    build = tmp_path / "build"
+    stack.build(build, suffix="roll")
+    stop, results = threading.Event(), []
+    poller = threading.Thread(target=_poll, args=(stop, results))
+    poller.start()
+    try:
+        time.sleep(1)
+        stack.deploy("--release-only", build_dir=build)
+        time.sleep(1)
+    finally:
+        stop.set()
+        poller.join()
+    after = current_release()
+    assert after != before and after.startswith((build / "BUILD_ID").read_text().strip())
+    failures = [r for r in results if r[0] != 200]
+    assert len(results) > 50 and not failures, f"{len(failures)} of {len(results)} failed: {failures[:5]}"
+    STATE["good_build"] = build / "BUILD_ID"
+    STATE["good_release"] = after
+
+
+def _break_build(src: Path, dst: Path) -> None:
+    """A copy of a build whose `refractor serve` exits at once (check-config and init-db still work)."""
+    dst.mkdir()
+    build_id = (src / "BUILD_ID").read_text().strip()
+    broken_id = build_id + "-broken"
+    with tarfile.open(src / f"refractor-{build_id}.tar") as tin, \
+            tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name == "BUILD_ID":
+                data = (broken_id + "\n").encode()
+            elif re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
+                data = _break_wheel(data or b"")
+            if data is not None:
+                member.size = len(data)
+            tout.addfile(member, io.BytesIO(data) if data is not None else None)
+    (dst / "BUILD_ID").write_text(broken_id + "\n")
+
+
+def _break_wheel(wheel: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename.endswith(".dist-info/entry_points.txt"):
+                data = re.sub(rb"refractor\s*=\s*app\.cli:main", b"refractor = app._broken_release:main", data)
+            zout.writestr(item, data)
+        zout.writestr("app/_broken_release.py", (
+            "import sys\nfrom app.cli import main as _main\n\n\ndef main():\n"
+            "    if sys.argv[1:2] == ['serve']:\n        sys.exit('deliberately broken release')\n"
+            "    return _main()\n"))
+    return out.getvalue()
+
+
+def test_release_failing_its_health_check_is_rolled_back(stack: Stack, tmp_path: Path) -> None:
+    good = STATE.get("good_release") or current_release()
+    good_build = STATE["good_build"].parent if "good_build" in STATE else stack.build_dir
+    broken = tmp_path / "broken"
+    _break_build(good_build, broken)
+    proc = stack.deploy("--release-only", build_dir=broken, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "rolled back" in out, out[-3000:]
+    assert current_release() == good
+    assert ssh("systemctl is-active refractor@8001 refractor@8002").stdout.split() == ["active"] * 2
+    with client() as c:
+        assert api(c, "GET", "/health").status_code == 200
+
+
+def _snapshot(c: httpx.Client) -> Any:
+    listing = api(c, "GET", "/tx", params={"limit": 100})
+    assert listing.status_code == 200, listing.text
+    return {"one": api(c, "GET", f"/tx/{STATE['tx_hash']}").json(), "list": listing.json()["items"]}
+
+
+def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
+    if "backup" not in ssh("/opt/refractor/current/bin/refractor --help", check=False).stdout:
+        pytest.skip("LOUD: the app has no `refractor backup` command yet; backup/restore not exercised")
+    with client() as c:
+        before = _snapshot(c)
+    backup = run(["bash", "scripts/backup.sh", "e2e"]).stdout.strip().splitlines()[-1]
+    assert backup.startswith("/var/backups/refractor/refractor-")
+    ssh("systemctl stop refractor.target && rm -f /var/lib/refractor/refractor.db* && "
+        "systemctl start refractor.target && sleep 2")
+    with client() as c:
+        assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
+    run(["bash", "scripts/restore.sh", "e2e", backup], timeout=300)
+    with client() as c:
+        after = _snapshot(c)
+    assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+
+
+def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
+    assert stack.sink is not None
+    ssh("systemctl stop refractor.target")
+    try:
+        proc = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
+        assert proc.returncode != 0
+        assert "FAIL health-8001" in proc.stdout, proc.stdout
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(
+                a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts):
+            time.sleep(0.2)
+        assert any(a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts), \
+            stack.sink.alerts
+    finally:
+        ssh("systemctl start refractor.target")
+    ssh("for p in 8001 8002; do for i in $(seq 60); do curl -fsS http://127.0.0.1:$p/health >/dev/null && break; "
+        "sleep 0.5; done; done")
