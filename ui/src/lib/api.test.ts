@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { ApiError, api, errorFromResponse, queryString, setFetch } from './api'
+import { ApiError, api, errorField, errorFromResponse, queryString, setFetch } from './api'
 
 function respond(status: number, body: unknown, headers: Record<string, string> = {}) {
   const calls: { url: string; init?: RequestInit }[] = []
@@ -64,5 +64,22 @@ describe('apiRequest', () => {
     await api.listTx({ awaiting: 'GABC', status: 'pending', cursor: null })
     expect(calls[0].url).toBe('/tx?awaiting=GABC&status=pending')
     expect(queryString({})).toBe('')
+  })
+})
+
+describe('errorField', () => {
+  const FIELDS = ['network', 'xdr', 'callbackUrl', 'expires', 'desiredSigners']
+  it('prefers the server field', () => {
+    expect(errorField(new ApiError('whatever', 400, 'expires'), FIELDS)).toBe('expires')
+  })
+  it('reads a quoted parameter or a keyword from the message', () => {
+    expect(errorField(new ApiError('Invalid transaction XDR', 400), FIELDS)).toBe('xdr')
+    expect(errorField(new ApiError('Invalid "callbackUrl" parameter.', 400), FIELDS)).toBe('callbackUrl')
+    expect(errorField(new ApiError('Unidentified network: mars', 400), FIELDS)).toBe('network')
+  })
+  it('leaves other errors for the whole form', () => {
+    expect(errorField(new ApiError('Too many requests.', 429), FIELDS)).toBeNull()
+    expect(errorField(new ApiError('Source account does not exist', 400), FIELDS)).toBeNull()
+    expect(errorField(new ApiError('Unknown', 400, 'other'), FIELDS)).toBeNull()
   })
 })

@@ -57,6 +57,27 @@ export function errorFromResponse(status: number, statusText: string, body: unkn
   return new ApiError(message, status, field, body)
 }
 
+const FIELD_HINTS: [RegExp, string][] = [
+  [/\bxdr\b|envelope/i, 'xdr'],
+  [/\bnetwork\b/i, 'network'],
+  [/callback/i, 'callbackUrl'],
+  [/desired/i, 'desiredSigners'],
+  [/expire/i, 'expires'],
+]
+
+/**
+ * The request field an error is about: the server's `field`, else a field named in the message
+ * (older servers, and errors such as "Invalid transaction XDR" that carry no field).
+ */
+export function errorField(err: ApiError, fields: readonly string[]): string | null {
+  if (err.field && fields.includes(err.field)) return err.field
+  if (err.status !== 400) return null
+  const quoted = /"([A-Za-z]+)"/.exec(err.message)?.[1]
+  if (quoted && fields.includes(quoted)) return quoted
+  for (const [re, field] of FIELD_HINTS) if (re.test(err.message) && fields.includes(field)) return field
+  return null
+}
+
 export async function apiRequest<T>(path: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   // no-store: the UI and the API share URLs (/tx/{hash} is a page for browsers and JSON for fetch), so a

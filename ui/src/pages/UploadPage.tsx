@@ -2,14 +2,14 @@ import { useEffect, useState, type FormEvent } from 'react'
 import { Field } from '../components/Field'
 import { FileToText } from '../components/FileToText'
 import { PageHeading } from '../components/PageHeading'
-import { ApiError, api } from '../lib/api'
+import { ApiError, api, errorField } from '../lib/api'
 import { fromLocalInput, toLocalInput } from '../lib/time'
 import type { NetworkInfo } from '../lib/types'
 import { validateUpload, type FieldErrors, type UploadForm } from '../lib/validation'
 import { navigate } from '../router'
 
 const EMPTY: UploadForm = { network: '', xdr: '', submit: false, callbackUrl: '', expires: '', desiredSigners: '' }
-const FIELDS = new Set(['network', 'xdr', 'submit', 'callbackUrl', 'expires', 'desiredSigners'])
+const FIELDS = ['network', 'xdr', 'submit', 'callbackUrl', 'expires', 'desiredSigners'] as const
 
 export default function UploadPage() {
   const [networks, setNetworks] = useState<NetworkInfo[] | null>(null)
@@ -50,8 +50,8 @@ export default function UploadPage() {
       navigate(`/tx/${tx.hash}`)
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : new ApiError(String(err), 0)
-      if (apiErr.field && FIELDS.has(apiErr.field)) setErrors({ [apiErr.field]: apiErr.message })
-      else setErrors({ form: apiErr.message })
+      const field = errorField(apiErr, FIELDS)
+      setErrors(field ? { [field]: apiErr.message } : { form: apiErr.message })
       focusFirstError()
     } finally {
       setBusy(false)
