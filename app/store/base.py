@@ -59,7 +59,8 @@ class TxStore(Protocol):
     def close(self) -> None: ...
 
     def insert(self, record: TxRecord) -> bool:
-        """Insert a new record with no signatures; False if the hash exists already."""
+        """Insert a new record with its signatures (``sig_count`` must match them) in one atomic
+        write; False, writing nothing, if the hash exists already."""
 
     def get(self, tx_hash: str, by_inner: bool = True) -> TxRecord | None:
         """The record with this hash, or (``by_inner``) whose fee-bump inner hash this is."""

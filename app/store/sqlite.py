@@ -177,6 +177,9 @@ class SqliteStore:
                 parties = [(record.hash, a, "source") for a in record.sources]
                 parties += [(record.hash, s, "signer") for s in record.signers]
                 conn.executemany("INSERT OR IGNORE INTO tx_parties VALUES (?,?,?)", parties)
+                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                                 "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
+                                                      for s in record.signatures])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -100,9 +100,15 @@ class TxService:
         created = False
         if existing is None:
             record = self._new_record(body, parsed, network.name, accounts, now)
+            record.signatures = accepted[: self.settings.max_signatures]
+            record.sig_count = len(record.signatures)
             created = self.store.insert(record)
-        added = self.store.add_signatures(parsed.hash_hex, accepted, self.settings.max_signatures)
-        record = self._reload(parsed.hash_hex)
+        if created:
+            added = record.signatures  # written with the record: nothing to read back
+        else:  # an existing record, or another request created it first
+            added = self.store.add_signatures(parsed.hash_hex, accepted,
+                                              self.settings.max_signatures)
+            record = self._reload(parsed.hash_hex)
         stored_keys = {s.key for s in record.signatures}
         for sig in accepted:
             if sig in added:
