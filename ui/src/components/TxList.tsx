@@ -1,6 +1,7 @@
 import { formatTime } from '../lib/time'
 import type { TxInfo } from '../lib/types'
 import { Link } from '../router'
+import { KeyText } from './KeyText'
 import { StatusBadge } from './StatusBadge'
 
 export function TxList({ items, empty }: { items: TxInfo[]; empty: string }) {
@@ -16,7 +17,7 @@ export function TxList({ items, empty }: { items: TxInfo[]; empty: string }) {
               <StatusBadge tx={tx} />
             </Link>
             <div className="small">
-              {ops[0]?.description ?? 'Transaction'}
+              <KeyText text={ops[0]?.description ?? 'Transaction'} />
               {ops.length > 1 && <span className="muted"> and {ops.length - 1} more operation{ops.length > 2 ? 's' : ''}</span>}
             </div>
             <div className="small muted">
