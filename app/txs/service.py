@@ -102,6 +102,8 @@ class TxService:
             record = self._new_record(body, parsed, network.name, accounts, now)
             record.signatures = accepted[: self.settings.max_signatures]
             record.sig_count = len(record.signatures)
+            derived, ready = self._derive(record, parsed, accounts)
+            _apply(record, derived, ready, now)  # evaluated before the write: one insert says it all
             created = self.store.insert(record)
         if created:
             added = record.signatures  # written with the record: nothing to read back
@@ -116,7 +118,7 @@ class TxService:
             elif sig.key not in stored_keys:
                 changes.rejected.append({"key": sig.key, "signature": _b64(sig.signature),
                                          "reason": "limit"})
-        if created or added or record.status is TxStatus.PENDING:
+        if not created and (added or record.status is TxStatus.PENDING):
             record = self._evaluate(record, parsed, accounts, now)
         if created or added:
             self.on_change(record)
@@ -182,10 +184,9 @@ class TxService:
             signers=signers,
         )
 
-    def _evaluate(self, record: TxRecord, parsed: ParsedEnvelope, accounts: Mapping[str, Any],
-                  now: float) -> TxRecord:
-        if record.status not in (TxStatus.PENDING, TxStatus.READY):
-            return record  # the envelope handed to the network is settled; keep it as it was
+    def _derive(self, record: TxRecord, parsed: ParsedEnvelope,
+                accounts: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """The view of the record's stored signatures, and whether they make it ready."""
         stored = candidates(record)
         result = evaluate(parsed, accounts, stored, record.desired_signers or ())
         chosen = result.selected if result.selected is not None else stored
@@ -198,14 +199,25 @@ class TxService:
         if parsed.inner is not None:
             derived["feeBump"] = {"innerHash": parsed.inner.hash.hex(),
                                   "feeSource": parsed.shape.source}
-        if not self.store.save_evaluation(record.hash, record.sig_count, derived, result.ready, now):
+        return derived, result.ready
+
+    def _evaluate(self, record: TxRecord, parsed: ParsedEnvelope, accounts: Mapping[str, Any],
+                  now: float) -> TxRecord:
+        if record.status not in (TxStatus.PENDING, TxStatus.READY):
+            return record  # the envelope handed to the network is settled; keep it as it was
+        derived, ready = self._derive(record, parsed, accounts)
+        if not self.store.save_evaluation(record.hash, record.sig_count, derived, ready, now):
             return self._reload(record.hash)  # a newer signature won; show what is stored now
-        # Saved: mirror the conditional update instead of reading the record back.
-        record.derived = derived
-        if result.ready and record.status is TxStatus.PENDING:
-            record.status, record.ready_at = TxStatus.READY, now
-            record.due_at = max(now, float(record.min_time))
+        _apply(record, derived, ready, now)  # what the conditional update did, without a read
         return record
+
+
+def _apply(record: TxRecord, derived: dict[str, Any], ready: bool, now: float) -> None:
+    """Mirror of TxStore.save_evaluation on the in-memory record."""
+    record.derived = derived
+    if ready and record.status is TxStatus.PENDING:
+        record.status, record.ready_at = TxStatus.READY, now
+        record.due_at = max(now, float(record.min_time))
 
 
 def _why_not_submittable(record: TxRecord) -> str:
