@@ -75,4 +75,7 @@ release_active(
     ports=ports,
     bind=render.setting(data, "refractor_bind_address"),
     health_timeout=render.setting(data, "refractor_health_timeout"),
+    settle=render.setting(data, "refractor_rollout_settle"),
+    # One host at a time: with one instance per host, parallel restarts would empty the upstream.
+    _serial=True,
 )

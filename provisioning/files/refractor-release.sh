@@ -10,6 +10,9 @@ set -euo pipefail
 root=/opt/refractor
 releases=$root/releases
 health_timeout=${REFRACTOR_HEALTH_TIMEOUT:-60}
+# Nginx stops sending to an instance that refused connections for fail_timeout (roles/nginx):
+# wait that long after an instance is healthy again, or the next restart leaves no live upstream.
+settle=${REFRACTOR_SETTLE:-6}
 bind=${REFRACTOR_BIND:-127.0.0.1}
 log() { echo "refractor-release: $*" >&2; }
 usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -59,6 +62,7 @@ restart_all() {  # restart_all PORT...: one at a time, health-gated
     systemctl restart "refractor@$port.service"
     if ! healthy "$port"; then log "instance $port failed its health check"; return 1; fi
     log "instance $port healthy"
+    sleep "$settle"
   done
 }
 

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "refractor_keep_releases": 5,
     "refractor_memory_max": "1G",
     "refractor_health_timeout": 60,
+    # Must exceed nginx_upstream_fail_timeout (see refractor-release.sh).
+    "refractor_rollout_settle": 6,
     "refractor_env": "production",
 }
 

@@ -151,7 +151,8 @@ class Stack:
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
     def deploy(self, *args: str, build_dir: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run(["bash", "scripts/deploy.sh", "e2e", *args], check=check, timeout=900,
+        command = ["bash", "scripts/deploy.sh", "e2e", *args] if args else ["make", "-s", "deploy", "ENV=e2e"]
+        return run(command, check=check, timeout=900,
                    env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)})
 
     def stop(self) -> None:
