@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import BadRequest, Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.ledger.accounts import AccountSource
 from app.settings import Settings
 from app.stellar.checker import Candidate
@@ -87,11 +87,11 @@ class TxService:
         network = resolve_network(body.get("network"), self.settings.networks)
         xdr = body.get("xdr")
         if not isinstance(xdr, str) or not xdr:
-            raise BadRequest("Invalid transaction XDR")
+            raise ValidationFailed("Invalid transaction XDR", "xdr")
         try:
             parsed = parse_envelope(xdr.strip(), network.passphrase)
         except InvalidEnvelope as exc:
-            raise BadRequest(str(exc)) from None
+            raise ValidationFailed(str(exc), "xdr") from None
         now = self.clock()
         existing = self.store.get(parsed.hash_hex, by_inner=False)
         accounts = self.accounts.load(network.name, accounts_to_load(parsed))

@@ -15,4 +15,7 @@ def json_response(request: Request, data: Any, status: int = 200,
         body = json.dumps(data, indent=2, ensure_ascii=False)
     else:
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, status, headers=headers, media_type="application/json")
+    response = Response(body, status, headers=headers, media_type="application/json")
+    if request.app.state.ui_dir is not None:  # the same URL may answer HTML to a browser
+        response.headers["Vary"] = "Accept"
+    return response

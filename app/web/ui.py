@@ -27,7 +27,8 @@ def wants_html(request: Request) -> bool:
 
 
 def _index(ui_dir: Path) -> Response:
-    return FileResponse(ui_dir / "index.html", headers={"Cache-Control": "no-cache"})
+    return FileResponse(ui_dir / "index.html", headers={"Cache-Control": "no-cache",
+                                                        "Vary": "Accept"})
 
 
 def serve_ui_page(request: Request) -> Response | None:

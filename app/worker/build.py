@@ -83,5 +83,6 @@ def build_worker(services: Services) -> Worker:
                          w.adaptive_concurrency)
     return Worker(services.store, processor, callbacks, services.metrics, pool,
                   ticker_seconds=w.ticker_timeout_ms / 1000, lease_seconds=w.lease_seconds,
-                  batch=w.target_queue_size,
+                  batch=w.target_queue_size, retry_delay_ms=w.retry_delay_ms,
+                  give_up_after=max(10, 2 * (w.retry_attempts + 1)),
                   run_cleanup=lambda now: cleanup(services.store, settings, now))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app.errors import UpstreamUnavailable
 from app.ledger.accounts import AccountSource
 from app.settings import Settings
 from app.stellar.envelope import Sig, attach_signatures, parse_envelope
@@ -49,7 +50,11 @@ class TxProcessor:
         if not record.submit:
             self._finish(record, owner, TxStatus.PROCESSED, {})
             return
-        envelope = self._envelope(record, owner)
+        try:
+            envelope = self._envelope(record, owner)
+        except UpstreamUnavailable as exc:  # could not load the accounts: try again later
+            self._retry(record, owner, exc.message, dict(record.result or {}))
+            return
         if envelope is None:
             return
         submitter = self.submitters[record.network]

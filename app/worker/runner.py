@@ -20,6 +20,7 @@ from typing import Any
 
 from app.store.base import TxStore
 from app.txs.model import Delivery, TxRecord, TxStatus
+from app.webhooks.delivery import backoff_delay
 from app.worker.callbacks import CallbackQueue
 from app.worker.limits import AdaptiveLimit
 from app.worker.metrics import Metrics
@@ -35,6 +36,7 @@ class Worker:
     def __init__(self, store: TxStore, processor: TxProcessor, callbacks: CallbackQueue,
                  metrics: Metrics, limit: AdaptiveLimit, *, ticker_seconds: float,
                  lease_seconds: float, batch: int, run_cleanup: Callable[[float], Any] | None = None,
+                 retry_delay_ms: int = 2000, give_up_after: int = 20,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.processor = processor
@@ -45,6 +47,8 @@ class Worker:
         self.lease = lease_seconds
         self.batch = batch
         self.run_cleanup = run_cleanup
+        self.retry_delay_ms = retry_delay_ms
+        self.give_up_after = give_up_after
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.pool = ThreadPoolExecutor(max_workers=limit.maximum, thread_name_prefix="refractor-job")
@@ -151,10 +155,31 @@ class Worker:
             self.metrics.count("job_errors")
             self.last_error = f"{type(exc).__name__}: {exc}"
             _report(exc, item)
+            self._reschedule(item, exc)
         finally:
             self.metrics.observe_job(time.monotonic() - started)
             self.limit.release()
             self.wake.set()
+
+    def _reschedule(self, item: TxRecord | Delivery, exc: Exception) -> None:
+        """Hand a crashed job back at once (with back-off) instead of waiting for its lease."""
+        now = self.clock()
+        delay = backoff_delay(max(1, item.attempts), self.retry_delay_ms)
+        try:
+            if isinstance(item, Delivery):
+                self.store.finish_attempt(item.id, self.owner,
+                                          {"attempt": item.attempts + 1, "at": now,
+                                           "status": None, "error": f"internal error: {exc}"},
+                                          {"attempts": item.attempts + 1, "due_at": now + delay})
+            elif item.attempts > self.give_up_after:
+                self.store.release(item.hash, self.owner, {
+                    "status": TxStatus.FAILED, "updated_at": now,
+                    "error": f"Internal error after {item.attempts} attempts: "
+                             f"{type(exc).__name__}"})
+            else:
+                self.store.release(item.hash, self.owner, {"lease_until": now + delay})
+        except Exception:  # the store itself is failing: the lease expiry is the fallback
+            log.exception("could not reschedule a failed job")
 
     def _process(self, record: TxRecord) -> None:
         self.processor.process(record, self.owner)

@@ -24,7 +24,8 @@ def error(response: httpx.Response, status: int) -> dict[str, object]:
 
 
 def test_invalid_xdr_exact_body(client: httpx.Client) -> None:
-    assert error(post(client, "AAAA"), 400) == {"error": "Invalid transaction XDR", "status": 400}
+    assert error(post(client, "AAAA"), 400) == {"error": "Invalid transaction XDR", "status": 400,
+                                                "field": "xdr"}
     error(client.post("/tx", json={"network": "testnet"}), 400)
     error(client.post("/tx", json={"network": "testnet", "xdr": 5}), 400)
 

@@ -1,0 +1,168 @@
+"""Shared pieces of the benchmarks: the fake network and the app as separate processes, wrk runs,
+and a framework baseline measured in the same run so results compare as ratios."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from tests.mongo_server import free_port, mongo_server  # noqa: E402
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def row(self, name: str, baseline: float | None = None) -> str:
+        ratio = f"{self.rps / baseline:5.2f}" if baseline else "    -"
+        return (f"| {name:<34} | {self.rps:8.0f} | {self.p50_ms:7.2f} | {self.p99_ms:7.2f} | "
+                f"{ratio} | {self.errors} |")
+
+
+HEADER = ("| benchmark                          |    req/s | p50 ms  | p99 ms  | ratio | non-2xx |\n"
+          "|------------------------------------|----------|---------|---------|-------|---------|")
+
+
+def _ms(text: str) -> float:
+    found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if found is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = found.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, seconds: int = 8, connections: int = 32, script: Path | None = None,
+        env: dict[str, str] | None = None) -> WrkResult:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        cmd[1:1] = ["-s", str(script)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})}).stdout
+    if "Latency Distribution" not in out:
+        raise RuntimeError(f"wrk gave no latency figures:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    dist = out.split("Latency Distribution", 1)[1]
+    p50 = _ms(re.search(r"50%\s+(\S+)", dist).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", dist).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0)
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer")
+        time.sleep(0.1)
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str] | None = None,
+            log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    out = log.open("wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=out,
+                            stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def fake_network() -> Iterator[dict[str, str]]:
+    """The fake Stellar network in its own process (so it does not share our GIL)."""
+    proc = subprocess.Popen([PY, "-m", "tests.fakenet", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        urls: dict[str, str] = json.loads(proc.stdout.readline())
+        yield urls
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+@contextmanager
+def storage(engine: str) -> Iterator[tuple[str, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        if engine == "sqlite":
+            yield "sqlite", str(Path(tmp) / "bench.db")
+        else:
+            with mongo_server(Path(tmp)) as url:
+                yield "mongodb", url.rstrip("/") + "/bench"
+
+
+@contextmanager
+def app(net: dict[str, str], engine: str, db: str, **extra: Any) -> Iterator[str]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = {"port": port, "storage": engine, "db": db, "rateLimit": False,
+                  "logLevel": "WARNING", "adminToken": "b" * 32, "accountCacheTtl": 30,
+                  "networks": {"testnet": {"rpc": net["rpc"], "horizon": net["horizon"]}},
+                  "callbacks": {"allowPrivateNetworks": True}, **extra}
+        path = Path(tmp) / "config.json"
+        path.write_text(json.dumps(config))
+        refractor = str(Path(PY).with_name("refractor"))
+        with process([refractor, "serve"], env={"REFRACTOR_CONFIG": str(path)},
+                     log=Path(os.environ.get("BENCH_APP_LOG", Path(tmp) / "app.log"))):
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/monitoring/health")
+            yield base
+
+
+BASELINE_APP = '''
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+async def hello(request):
+    return JSONResponse({"hash": "0" * 64, "status": "pending"})
+app = Starlette(routes=[Route("/{path:path}", hello)])
+'''
+
+
+@contextmanager
+def baseline_server() -> Iterator[str]:
+    """A minimal Starlette JSON route on the same Hypercorn/uvloop stack: the framework ceiling."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "baseline_app.py").write_text(BASELINE_APP)
+        hypercorn = str(Path(PY).with_name("hypercorn"))
+        with process([hypercorn, "-k", "uvloop", "-b", f"127.0.0.1:{port}", "baseline_app:app"],
+                     env={"PYTHONPATH": tmp},
+                     log=Path(tmp) / "baseline.log"):
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base + "/x")
+            yield base
