@@ -12,12 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pyinfra import host  # noqa: E402
-from pyinfra.operations import files, systemd  # noqa: E402
-from pyinfra.operations.util import any_changed  # noqa: E402
-
-from refractor_deploy import render  # noqa: E402
-from refractor_deploy.ops import release_active, release_installed  # noqa: E402
+from pyinfra import host
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+from refractor_deploy import render
+from refractor_deploy.ops import release_active, release_installed
 
 HERE = Path(__file__).resolve().parent
 build_dir = Path(os.environ.get("REFRACTOR_BUILD_DIR", HERE.parent / "build" / "release"))
@@ -33,32 +32,53 @@ remote_tar = f"{render.BUILDS}/{build_id}.tar"
 
 files.directory(
     name="Release directories exist",
-    path=render.RELEASES, user="root", group="root", mode="0755",
+    path=render.RELEASES,
+    user="root",
+    group="root",
+    mode="0755",
 )
 files.directory(name="Build cache directory exists", path=render.BUILDS, mode="0755")
 files.directory(name="Release tool directory exists", path=f"{render.APP_ROOT}/bin", mode="0755")
 files.put(
     name="Release tool is installed",
     src=str(HERE / "files" / "refractor-release.sh"),
-    dest=render.RELEASE_TOOL, user="root", group="root", mode="0755",
+    dest=render.RELEASE_TOOL,
+    user="root",
+    group="root",
+    mode="0755",
 )
 files.put(
     name=f"Build {build_id} is uploaded",
-    src=str(build_tar), dest=remote_tar, user="root", group="root", mode="0644",
+    src=str(build_tar),
+    dest=remote_tar,
+    user="root",
+    group="root",
+    mode="0644",
 )
 release_installed(name=f"Release {release} is installed", release=release, build_tar=remote_tar)
 files.put(
     name=f"Release {release} has its config",
-    src=StringIO(config_text), dest=f"{render.RELEASES}/{release}/config.json",
-    user="root", group="refractor", mode="0640",
+    src=StringIO(config_text),
+    dest=f"{render.RELEASES}/{release}/config.json",
+    user="root",
+    group="refractor",
+    mode="0640",
 )
 unit_op = files.put(
     name="Instance unit refractor@.service is installed",
-    src=StringIO(unit_text), dest=render.UNIT_PATH, user="root", group="root", mode="0644",
+    src=StringIO(unit_text),
+    dest=render.UNIT_PATH,
+    user="root",
+    group="root",
+    mode="0644",
 )
 target_op = files.put(
     name="Unit refractor.target is installed",
-    src=StringIO(render.target()), dest=render.TARGET_PATH, user="root", group="root", mode="0644",
+    src=StringIO(render.target()),
+    dest=render.TARGET_PATH,
+    user="root",
+    group="root",
+    mode="0644",
 )
 systemd.daemon_reload(name="Systemd has loaded the Refractor units", _if=any_changed(unit_op, target_op))
 # A link, not systemd.service(enabled=True): pyinfra's enabled-state fact only lists service units.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from refractor_deploy.inventory import load  # noqa: E402
+from refractor_deploy.inventory import load
 
 _env = os.environ.get("REFRACTOR_ENV")
 if not _env:

@@ -41,7 +41,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if text.startswith("$ANSIBLE_VAULT"):
         return {}
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    data = yaml.load(text, Loader=_Loader)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -63,9 +63,15 @@ def _vars_for(base: Path, name: str) -> dict[str, Any]:
     return out
 
 
-def _walk(group: str, spec: dict[str, Any] | None, parents: list[str],
-          groups: dict[str, list[str]], host_vars: dict[str, dict[str, Any]],
-          host_groups: dict[str, list[str]], group_vars: dict[str, dict[str, Any]]) -> None:
+def _walk(
+    group: str,
+    spec: dict[str, Any] | None,
+    parents: list[str],
+    groups: dict[str, list[str]],
+    host_vars: dict[str, dict[str, Any]],
+    host_groups: dict[str, list[str]],
+    group_vars: dict[str, dict[str, Any]],
+) -> None:
     spec = spec or {}
     chain = parents + [group]
     groups.setdefault(group, [])
@@ -95,8 +101,10 @@ def _resolve(value: Any, scope: dict[str, Any], depth: int = 0) -> Any:
     if whole and whole.group(1) in scope:
         return _resolve(scope[whole.group(1)], scope, depth + 1)
     # Unknown names (vault variables, lookups) stay as they are: pyinfra never needs them.
-    return _REF.sub(lambda m: str(_resolve(scope[m.group(1)], scope, depth + 1))
-                    if m.group(1) in scope else m.group(0), value)
+    return _REF.sub(
+        lambda m: str(_resolve(scope[m.group(1)], scope, depth + 1)) if m.group(1) in scope else m.group(0),
+        value,
+    )
 
 
 def load(env: str, root: Path = ROOT) -> dict[str, Any]:
@@ -127,7 +135,7 @@ def load(env: str, root: Path = ROOT) -> dict[str, Any]:
             if ansible_name in data:
                 data[pyinfra_name] = data[ansible_name]
         for key in [k for k in data if k.startswith("pyinfra_")]:
-            data[key[len("pyinfra_"):]] = data[key]
+            data[key[len("pyinfra_") :]] = data[key]
         if data.get("ansible_become"):
             data["_sudo"] = True
         hosts[host] = data

@@ -20,16 +20,22 @@ def release_installed(release: str, build_tar: str):
 
 
 @operation()
-def release_active(release: str, fingerprint: str, keep: int, ports: list[int],
-                   bind: str, health_timeout: int, settle: int):
+def release_active(
+    release: str, fingerprint: str, keep: int, ports: list[int], bind: str, health_timeout: int, settle: int
+):
     """The release runs on every instance (rolling, health-gated, rolled back on failure)."""
     active = host.get_fact(FileContents, path=f"{APP_ROOT}/.active")
     if active and active[0].strip() == fingerprint:
         host.noop(f"release {release} is already active")
         return
     yield StringCommand(
-        f"REFRACTOR_BIND={bind}", f"REFRACTOR_HEALTH_TIMEOUT={int(health_timeout)}",
+        f"REFRACTOR_BIND={bind}",
+        f"REFRACTOR_HEALTH_TIMEOUT={int(health_timeout)}",
         f"REFRACTOR_SETTLE={int(settle)}",
-        RELEASE_TOOL, "activate", QuoteString(release), QuoteString(fingerprint), str(int(keep)),
+        RELEASE_TOOL,
+        "activate",
+        QuoteString(release),
+        QuoteString(fingerprint),
+        str(int(keep)),
         *[str(int(p)) for p in ports],
     )

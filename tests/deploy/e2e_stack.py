@@ -7,6 +7,7 @@ Everything listens on loopback or on the host side of the veth pairs this harnes
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -41,13 +42,20 @@ def unavailable_reason() -> str | None:
 
 
 def harness(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    script = {"up": "hosts.sh", "down": "hosts.sh", "ssh": "hosts.sh", "start": "aptproxy.sh",
-              "stop": "aptproxy.sh"}[args[0]]
+    script = {
+        "up": "hosts.sh",
+        "down": "hosts.sh",
+        "ssh": "hosts.sh",
+        "start": "aptproxy.sh",
+        "stop": "aptproxy.sh",
+    }[args[0]]
     return run(["bash", f"scripts/e2e/{script}", *args], timeout=timeout)
 
 
 def ssh(command: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run(["bash", "scripts/e2e/hosts.sh", "ssh", str(HOST_INDEX), command], check=check, timeout=timeout)
+    return run(
+        ["bash", "scripts/e2e/hosts.sh", "ssh", str(HOST_INDEX), command], check=check, timeout=timeout
+    )
 
 
 class _Relay(socketserver.ThreadingTCPServer):
@@ -73,10 +81,8 @@ class _RelayHandler(socketserver.BaseRequestHandler):
                 pass
             finally:
                 for s in (src, dst):
-                    try:
+                    with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
         t = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
         t.start()
@@ -96,7 +102,7 @@ class AlertSink(ThreadingHTTPServer):
 
 
 class _SinkHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             self.server.alerts.append(json.loads(body))  # type: ignore[attr-defined]
@@ -125,8 +131,12 @@ class Stack:
         self._cleanup_leftovers()
         harness("up", str(HOST_INDEX), timeout=900)
         harness("start", HOST_SIDE)
-        self.fakenet = subprocess.Popen([sys.executable, "-m", "tests.fakenet", "--port", "0"], cwd=ROOT,
-                                        stdout=subprocess.PIPE, text=True)
+        self.fakenet = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakenet", "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.fakenet.stdout is not None
         urls = json.loads(self.fakenet.stdout.readline())
         port = int(urls["rpc"].split(":")[2].split("/")[0])
@@ -136,34 +146,52 @@ class Stack:
         self.sink = AlertSink((HOST_SIDE, 0))
         threading.Thread(target=self.sink.serve_forever, daemon=True).start()
         relayed = f"http://{HOST_SIDE}:{self.relay.server_address[1]}"
-        GENERATED.write_text(yaml.safe_dump({
-            "base_apt_proxy": f"http://{HOST_SIDE}:3142",
-            "refractor_secrets": {"admin_token": self.admin_token,
-                                  "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode()},
-            "refractor_alert_webhook_url": f"http://{HOST_SIDE}:{self.sink.server_address[1]}/alert",
-            "refractor_networks": {"testnet": {"passphrase": "Test SDF Network ; September 2015",
-                                               "horizon": f"{relayed}/horizon", "rpc": f"{relayed}/rpc"}},
-        }, sort_keys=True))
+        GENERATED.write_text(
+            yaml.safe_dump(
+                {
+                    "base_apt_proxy": f"http://{HOST_SIDE}:3142",
+                    "refractor_secrets": {
+                        "admin_token": self.admin_token,
+                        "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+                    },
+                    "refractor_alert_webhook_url": f"http://{HOST_SIDE}:{self.sink.server_address[1]}/alert",
+                    "refractor_networks": {
+                        "testnet": {
+                            "passphrase": "Test SDF Network ; September 2015",
+                            "horizon": f"{relayed}/horizon",
+                            "rpc": f"{relayed}/rpc",
+                        }
+                    },
+                },
+                sort_keys=True,
+            )
+        )
         self.build(self.build_dir)
 
     def build(self, out: Path, suffix: str = "") -> str:
         env = {"REFRACTOR_BUILD_SUFFIX": suffix} if suffix else {}
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
-    def deploy(self, *args: str, build_dir: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def deploy(
+        self, *args: str, build_dir: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         command = ["bash", "scripts/deploy.sh", "e2e", *args] if args else ["make", "-s", "deploy", "ENV=e2e"]
-        return run(command, check=check, timeout=900,
-                   env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)})
+        return run(
+            command, check=check, timeout=900, env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)}
+        )
 
     def stop(self) -> None:
         if os.environ.get("REFRACTOR_E2E_KEEP") == "1":
-            print(f"REFRACTOR_E2E_KEEP=1: hosts left up; scripts/e2e/hosts.sh down {HOST_INDEX} "
-                  "and scripts/e2e/aptproxy.sh stop remove them", file=sys.stderr)
+            print(
+                f"REFRACTOR_E2E_KEEP=1: hosts left up; scripts/e2e/hosts.sh down {HOST_INDEX} "
+                "and scripts/e2e/aptproxy.sh stop remove them",
+                file=sys.stderr,
+            )
             return
         for step in (self._stop_network_helpers, self._stop_hosts, lambda: GENERATED.unlink(missing_ok=True)):
             try:
                 step()
-            except Exception as exc:  # noqa: BLE001 - teardown must go on
+            except Exception as exc:
                 print(f"e2e teardown: {exc}", file=sys.stderr)
 
     def _stop_network_helpers(self) -> None:

@@ -66,14 +66,27 @@ def test_multisig_transaction_is_signed_and_submitted_through_the_stack(stack: S
     source, signer_a, signer_b, dest = (Keypair.random() for _ in range(4))
     control = httpx.Client(base_url=stack.control_url, timeout=10)
     control.post("/accounts", json={"id": dest.public_key}).raise_for_status()
-    control.post("/accounts", json={
-        "id": source.public_key, "master_weight": 0, "low": 2, "med": 2, "high": 2,
-        "signers": [{"key": signer_a.public_key, "weight": 1}, {"key": signer_b.public_key, "weight": 1}],
-    }).raise_for_status()
+    control.post(
+        "/accounts",
+        json={
+            "id": source.public_key,
+            "master_weight": 0,
+            "low": 2,
+            "med": 2,
+            "high": 2,
+            "signers": [{"key": signer_a.public_key, "weight": 1}, {"key": signer_b.public_key, "weight": 1}],
+        },
+    ).raise_for_status()
     seq = int(control.get(f"/accounts/{source.public_key}").json()["seq_num"])
-    tx = (TransactionBuilder(Account(source.public_key, seq), Network.TESTNET_NETWORK_PASSPHRASE, base_fee=100)
-          .append_payment_op(dest.public_key, Asset.native(), "10").set_timeout(600).build())
-    first, second = (TransactionBuilder.from_xdr(tx.to_xdr(), Network.TESTNET_NETWORK_PASSPHRASE) for _ in range(2))
+    tx = (
+        TransactionBuilder(Account(source.public_key, seq), Network.TESTNET_NETWORK_PASSPHRASE, base_fee=100)
+        .append_payment_op(dest.public_key, Asset.native(), "10")
+        .set_timeout(600)
+        .build()
+    )
+    first, second = (
+        TransactionBuilder.from_xdr(tx.to_xdr(), Network.TESTNET_NETWORK_PASSPHRASE) for _ in range(2)
+    )
     first.sign(signer_a)
     second.sign(signer_b)
     tx_hash = tx.hash_hex()
@@ -144,8 +157,10 @@ def _break_build(src: Path, dst: Path) -> None:
     dst.mkdir()
     build_id = (src / "BUILD_ID").read_text().strip()
     broken_id = build_id + "-broken"
-    with tarfile.open(src / f"refractor-{build_id}.tar") as tin, \
-            tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout:
+    with (
+        tarfile.open(src / f"refractor-{build_id}.tar") as tin,
+        tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout,
+    ):
         for member in tin.getmembers():
             data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
             if member.name == "BUILD_ID":
@@ -164,12 +179,18 @@ def _break_wheel(wheel: bytes) -> bytes:
         for item in zin.infolist():
             data = zin.read(item)
             if item.filename.endswith(".dist-info/entry_points.txt"):
-                data = re.sub(rb"refractor\s*=\s*app\.cli:main", b"refractor = app._broken_release:main", data)
+                data = re.sub(
+                    rb"refractor\s*=\s*app\.cli:main", b"refractor = app._broken_release:main", data
+                )
             zout.writestr(item, data)
-        zout.writestr("app/_broken_release.py", (
-            "import sys\nfrom app.cli import main as _main\n\n\ndef main():\n"
-            "    if sys.argv[1:2] == ['serve']:\n        sys.exit('deliberately broken release')\n"
-            "    return _main()\n"))
+        zout.writestr(
+            "app/_broken_release.py",
+            (
+                "import sys\nfrom app.cli import main as _main\n\n\ndef main():\n"
+                "    if sys.argv[1:2] == ['serve']:\n        sys.exit('deliberately broken release')\n"
+                "    return _main()\n"
+            ),
+        )
     return out.getvalue()
 
 
@@ -201,8 +222,10 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
         before = _snapshot(c)
     backup = run(["bash", "scripts/backup.sh", "e2e"]).stdout.strip().splitlines()[-1]
     assert backup.startswith("/var/backups/refractor/refractor-")
-    ssh("systemctl stop refractor.target && rm -f /var/lib/refractor/refractor.db* && "
-        "systemctl start refractor.target && sleep 2")
+    ssh(
+        "systemctl stop refractor.target && rm -f /var/lib/refractor/refractor.db* && "
+        "systemctl start refractor.target && sleep 2"
+    )
     with client() as c:
         assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
     run(["bash", "scripts/restore.sh", "e2e", backup], timeout=300)
@@ -220,11 +243,15 @@ def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
         assert "FAIL health-8001" in proc.stdout, proc.stdout
         deadline = time.time() + 10
         while time.time() < deadline and not any(
-                a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts):
+            a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts
+        ):
             time.sleep(0.2)
-        assert any(a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts), \
-            stack.sink.alerts
+        assert any(
+            a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts
+        ), stack.sink.alerts
     finally:
         ssh("systemctl start refractor.target")
-    ssh("for p in 8001 8002; do for i in $(seq 60); do curl -fsS http://127.0.0.1:$p/health >/dev/null && break; "
-        "sleep 0.5; done; done")
+    ssh(
+        "for p in 8001 8002; do for i in $(seq 60); do "
+        "curl -fsS http://127.0.0.1:$p/health >/dev/null && break; sleep 0.5; done; done"
+    )

@@ -16,8 +16,19 @@ SCRIPTS = ["deploy.sh", "plan.sh", "backup.sh", "restore.sh", "monitor.sh", "dep
 
 
 def test_yamllint_is_clean() -> None:
-    run([str(VENV_BIN / "yamllint"), "-s", "roles", "playbooks", "inventories", "docker", "tests/deploy",
-         ".ansible-lint", ".yamllint"])
+    run(
+        [
+            str(VENV_BIN / "yamllint"),
+            "-s",
+            "roles",
+            "playbooks",
+            "inventories",
+            "docker",
+            "tests/deploy",
+            ".ansible-lint",
+            ".yamllint",
+        ]
+    )
 
 
 def test_ansible_lint_is_clean() -> None:
@@ -55,13 +66,36 @@ def test_script_prints_usage_on_bad_arguments(script: str) -> None:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The roles' templates rendered by Ansible itself, with a throwaway certificate."""
     out = tmp_path_factory.mktemp("rendered")
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "2", "-subj", "/CN=refractor.test", "-keyout", str(out / "key.pem"), "-out", str(out / "cert.pem")])
-    extra = {"render_dir": str(out), "nginx_tls_certificate": str(out / "cert.pem"),
-             "nginx_tls_certificate_key": str(out / "key.pem"), "nginx_tls_stapling": False,
-             "nginx_upstream_servers": ["127.0.0.1:8001", "127.0.0.1:8002"],
-             # logrotate -d refuses unknown users; the account only exists on provisioned hosts.
-             "logrotate_app_user": "root", "logrotate_app_group": "root"}
+    run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=refractor.test",
+            "-keyout",
+            str(out / "key.pem"),
+            "-out",
+            str(out / "cert.pem"),
+        ]
+    )
+    extra = {
+        "render_dir": str(out),
+        "nginx_tls_certificate": str(out / "cert.pem"),
+        "nginx_tls_certificate_key": str(out / "key.pem"),
+        "nginx_tls_stapling": False,
+        "nginx_upstream_servers": ["127.0.0.1:8001", "127.0.0.1:8002"],
+        # logrotate -d refuses unknown users; the account only exists on provisioned hosts.
+        "logrotate_app_user": "root",
+        "logrotate_app_group": "root",
+    }
     run(["ansible-playbook", "tests/deploy/render.yml", "-e", json.dumps(extra)])
     return out
 
@@ -73,7 +107,8 @@ def _nginx_test(conf_dir: Path, includes: str) -> None:
     # The same http-level layout as Debian's /etc/nginx/nginx.conf, with private pid and log paths.
     (conf_dir / "nginx.conf").write_text(
         f"pid {conf_dir}/nginx.pid;\nerror_log {conf_dir}/error.log;\nevents {{}}\n"
-        f"http {{\n  include mime.types;\n  gzip on;\n  access_log {conf_dir}/access.log;\n{includes}\n}}\n")
+        f"http {{\n  include mime.types;\n  gzip on;\n  access_log {conf_dir}/access.log;\n{includes}\n}}\n"
+    )
     proc = run(["nginx", "-t", "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf")], check=False)
     assert proc.returncode == 0, proc.stderr
     assert "[warn]" not in proc.stderr, proc.stderr
@@ -85,17 +120,41 @@ def test_nginx_site_passes_nginx_t(rendered: Path) -> None:
 
 def test_nginx_site_routes_browser_navigations_to_the_ui(rendered: Path) -> None:
     site = (rendered / "sites-enabled" / "refractor.conf").read_text()
-    for needle in ("least_conn", "try_files $uri $uri/ /index.html", "proxy_buffering off", "limit_req zone=refractor_strict",
-                   "deny all", "return 418", "Access-Control-Allow-Origin"):
+    for needle in (
+        "least_conn",
+        "try_files $uri $uri/ /index.html",
+        "proxy_buffering off",
+        "limit_req zone=refractor_strict",
+        "deny all",
+        "return 418",
+        "Access-Control-Allow-Origin",
+    ):
         assert needle in site + (rendered / "conf.d" / "refractor.conf").read_text(), needle
     assert "limit_req" not in site.split("location = /health")[1].split("}")[0]
 
 
 def test_container_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     conf = (ROOT / "docker" / "nginx" / "refractor.conf").read_text()
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "2", "-subj", "/CN=refractor.test", "-keyout", str(tmp_path / "key.pem"),
-         "-out", str(tmp_path / "cert.pem")])
+    run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=refractor.test",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ]
+    )
     conf = conf.replace("/etc/ssl/refractor/fullchain.pem", str(tmp_path / "cert.pem"))
     conf = conf.replace("/etc/ssl/refractor/privkey.pem", str(tmp_path / "key.pem"))
     (tmp_path / "site.conf").write_text(conf)
@@ -105,8 +164,11 @@ def test_container_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
 def _verify_units(unit_dir: Path) -> None:
     if not have("systemd-analyze"):
         pytest.skip("systemd-analyze is not available")
-    units = sorted(str(p) for p in unit_dir.iterdir() if p.suffix in (".service", ".timer", ".target")
-                   and "@." not in p.name)
+    units = sorted(
+        str(p)
+        for p in unit_dir.iterdir()
+        if p.suffix in (".service", ".timer", ".target") and "@." not in p.name
+    )
     proc = run(["systemd-analyze", "verify", "--man=no", *units], check=False)
     # Unknown keys and bad values are only warnings (rc=0), so stderr must be empty too.
     assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
@@ -115,9 +177,13 @@ def _verify_units(unit_dir: Path) -> None:
 def _stub_binaries(text: str, stub_dir: Path) -> str:
     """Point ExecStart paths that exist only on provisioned hosts at executable stubs."""
     stub_dir.mkdir(exist_ok=True)
-    for path in ("/opt/refractor/current/bin/refractor", "/usr/local/sbin/refractor-monitor",
-                 "/usr/local/sbin/refractor-alert", "/usr/local/sbin/refractor-backup",
-                 "/usr/local/sbin/refractor-backup-check"):
+    for path in (
+        "/opt/refractor/current/bin/refractor",
+        "/usr/local/sbin/refractor-monitor",
+        "/usr/local/sbin/refractor-alert",
+        "/usr/local/sbin/refractor-backup",
+        "/usr/local/sbin/refractor-backup-check",
+    ):
         stub = stub_dir / Path(path).name
         stub.write_text("#!/bin/sh\nexit 0\n")
         stub.chmod(0o755)
@@ -130,7 +196,8 @@ def test_role_units_pass_systemd_analyze_verify(rendered: Path, tmp_path: Path) 
         (tmp_path / unit.name).write_text(_stub_binaries(unit.read_text(), tmp_path / "stubs"))
     # A template is verified through an instance of it.
     (tmp_path / "refractor-alert@refractor-backup.service.service").write_text(
-        (tmp_path / "refractor-alert@.service").read_text().replace("%i", "refractor-backup.service"))
+        (tmp_path / "refractor-alert@.service").read_text().replace("%i", "refractor-backup.service")
+    )
     _verify_units(tmp_path)
 
 
@@ -152,7 +219,9 @@ def test_release_units_pass_systemd_analyze_verify(env: str, tmp_path: Path) -> 
 def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, name: str) -> None:
     if not have("logrotate"):
         pytest.skip("logrotate is not installed")
-    proc = run(["logrotate", "-d", "-s", str(tmp_path / "state"), str(rendered / "logrotate.d" / name)], check=False)
+    proc = run(
+        ["logrotate", "-d", "-s", str(tmp_path / "state"), str(rendered / "logrotate.d" / name)], check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "error:" not in proc.stderr.lower(), proc.stderr
 
@@ -160,8 +229,12 @@ def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, nam
 def test_host_scripts_parse(rendered: Path) -> None:
     for script in (rendered / "bin").iterdir():
         run(["bash", "-n", str(script)])
-    for script in [*(ROOT / "scripts").glob("*.sh"), *(ROOT / "scripts" / "e2e").glob("*.sh"),
-                   ROOT / "provisioning" / "build.sh", ROOT / "provisioning" / "files" / "refractor-release.sh"]:
+    for script in [
+        *(ROOT / "scripts").glob("*.sh"),
+        *(ROOT / "scripts" / "e2e").glob("*.sh"),
+        ROOT / "provisioning" / "build.sh",
+        ROOT / "provisioning" / "files" / "refractor-release.sh",
+    ]:
         run(["bash", "-n", str(script)])
 
 
@@ -204,12 +277,21 @@ def test_pyinfra_dry_run_plans_every_operation(tmp_path: Path) -> None:
     build.mkdir()
     (build / "BUILD_ID").write_text("0.0.0-static\n")
     (build / "refractor-0.0.0-static.tar").write_bytes(b"")
-    proc = run(["pyinfra", "--dry", "@local", "provisioning/deploy.py"], check=False,
-               env={"REFRACTOR_BUILD_DIR": str(build)}, input="")
+    proc = run(
+        ["pyinfra", "--dry", "@local", "provisioning/deploy.py"],
+        check=False,
+        env={"REFRACTOR_BUILD_DIR": str(build)},
+        input="",
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    for op in ("Release tool is installed", "is installed", "has its config", "Instance unit refractor@.service",
-               "is active on ports 8001"):
+    for op in (
+        "Release tool is installed",
+        "is installed",
+        "has its config",
+        "Instance unit refractor@.service",
+        "is active on ports 8001",
+    ):
         assert op in out, f"{op!r} missing from the plan:\n{out}"
 
 
@@ -220,9 +302,18 @@ def test_every_pyinfra_operation_is_named() -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
-            mod = node.func.value.id if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) else ""
-            if mod in ("files", "systemd", "server", "apt") or name in ("release_installed", "release_active"):
-                assert any(k.arg == "name" for k in node.keywords), f"operation without name= at line {node.lineno}"
+            mod = (
+                node.func.value.id
+                if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                else ""
+            )
+            if mod in ("files", "systemd", "server", "apt") or name in (
+                "release_installed",
+                "release_active",
+            ):
+                assert any(k.arg == "name" for k in node.keywords), (
+                    f"operation without name= at line {node.lineno}"
+                )
 
 
 # -- containers -----------------------------------------------------------------------------------
@@ -251,8 +342,14 @@ def test_no_path_is_managed_by_both_tools() -> None:
     """Ansible tasks never write where pyinfra releases, and the docs table lists pyinfra's paths."""
     from refractor_deploy import render
 
-    pyinfra_paths = [render.RELEASES, render.BUILDS, render.CURRENT, render.RELEASE_TOOL, render.UNIT_PATH,
-                     render.TARGET_PATH]
+    pyinfra_paths = [
+        render.RELEASES,
+        render.BUILDS,
+        render.CURRENT,
+        render.RELEASE_TOOL,
+        render.UNIT_PATH,
+        render.TARGET_PATH,
+    ]
     for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
         for task in yaml.safe_load(tasks.read_text()) or []:
             for module, args in task.items():
@@ -261,11 +358,17 @@ def test_no_path_is_managed_by_both_tools() -> None:
                 for key in ("dest", "path"):
                     target = str(args.get(key, ""))
                     for owned in pyinfra_paths:
-                        assert not (target == owned or target.startswith(owned + "/")), \
+                        assert not (target == owned or target.startswith(owned + "/")), (
                             f"{tasks}: {module} writes {target}, which pyinfra manages"
+                        )
     table = (ROOT / "docs" / "production.md").read_text()
-    for path in ("/opt/refractor/releases", "/opt/refractor/current", "/etc/systemd/system/refractor@.service",
-                 "/etc/refractor/refractor.env", "/etc/refractor/secrets"):
+    for path in (
+        "/opt/refractor/releases",
+        "/opt/refractor/current",
+        "/etc/systemd/system/refractor@.service",
+        "/etc/refractor/refractor.env",
+        "/etc/refractor/secrets",
+    ):
         assert path in table, f"docs/production.md ownership table lacks {path}"
 
 

@@ -13,17 +13,41 @@ VENV_BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "provisioning"))
 
 
-def run(args: list[str] | str, *, check: bool = True, timeout: float = 600, env: dict[str, str] | None = None,
-        cwd: Path = ROOT, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str] | str,
+    *,
+    check: bool = True,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command with the venv first on PATH; on failure show everything it printed."""
-    full_env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                "PYINFRA_NO_COLOR": "1", "NO_COLOR": "1", **(env or {})}
-    proc = subprocess.run(args, shell=isinstance(args, str), cwd=cwd, env=full_env, text=True,
-                          capture_output=True, timeout=timeout, input=input, check=False)
+    full_env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "PYINFRA_NO_COLOR": "1",
+        "NO_COLOR": "1",
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        args,
+        shell=isinstance(args, str),
+        cwd=cwd,
+        env=full_env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"command failed (rc={proc.returncode}): {args}\n--- stdout\n{proc.stdout[-8000:]}"
-                             f"\n--- stderr\n{proc.stderr[-8000:]}")
+        raise AssertionError(
+            f"command failed (rc={proc.returncode}): {args}\n--- stdout\n{proc.stdout[-8000:]}"
+            f"\n--- stderr\n{proc.stderr[-8000:]}"
+        )
     return proc
 
 
