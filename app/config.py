@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.secret import Secret
+from app.webhooks.signing import decode_secret
 from app.settings import (
     BUILTIN_ALIASES,
     DEFAULT_NETWORKS,
@@ -240,9 +241,14 @@ class _Reader:
     def callbacks(self) -> CallbackSettings:
         sec = self.section("callbacks")
         secret = self.secret(sec, "secret", "REFRACTOR_CALLBACK_SECRET", "callbacks.")
-        if secret is not None and not secret.reveal().startswith("whsec_"):
-            self.problems.append("callbacks.secret: must be \"whsec_\" followed by base64 "
-                                 "(Standard Webhooks format)")
+        if secret is not None:
+            try:
+                decode_secret(secret.reveal())
+                if not secret.reveal().startswith("whsec_"):
+                    raise ValueError("missing prefix")
+            except ValueError:
+                self.problems.append("callbacks.secret: must be \"whsec_\" followed by base64 "
+                                     "(Standard Webhooks format)")
         return CallbackSettings(
             secret=secret,
             allow_private_networks=self.boolean(sec, "allowPrivateNetworks", False, "callbacks."),
