@@ -4,5 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh dev
 .venv/bin/ruff check .
-.venv/bin/ruff format --check app tests bench
 .venv/bin/mypy
