@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.secret import Secret
-from app.webhooks.signing import decode_secret
 from app.settings import (
     BUILTIN_ALIASES,
     DEFAULT_NETWORKS,
@@ -28,6 +27,7 @@ from app.settings import (
     Settings,
     WorkerSettings,
 )
+from app.webhooks.signing import decode_secret
 
 _STORAGE_ALIASES = {"sqlite": "sqlite", "mongodb": "mongodb", "mongoose": "mongodb"}
 _IGNORED_NETWORK_KEYS = {"network", "coredb", "title"}  # accepted for compatibility, unused

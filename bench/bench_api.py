@@ -20,8 +20,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import HEADER, WrkResult, app, baseline_server, fake_network, storage, wrk  # noqa: E402
-from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder  # noqa: E402
+from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
+
+from bench.harness import HEADER, WrkResult, app, baseline_server, fake_network, storage, wrk
 
 LUA = Path(__file__).with_name("post_bodies.lua")
 SOURCE = Keypair.from_raw_ed25519_seed(b"\x01" * 32)

@@ -16,15 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nacl.signing import VerifyKey  # noqa: E402
-from stellar_sdk import Keypair  # noqa: E402
+from nacl.signing import VerifyKey
+from stellar_sdk import Keypair
 
-from app.stellar.accounts import AccountData, AccountSigner  # noqa: E402
-from app.stellar.checker import Candidate  # noqa: E402
-from app.stellar.envelope import parse_envelope  # noqa: E402
-from app.stellar.evaluation import collect_needs, evaluate  # noqa: E402
-from app.stellar.requirements import identify_signer  # noqa: E402
-from tests.builders import PASSPHRASE, payment_tx  # noqa: E402
+from app.stellar.accounts import AccountData, AccountSigner
+from app.stellar.checker import Candidate
+from app.stellar.envelope import parse_envelope
+from app.stellar.evaluation import collect_needs, evaluate
+from app.stellar.requirements import identify_signer
+from tests.builders import PASSPHRASE, payment_tx
 
 
 def rate(func: Callable[[], object], seconds: float) -> float:

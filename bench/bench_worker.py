@@ -25,8 +25,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import app, fake_network, storage  # noqa: E402
-from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder  # noqa: E402
+from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
+
+from bench.harness import app, fake_network, storage
 
 ADMIN = {"Authorization": "Bearer " + "b" * 32}
 
