@@ -7,6 +7,8 @@ set -euo pipefail
 usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 d=$E2E_STATE/acng
+# Not 3142: the apt-cacher-ng package's own service may already hold that port on all addresses.
+port=${E2E_APT_PROXY_PORT:-3149}
 case "$1" in
   start)
     shift; [ $# -ge 1 ] || usage; e2e_require_root
@@ -14,11 +16,11 @@ case "$1" in
     mkdir -p "$d" "$E2E_CACHE/acng-cache"; rm -rf "$d/conf"; cp -a /etc/apt-cacher-ng "$d/conf"
     echo "$(e2e_mirror)/" >"$d/conf/backends_debian"
     mkdir -p "$d/log"; chown -R apt-cacher-ng: "$E2E_CACHE/acng-cache" "$d/log" 2>/dev/null || true
-    setsid /usr/sbin/apt-cacher-ng -c "$d/conf" ForeGround=1 "BindAddress=$*" Port=3142 \
+    setsid /usr/sbin/apt-cacher-ng -c "$d/conf" ForeGround=1 "BindAddress=$*" "Port=$port" \
       CacheDir="$E2E_CACHE/acng-cache" LogDir="$d/log" PidFile="$d/acng.pid" >"$d/out.log" 2>&1 </dev/null &
     echo $! >"$d/pid"
     for _ in $(seq 1 50); do
-      (exec 3<>"/dev/tcp/$1/3142") 2>/dev/null && { echo "apt proxy on $1:3142"; exit 0; }
+      (exec 3<>"/dev/tcp/$1/$port") 2>/dev/null && { echo "apt proxy on $1:$port"; exit 0; }
       sleep 0.1
     done
     echo "apt proxy did not start:" >&2; cat "$d/out.log" >&2; exit 1 ;;

@@ -149,7 +149,7 @@ class Stack:
         GENERATED.write_text(
             yaml.safe_dump(
                 {
-                    "base_apt_proxy": f"http://{HOST_SIDE}:3142",
+                    "base_apt_proxy": f"http://{HOST_SIDE}:3149",
                     "refractor_secrets": {
                         "admin_token": self.admin_token,
                         "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode(),

@@ -380,3 +380,11 @@ def test_no_secret_is_committed_in_clear() -> None:
             assert path.read_text().startswith("$ANSIBLE_VAULT"), f"{name} is not encrypted"
         if path.name == "generated.yml":
             raise AssertionError(f"{name} holds test-time secrets and must not be committed")
+
+
+def test_mongodb_role_is_check_mode_clean() -> None:
+    proc = run(
+        ["ansible-playbook", "--check", "--diff", "-i", "localhost,", "tests/deploy/mongodb-check.yml"],
+        env={"ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
+    )
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
