@@ -63,7 +63,7 @@ def setup_sentry(settings: Settings) -> bool:
     from app import __version__
 
     sentry_sdk.init(dsn=settings.sentry_dsn.reveal(), environment=settings.sentry_environment,
-                    release=f"refractor@{__version__}", send_default_pii=False,
+                    release=f"refractor@{__version__}",
                     traces_sample_rate=0.0)
     return True
 

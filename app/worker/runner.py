@@ -191,14 +191,15 @@ class Worker:
 def _report(exc: Exception, item: TxRecord | Delivery) -> None:
     kind = "deliver_callback" if isinstance(item, Delivery) else "process_tx"
     key = item.id if isinstance(item, Delivery) else item.hash
-    log.error("job failed", exc_info=exc, extra={"fields": {"job": kind, "key": key}})
     try:
         import sentry_sdk
 
+        # Captured before logging: Sentry drops the same exception seen twice, and this copy
+        # carries the job's tags.
         with sentry_sdk.new_scope() as scope:
             scope.set_tag("job", kind)
             scope.set_tag("key", key)
             sentry_sdk.capture_exception(exc)
     except ImportError:  # sentry is a dependency; this only guards stripped installs
         pass
-
+    log.error("job failed", exc_info=exc, extra={"fields": {"job": kind, "key": key}})
