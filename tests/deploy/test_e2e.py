@@ -119,6 +119,18 @@ def test_second_deploy_changes_nothing(stack: Stack) -> None:
     assert total and total.group(2) == "-" and total.group(3) == "-", out[-3000:]
 
 
+def test_plan_reports_no_changes_and_changes_nothing(stack: Stack) -> None:
+    before = ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout
+    proc = run(
+        ["make", "-s", "plan", "ENV=e2e"], env={"REFRACTOR_BUILD_DIR": str(stack.build_dir)}, timeout=600
+    )
+    out = proc.stdout + proc.stderr
+    assert re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", out) == ["0"], out[-3000:]
+    table = out.split("Detected changes:")[1].split("\n\n")[0].splitlines()[2:]
+    assert table and all(re.split(r"\s{2,}", row.strip())[1] == "-" for row in table), "\n".join(table)
+    assert ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout == before
+
+
 def _poll(stop: threading.Event, results: list[tuple[int, str]]) -> None:
     with client() as c:
         while not stop.is_set():
