@@ -5,17 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../ui"
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "npm not found: install Node.js 20+ to build the UI" >&2
-  exit 1
-fi
-
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat node_modules/.refractor-lock 2>/dev/null)" != "$lock_hash" ]; then
-  echo "Installing UI dependencies (npm ci) ..."
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_hash" > node_modules/.refractor-lock
-fi
+bash ../scripts/ui-deps.sh build
 
 # Everything that affects the output: sources, configs, lock file and the build-time settings.
 src_hash=$( {

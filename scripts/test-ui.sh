@@ -5,17 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../ui"
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "npm not found: install Node.js 20+ to test the UI" >&2
-  exit 1
-fi
-
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat node_modules/.refractor-lock 2>/dev/null)" != "$lock_hash" ]; then
-  echo "Installing UI dependencies (npm ci) ..."
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_hash" > node_modules/.refractor-lock
-fi
+bash ../scripts/ui-deps.sh test
 
 npx --no-install tsc --noEmit
 npx --no-install vitest run "$@"
