@@ -206,3 +206,19 @@ def test_unreachable_network_is_503_not_500(tmp_path: object) -> None:
         s = Keypair.random()
         body = error(post(c, payment_tx(s).to_xdr()), 503)
         assert "unreachable" in str(body["error"])
+
+
+def test_rate_limits_answer_429_with_retry_after(tmp_path: object) -> None:
+    from tests.app_server import app_settings, running_app
+
+    settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/r.db",
+                            rateLimit={"post": 3, "general": 1000})
+    with running_app(settings) as base, httpx.Client(base_url=base) as c:
+        answers = [c.post("/tx", json={"network": "testnet", "xdr": "AAAA"}).status_code
+                   for _ in range(4)]
+        assert answers == [400, 400, 400, 429]
+        limited = c.post("/tx", json={})
+        body = error(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1 and "Too many" in str(body["error"])
+        assert all(c.get("/monitoring/health").status_code == 200 for _ in range(20))
+        assert c.get("/").status_code == 200  # the general bucket is separate
