@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -17,9 +18,10 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -126,8 +128,20 @@ class Stack:
         self.control_url = ""
         self.admin_token = secrets.token_hex(24)
         self.build_dir = workdir / "build"
+        self._lock: IO[str] | None = None
 
     def start(self) -> None:
+        # One e2e run per machine: another test session would tear this one's host down.
+        self._lock = open("/run/refractor-e2e.lock", "w")  # noqa: SIM115 - held until stop()
+        deadline = time.time() + 1800
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise RuntimeError("another deploy e2e run holds /run/refractor-e2e.lock") from None
+                time.sleep(2)
         self._cleanup_leftovers()
         harness("up", str(HOST_INDEX), timeout=900)
         harness("start", HOST_SIDE)
@@ -188,11 +202,21 @@ class Stack:
                 file=sys.stderr,
             )
             return
-        for step in (self._stop_network_helpers, self._stop_hosts, lambda: GENERATED.unlink(missing_ok=True)):
+        for step in (
+            self._stop_network_helpers,
+            self._stop_hosts,
+            lambda: GENERATED.unlink(missing_ok=True),
+            self._release_lock,
+        ):
             try:
                 step()
             except Exception as exc:
                 print(f"e2e teardown: {exc}", file=sys.stderr)
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _stop_network_helpers(self) -> None:
         for server in (self.relay, self.sink):
