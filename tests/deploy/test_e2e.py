@@ -246,6 +246,24 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
 
 
+def test_scheduled_jobs_run_cleanly_on_the_host(stack: Stack) -> None:
+    timers = ssh("systemctl list-timers --all --no-legend 'refractor-*'").stdout
+    for timer in (
+        "refractor-monitor",
+        "refractor-backup",
+        "refractor-backup-check",
+        "refractor-db-maintenance",
+    ):
+        assert f"{timer}.timer" in timers, timers
+    ssh("systemctl start refractor-db-maintenance.service refractor-backup-check.service")
+    units = "refractor@.service refractor.target refractor-monitor.service refractor-backup.service"
+    verify = ssh(f"cd /etc/systemd/system && systemd-analyze verify --man=no {units} 2>&1", check=False)
+    assert verify.returncode == 0 and verify.stdout.strip() == "", verify.stdout
+    checks = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
+    assert checks.returncode == 0, checks.stdout
+    assert "OK   queue: queue length is 0" in checks.stdout and "OK   success-rate" in checks.stdout
+
+
 def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
     assert stack.sink is not None
     ssh("systemctl stop refractor.target")
