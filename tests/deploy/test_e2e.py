@@ -43,6 +43,15 @@ def current_release() -> str:
     return ssh("readlink /opt/refractor/current").stdout.strip().rsplit("/", 1)[-1]
 
 
+def test_plan_on_a_fresh_host_changes_nothing(stack: Stack) -> None:
+    proc = run(
+        ["make", "-s", "plan", "ENV=e2e"], env={"REFRACTOR_BUILD_DIR": str(stack.build_dir)}, timeout=600
+    )
+    assert "was never provisioned" in proc.stdout, proc.stdout[-3000:]
+    assert "Release tool is installed" in proc.stdout + proc.stderr
+    assert ssh("test -e /opt/refractor || test -e /etc/refractor; echo $?").stdout.strip() == "1"
+
+
 def test_first_deploy_serves_ui_and_api_over_https(stack: Stack) -> None:
     stack.deploy()
     with client() as c:
