@@ -160,7 +160,8 @@ def test_new_release_rolls_out_without_failed_requests(stack: Stack, tmp_path: P
     poller.start()
     try:
         time.sleep(1)
-        stack.deploy("--release-only", build_dir=build)
+        update = run(["bash", "scripts/deploy-update.sh", "e2e"], env={"REFRACTOR_BUILD_DIR": str(build)})
+        assert "backing up e2e" in update.stdout
         time.sleep(1)
     finally:
         stop.set()
@@ -273,6 +274,36 @@ def test_scheduled_jobs_run_cleanly_on_the_host(stack: Stack) -> None:
     assert "OK   queue: queue length is 0" in checks.stdout and "OK   success-rate" in checks.stdout
 
 
+def _alerted(stack: Stack, check: str, status: str = "FAIL", wait: float = 15) -> bool:
+    assert stack.sink is not None
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if any(a.get("check") == check and a.get("status") == status for a in stack.sink.alerts):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_failed_and_stale_backups_alert(stack: Stack) -> None:
+    ssh("chmod 0500 /var/backups/refractor")
+    try:
+        assert ssh("systemctl start refractor-backup.service", check=False).returncode != 0
+        assert _alerted(stack, "unit-refractor-backup.service"), stack.sink.alerts if stack.sink else None
+    finally:
+        ssh("chmod 0750 /var/backups/refractor")
+    ssh("touch -d '3 days ago' /var/backups/refractor/refractor-*.tar.gz")
+    assert ssh("systemctl start refractor-backup-check.service", check=False).returncode != 0
+    assert _alerted(stack, "backup"), stack.sink.alerts if stack.sink else None
+
+
+def test_rotated_app_log_is_reopened(stack: Stack) -> None:
+    ssh("logrotate -f /etc/logrotate.d/refractor && test -s /var/log/refractor/refractor.log.1")
+    with client() as c:
+        for _ in range(5):
+            api(c, "GET", f"/tx/{STATE['tx_hash']}")
+    ssh("for i in $(seq 20); do test -s /var/log/refractor/refractor.log && exit 0; sleep 0.5; done; exit 1")
+
+
 def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
     assert stack.sink is not None
     ssh("systemctl stop refractor.target")
@@ -280,14 +311,7 @@ def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
         proc = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
         assert proc.returncode != 0
         assert "FAIL health-8001" in proc.stdout, proc.stdout
-        deadline = time.time() + 10
-        while time.time() < deadline and not any(
-            a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts
-        ):
-            time.sleep(0.2)
-        assert any(
-            a.get("check") == "health-8001" and a.get("status") == "FAIL" for a in stack.sink.alerts
-        ), stack.sink.alerts
+        assert _alerted(stack, "health-8001"), stack.sink.alerts
     finally:
         ssh("systemctl start refractor.target")
     ssh(
