@@ -57,6 +57,16 @@ class AccountSource:
             found.update(fetched)
         return found
 
+    def cached(self, network: str, account_ids: list[str]) -> bool:
+        """Whether every account is in the cache and fresh (loading them needs no network call)."""
+        now = self._clock()
+        with self._lock:
+            for account_id in account_ids:
+                hit = self._cache.get((network, account_id))
+                if hit is None or hit[0] <= now:
+                    return False
+        return True
+
     def forget(self, network: str, account_ids: list[str]) -> None:
         with self._lock:
             for account_id in account_ids:

@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS controls (
 """
 
 T = TypeVar("T")
+AUTOCHECKPOINT_PAGES = 20_000
+CHECKPOINT_SECONDS = 0.5
 _JSON_FIELDS = {"desired_signers", "result", "derived"}
 _COLUMNS = (
     "hash", "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
@@ -127,6 +129,8 @@ class SqliteStore:
         # which turns in-process contention into long tail latencies. Other processes still rely
         # on busy_timeout.
         self._write = threading.RLock()
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -143,12 +147,33 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Checkpoints run on a background thread (see _checkpoints) instead of inside whichever
+            # request commits the 1000th page; this bound only matters if that thread falls behind.
+            conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
+                if self._checkpointer is None and self.path != ":memory:":
+                    self._checkpointer = threading.Thread(target=self._checkpoints, daemon=True,
+                                                          name="refractor-sqlite-checkpoint")
+                    self._checkpointer.start()
         return conn
 
+    def _checkpoints(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._closing.wait(CHECKPOINT_SECONDS):
+                # PASSIVE copies what it can without waiting for, or blocking, readers and writers.
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the database went away; requests will report it
+        finally:
+            conn.close()
+
     def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(5)
         with self._all_lock:
             for conn in self._all:
                 conn.close()

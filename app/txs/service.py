@@ -16,7 +16,7 @@ from typing import Any
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ledger.accounts import AccountSource
-from app.settings import Settings
+from app.settings import NetworkSettings, Settings
 from app.stellar.checker import Candidate
 from app.stellar.envelope import (
     InvalidEnvelope,
@@ -33,6 +33,13 @@ from app.store.base import TxStore
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 from app.txs.params import check_not_expired, parse_options, resolve_network
 from app.txs.view import tx_info
+
+
+@dataclass(frozen=True, slots=True)
+class PostRequest:
+    body: Mapping[str, Any]
+    network: NetworkSettings
+    parsed: ParsedEnvelope
 
 
 @dataclass
@@ -83,7 +90,8 @@ class TxService:
         self.on_change(fresh)
         return fresh
 
-    def post(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def parse(self, body: Mapping[str, Any]) -> PostRequest:
+        """The CPU-only first step of ``POST /tx``: which network, which transaction."""
         network = resolve_network(body.get("network"), self.settings.networks)
         xdr = body.get("xdr")
         if not isinstance(xdr, str) or not xdr:
@@ -92,6 +100,17 @@ class TxService:
             parsed = parse_envelope(xdr.strip(), network.passphrase)
         except InvalidEnvelope as exc:
             raise ValidationFailed(str(exc), "xdr") from None
+        return PostRequest(body, network, parsed)
+
+    def needs_network(self, request: PostRequest) -> bool:
+        """Whether processing the request will call RPC/Horizon (account data not cached)."""
+        return not self.accounts.cached(request.network.name, accounts_to_load(request.parsed))
+
+    def post(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self.process(self.parse(body))
+
+    def process(self, request: PostRequest) -> dict[str, Any]:
+        body, network, parsed = request.body, request.network, request.parsed
         now = self.clock()
         existing = self.store.get(parsed.hash_hex, by_inner=False)
         accounts = self.accounts.load(network.name, accounts_to_load(parsed))

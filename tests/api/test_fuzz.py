@@ -42,7 +42,8 @@ def fuzz_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with FakeStellarNetwork() as net:
         net.ledger.create_account(SIGNER.public_key)
         db = str(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
-        with running_app(app_settings(net.rpc_url, net.horizon_url, db)) as base:
+        # Cached accounts: POSTs then take the inline (no thread pool) path, fuzzed too.
+        with running_app(app_settings(net.rpc_url, net.horizon_url, db, accountCacheTtl=300)) as base:
             yield base
 
 
