@@ -15,7 +15,7 @@ from typing import Any
 from app.errors import UpstreamUnavailable
 from app.ledger.accounts import AccountSource
 from app.settings import Settings
-from app.stellar.envelope import Sig, attach_signatures, parse_envelope
+from app.stellar.envelope import ParsedEnvelope, Sig, attach_signatures, parse_envelope
 from app.stellar.evaluation import accounts_to_load, evaluate
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
@@ -50,15 +50,15 @@ class TxProcessor:
         if not record.submit:
             self._finish(record, owner, TxStatus.PROCESSED, {})
             return
+        parsed = parse_envelope(record.xdr, self.settings.networks[record.network].passphrase)
         try:
-            envelope = self._envelope(record, owner)
+            envelope = self._envelope(record, owner, parsed)
         except UpstreamUnavailable as exc:  # could not load the accounts: try again later
             self._retry(record, owner, exc.message, dict(record.result or {}))
             return
         if envelope is None:
             return
         submitter = self.submitters[record.network]
-        parsed = parse_envelope(record.xdr, self.settings.networks[record.network].passphrase)
         inner = parsed.inner or parsed.shape
         outcome = submitter.submit(Submission(
             envelope_xdr=envelope, tx_hash=record.hash, source=inner.source,
@@ -66,16 +66,15 @@ class TxProcessor:
             previously_sent=record.attempts > 1 or sent_before))
         self._apply(record, owner, envelope, outcome)
 
-    def _envelope(self, record: TxRecord, owner: str) -> str | None:
-        """The envelope to send: the one sent before, byte for byte, or a fresh minimal one."""
+    def _envelope(self, record: TxRecord, owner: str, parsed: ParsedEnvelope) -> str | None:
+        """The envelope to send: the one sent before, byte for byte, or a fresh minimal one.
+
+        Signers may have changed on-chain since the last signature, so readiness is checked again
+        against account data no older than ``accountCacheTtl``."""
         earlier = (record.result or {}).get("envelopeXdr")
         if isinstance(earlier, str):
             return earlier
-        passphrase = self.settings.networks[record.network].passphrase
-        parsed = parse_envelope(record.xdr, passphrase)
-        wanted = accounts_to_load(parsed)
-        self.accounts.forget(record.network, wanted)  # signers may have changed since signing
-        accounts = self.accounts.load(record.network, wanted)
+        accounts = self.accounts.load(record.network, accounts_to_load(parsed))
         result = evaluate(parsed, accounts, candidates(record), record.desired_signers or ())
         if result.selected is None:
             derived = {**record.derived, "progress": result.progress}

@@ -133,3 +133,30 @@ def test_expired_while_pending_fails_and_is_not_submitted(worker_app: httpx.Clie
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed()})
     time.sleep(0.5)
     assert applied(net, p.hash) == []
+
+
+def test_signers_changed_on_chain_goes_back_to_pending(worker_app: httpx.Client,
+                                                       net: FakeStellarNetwork) -> None:
+    from stellar_sdk import Keypair
+
+    from tests.builders import payment_tx, signed
+
+    admin = {"Authorization": "Bearer " + "a" * 32}
+    cosigner, dest = Keypair.random(), Keypair.random()
+    source = Keypair.random()
+    net.ledger.create_account(dest.public_key)
+    net.ledger.create_account(source.public_key, master_weight=0, low=1, med=1, high=1,
+                              signers=[(cosigner.public_key, 1)])
+    seq = net.ledger.get_account(source.public_key).seq_num  # type: ignore[union-attr]
+    te = payment_tx(source, seq=seq, destination=dest.public_key)
+    worker_app.post("/monitoring/queue/pause", headers=admin)
+    body = submit(worker_app, signed(te, cosigner))
+    assert body["status"] == "ready"
+    net.ledger.set_signers(source.public_key, [], master_weight=1)  # the co-signer was removed
+    worker_app.post("/monitoring/queue/resume", headers=admin)
+    back = wait_for(worker_app, te.hash_hex(), {"pending"})
+    [account] = back["progress"]["accounts"]
+    assert account["satisfied"] is False and applied(net, te.hash_hex()) == []
+    done = submit(worker_app, signed(te, source))  # the master key signs now
+    assert done["status"] == "ready"
+    assert wait_for(worker_app, te.hash_hex(), {"processed", "failed"})["status"] == "processed"
