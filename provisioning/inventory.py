@@ -13,7 +13,9 @@ if not _env:
     raise SystemExit("REFRACTOR_ENV is not set (use make deploy ENV=<name> or make plan ENV=<name>)")
 _inv = load(_env)
 
-# Only app hosts get releases; pyinfra treats each module-level list as a group.
-app = [(name, {**_inv["hosts"][name], "refractor_env": _env}) for name in _inv["groups"].get("app", [])]
-if not app:
+# App hosts get releases; web-only hosts get the UI bundle that Nginx serves. pyinfra treats each
+# module-level list as a group.
+_names = list(dict.fromkeys(_inv["groups"].get("app", []) + _inv["groups"].get("web", [])))
+targets = [(name, {**_inv["hosts"][name], "refractor_env": _env}) for name in _names]
+if not _inv["groups"].get("app"):
     raise SystemExit(f"inventories/{_env}/hosts.yml has no hosts in group 'app'")

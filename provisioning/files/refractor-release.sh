@@ -5,6 +5,8 @@
 #   refractor-release activate ID FINGERPRINT KEEP PORT...
 #       check-config + init-db with the new release, switch `current`, restart the instances one at
 #       a time, each must pass /monitoring/health; on any failure switch back and restart again.
+#   refractor-release install-ui ID BUILD     unpack only the UI bundle (Nginx hosts without the app)
+#   refractor-release switch-ui ID KEEP       point `current` at a UI-only release
 #   refractor-release rollback                switch back to the previous release (manual)
 set -euo pipefail
 root=/opt/refractor
@@ -15,7 +17,7 @@ health_timeout=${REFRACTOR_HEALTH_TIMEOUT:-60}
 settle=${REFRACTOR_SETTLE:-6}
 bind=${REFRACTOR_BIND:-127.0.0.1}
 log() { echo "refractor-release: $*" >&2; }
-usage() { sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 as_app() {  # run the new release's CLI with the app's environment and the given config
   local rel=$1; shift
@@ -53,6 +55,24 @@ install_release() {
   rm -rf "$dir/.wheels"
   touch "$dir/.installed"
   log "installed release $rel"
+}
+
+install_ui() {
+  local dir=$releases/$1
+  [ -f "$dir/.installed" ] && return 0
+  rm -rf "$dir.tmp" "$dir" && mkdir -p "$dir.tmp"
+  tar -xf "$2" -C "$dir.tmp" BUILD_ID ui
+  touch "$dir.tmp/.installed" && mv "$dir.tmp" "$dir"
+  log "installed UI of release $1"
+}
+
+switch_ui() {
+  local prev=""
+  [ -L "$root/current" ] && prev=$(basename "$(readlink "$root/current")")
+  switch "$1"
+  echo "$1" >"$root/.active"
+  prune "$2" "$1" "$prev"
+  log "UI of release $1 is live"
 }
 
 restart_all() {  # restart_all PORT...: one at a time, health-gated
@@ -111,6 +131,8 @@ prune() {  # keep the newest KEEP releases, never the current or previous one
 case "$1" in
   install) [ $# -eq 3 ] || usage; install_release "$2" "$3" ;;
   activate) [ $# -ge 5 ] || usage; shift; activate "$@" ;;
+  install-ui) [ $# -eq 3 ] || usage; install_ui "$2" "$3" ;;
+  switch-ui) [ $# -eq 3 ] || usage; switch_ui "$2" "$3" ;;
   rollback)
     [ $# -eq 1 ] || usage
     cur=$(basename "$(readlink "$root/current")")

@@ -130,7 +130,7 @@ def load(env: str, root: Path = ROOT) -> dict[str, Any]:
         merged.update(_vars_for(inv_dir / "host_vars", host))
         merged.setdefault("inventory_hostname", host)
         data = {k: _resolve(v, merged) for k, v in merged.items()}
-        data["groups"] = [g for g in chain if g != "all"]
+        data["refractor_groups"] = [g for g in chain if g != "all"]
         for ansible_name, pyinfra_name in _CONNECTION.items():
             if ansible_name in data:
                 data[pyinfra_name] = data[ansible_name]

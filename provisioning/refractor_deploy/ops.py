@@ -39,3 +39,22 @@ def release_active(
         str(int(keep)),
         *[str(int(p)) for p in ports],
     )
+
+
+@operation()
+def ui_installed(release: str, build_tar: str):
+    """releases/<release> holds the UI bundle (an Nginx host without app instances)."""
+    if host.get_fact(File, path=f"{RELEASES}/{release}/.installed"):
+        host.noop(f"UI of release {release} is already installed")
+        return
+    yield StringCommand(RELEASE_TOOL, "install-ui", QuoteString(release), QuoteString(build_tar))
+
+
+@operation()
+def ui_active(release: str, keep: int):
+    """Nginx serves this release's UI bundle."""
+    active = host.get_fact(FileContents, path=f"{APP_ROOT}/.active")
+    if active and active[0].strip() == release:
+        host.noop(f"UI of release {release} is already live")
+        return
+    yield StringCommand(RELEASE_TOOL, "switch-ui", QuoteString(release), str(int(keep)))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boot or remove throwaway Debian 12 hosts: systemd-nspawn in network namespace reftN, reached over SSH
-# at 10.213.N.2 (host side 10.213.N.1) with the key $E2E_STATE/id_ed25519.
+# at 10.213.N.2 (host side 10.213.N.1) with the key $E2E_STATE/id_ed25519. Every host is also on a
+# shared LAN, bridge br-reft 10.213.30.0/24 (host side .1, target .N), so hosts can reach each other.
 # Usage: scripts/e2e/hosts.sh up N...   |   down N...   |   down-all   |   ssh N [command...]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -8,7 +9,9 @@ set -euo pipefail
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 check_index() {
-  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 254 ] || { echo "bad host index: $1" >&2; exit 2; }
+  # 30 is the shared LAN's own /24.
+  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 2 ] && [ "$1" -le 254 ] && [ "$1" -ne 30 ] || {
+    echo "bad host index: $1 (2-254, not 30)" >&2; exit 2; }
 }
 
 up() {
@@ -29,6 +32,14 @@ up() {
   ip netns exec "$ns" ip addr add "$net.2/24" dev "$vn"
   ip netns exec "$ns" ip link set "$vn" up
   ip netns exec "$ns" ip link set lo up
+  if ! ip link show br-reft >/dev/null 2>&1; then
+    ip link add br-reft type bridge && ip addr add 10.213.30.1/24 dev br-reft && ip link set br-reft up
+  fi
+  ip link add "vl-t$n" type veth peer name "vlan-t$n"
+  ip link set "vl-t$n" master br-reft up
+  ip link set "vlan-t$n" netns "$ns"
+  ip netns exec "$ns" ip addr add "10.213.30.$n/24" dev "vlan-t$n"
+  ip netns exec "$ns" ip link set "vlan-t$n" up
   mkdir -p /run/systemd/inaccessible
   # --register=no --keep-unit: there is no machined/system bus on the build host.
   setsid systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --console=passive --capability=CAP_NET_ADMIN \
@@ -55,7 +66,11 @@ down() {
     rm -f "$E2E_STATE/t$n.pid"
   fi
   ip link del "vh-t$n" 2>/dev/null || true
+  ip link del "vl-t$n" 2>/dev/null || true
   ip netns del "reft$n" 2>/dev/null || true
+  if ip link show br-reft >/dev/null 2>&1 && [ -z "$(ip -o link show master br-reft 2>/dev/null)" ]; then
+    ip link del br-reft
+  fi
   rm -rf "$E2E_STATE/targets/t$n"
   echo "host $n down"
 }

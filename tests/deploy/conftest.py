@@ -1,4 +1,4 @@
-"""Session fixture for the deploy end-to-end tests (marker e2e)."""
+"""Fixtures for the deploy end-to-end tests (marker e2e). Module-scoped: one environment at a time."""
 
 from __future__ import annotations
 
@@ -7,19 +7,32 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.deploy.e2e_stack import Stack, unavailable_reason
+from tests.deploy.e2e_stack import LAN_HOST_SIDE, Stack, unavailable_reason
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def _environment(tmp_path_factory: pytest.TempPathFactory, **kwargs: object) -> Iterator[Stack]:
     reason = unavailable_reason()
     if reason:
         banner = "!" * 78
         print(f"\n{banner}\nDEPLOY E2E TESTS SKIPPED: {reason}\n{banner}", file=sys.__stderr__)
         pytest.skip(f"DEPLOY E2E SKIPPED: {reason}")
-    s = Stack(tmp_path_factory.mktemp("e2e"))
+    s = Stack(tmp_path_factory.mktemp("e2e"), **kwargs)  # type: ignore[arg-type]
     try:
         s.start()
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """inventories/e2e: one host with Nginx, two instances and SQLite."""
+    yield from _environment(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def multi_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """inventories/e2e-multi: an Nginx host and two app hosts sharing an external MongoDB."""
+    yield from _environment(
+        tmp_path_factory, env="e2e-multi", hosts=(32, 33, 34), service_address=LAN_HOST_SIDE, mongo=True
+    )

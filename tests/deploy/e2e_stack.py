@@ -30,7 +30,7 @@ from tests.deploy.tools import ROOT, run
 HOST_INDEX = 31  # inventories/e2e/hosts.yml: e2e-web is 10.213.31.2
 HOST_SIDE = f"10.213.{HOST_INDEX}.1"
 TARGET = f"10.213.{HOST_INDEX}.2"
-GENERATED = ROOT / "inventories" / "e2e" / "group_vars" / "all" / "generated.yml"
+LAN_HOST_SIDE = "10.213.30.1"  # scripts/e2e/hosts.sh: the shared LAN every target is on
 REQUIRED_TOOLS = ["debootstrap", "systemd-nspawn", "ip", "ssh", "ssh-keygen", "apt-cacher-ng"]
 
 
@@ -54,10 +54,10 @@ def harness(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
     return run(["bash", f"scripts/e2e/{script}", *args], timeout=timeout)
 
 
-def ssh(command: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return run(
-        ["bash", "scripts/e2e/hosts.sh", "ssh", str(HOST_INDEX), command], check=check, timeout=timeout
-    )
+def ssh(
+    command: str, check: bool = True, timeout: float = 120, host: int = HOST_INDEX
+) -> subprocess.CompletedProcess[str]:
+    return run(["bash", "scripts/e2e/hosts.sh", "ssh", str(host), command], check=check, timeout=timeout)
 
 
 class _Relay(socketserver.ThreadingTCPServer):
@@ -118,11 +118,28 @@ class _SinkHandler(BaseHTTPRequestHandler):
 
 
 class Stack:
-    """Started by the session fixture; stop() undoes everything start() did, even half-way."""
+    """One e2e environment (an inventory under inventories/): hosts, apt proxy, fake network, alert
+    sink and optionally a MongoDB-wire server, all on `service_address`. stop() undoes whatever
+    start() did, even half-way."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+    def __init__(
+        self,
+        workdir: Path,
+        env: str = "e2e",
+        hosts: tuple[int, ...] = (HOST_INDEX,),
+        service_address: str = HOST_SIDE,
+        mongo: bool = False,
+    ) -> None:
+        self.workdir, self.env, self.hosts, self.address, self.mongo = (
+            workdir,
+            env,
+            hosts,
+            service_address,
+            mongo,
+        )
+        self.generated = ROOT / "inventories" / env / "group_vars" / "all" / "generated.yml"
         self.fakenet: subprocess.Popen[str] | None = None
+        self.mongod: subprocess.Popen[str] | None = None
         self.relay: _Relay | None = None
         self.sink: AlertSink | None = None
         self.control_url = ""
@@ -131,20 +148,10 @@ class Stack:
         self._lock: IO[str] | None = None
 
     def start(self) -> None:
-        # One e2e run per machine: another test session would tear this one's host down.
-        self._lock = open("/run/refractor-e2e.lock", "w")  # noqa: SIM115 - held until stop()
-        deadline = time.time() + 1800
-        while True:
-            try:
-                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.time() > deadline:
-                    raise RuntimeError("another deploy e2e run holds /run/refractor-e2e.lock") from None
-                time.sleep(2)
-        self._cleanup_leftovers()
-        harness("up", str(HOST_INDEX), timeout=900)
-        harness("start", HOST_SIDE)
+        self._take_lock()
+        self._stop_hosts()  # leftovers of a run that was killed
+        harness("up", *map(str, self.hosts), timeout=900)
+        harness("start", self.address)
         self.fakenet = subprocess.Popen(
             [sys.executable, "-m", "tests.fakenet", "--port", "0"],
             cwd=ROOT,
@@ -155,32 +162,72 @@ class Stack:
         urls = json.loads(self.fakenet.stdout.readline())
         port = int(urls["rpc"].split(":")[2].split("/")[0])
         self.control_url = urls["control"]
-        self.relay = _Relay((HOST_SIDE, 0), ("127.0.0.1", port))
+        self.relay = _Relay((self.address, 0), ("127.0.0.1", port))
         threading.Thread(target=self.relay.serve_forever, daemon=True).start()
-        self.sink = AlertSink((HOST_SIDE, 0))
+        self.sink = AlertSink((self.address, 0))
         threading.Thread(target=self.sink.serve_forever, daemon=True).start()
-        relayed = f"http://{HOST_SIDE}:{self.relay.server_address[1]}"
-        GENERATED.write_text(
-            yaml.safe_dump(
-                {
-                    "base_apt_proxy": f"http://{HOST_SIDE}:3149",
-                    "refractor_secrets": {
-                        "admin_token": self.admin_token,
-                        "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
-                    },
-                    "refractor_alert_webhook_url": f"http://{HOST_SIDE}:{self.sink.server_address[1]}/alert",
-                    "refractor_networks": {
-                        "testnet": {
-                            "passphrase": "Test SDF Network ; September 2015",
-                            "horizon": f"{relayed}/horizon",
-                            "rpc": f"{relayed}/rpc",
-                        }
-                    },
-                },
-                sort_keys=True,
-            )
-        )
+        relayed = f"http://{self.address}:{self.relay.server_address[1]}"
+        secrets_ = {
+            "admin_token": self.admin_token,
+            "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
+        }
+        if self.mongo:
+            secrets_["db"] = f"mongodb://{self.address}:{self._start_mongo()}/refractor"
+        generated = {
+            "base_apt_proxy": f"http://{self.address}:3149",
+            "refractor_secrets": secrets_,
+            "refractor_alert_webhook_url": f"http://{self.address}:{self.sink.server_address[1]}/alert",
+            "refractor_networks": {
+                "testnet": {
+                    "passphrase": "Test SDF Network ; September 2015",
+                    "horizon": f"{relayed}/horizon",
+                    "rpc": f"{relayed}/rpc",
+                }
+            },
+        }
+        self.generated.write_text(yaml.safe_dump(generated, sort_keys=True))
         self.build(self.build_dir)
+
+    def _take_lock(self) -> None:
+        # One e2e environment at a time per machine: another would tear this one's hosts down.
+        self._lock = open("/run/refractor-e2e.lock", "w")  # noqa: SIM115 - held until stop()
+        deadline = time.time() + 1800
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise RuntimeError("another deploy e2e run holds /run/refractor-e2e.lock") from None
+                time.sleep(2)
+
+    def _start_mongo(self) -> int:
+        """SecantusDB (MongoDB wire protocol, test-only) as the "external" database."""
+        with socket.socket() as probe:
+            probe.bind((self.address, 0))
+            port = int(probe.getsockname()[1])
+        server = Path(sys.executable).with_name("secantusd-py")
+        self.mongod = subprocess.Popen(
+            [
+                str(server),
+                "--host",
+                self.address,
+                "--port",
+                str(port),
+                "--storage-path",
+                str(self.workdir / "mongo"),
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((self.address, port), timeout=1):
+                return port
+            time.sleep(0.2)
+        raise RuntimeError("the MongoDB-wire test server did not start")
 
     def build(self, out: Path, suffix: str = "") -> str:
         env = {"REFRACTOR_BUILD_SUFFIX": suffix} if suffix else {}
@@ -189,7 +236,10 @@ class Stack:
     def deploy(
         self, *args: str, build_dir: Path | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        command = ["bash", "scripts/deploy.sh", "e2e", *args] if args else ["make", "-s", "deploy", "ENV=e2e"]
+        if args:
+            command = ["bash", "scripts/deploy.sh", self.env, *args]
+        else:
+            command = ["make", "-s", "deploy", f"ENV={self.env}"]
         return run(
             command, check=check, timeout=900, env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)}
         )
@@ -197,15 +247,15 @@ class Stack:
     def stop(self) -> None:
         if os.environ.get("REFRACTOR_E2E_KEEP") == "1":
             print(
-                f"REFRACTOR_E2E_KEEP=1: hosts left up; scripts/e2e/hosts.sh down {HOST_INDEX} "
-                "and scripts/e2e/aptproxy.sh stop remove them",
+                "REFRACTOR_E2E_KEEP=1: hosts left up; scripts/e2e/hosts.sh down "
+                f"{' '.join(map(str, self.hosts))} and scripts/e2e/aptproxy.sh stop remove them",
                 file=sys.stderr,
             )
             return
         for step in (
             self._stop_network_helpers,
             self._stop_hosts,
-            lambda: GENERATED.unlink(missing_ok=True),
+            lambda: self.generated.unlink(missing_ok=True),
             self._release_lock,
         ):
             try:
@@ -223,17 +273,15 @@ class Stack:
             if server is not None:
                 server.shutdown()
                 server.server_close()
-        if self.fakenet is not None and self.fakenet.poll() is None:
-            self.fakenet.terminate()
-            try:
-                self.fakenet.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.fakenet.kill()
-                self.fakenet.wait()
+        for proc in (self.fakenet, self.mongod):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
     def _stop_hosts(self) -> None:
         run(["bash", "scripts/e2e/aptproxy.sh", "stop"], check=False)
-        run(["bash", "scripts/e2e/hosts.sh", "down", str(HOST_INDEX)], check=False, timeout=120)
-
-    def _cleanup_leftovers(self) -> None:
-        self._stop_hosts()
+        run(["bash", "scripts/e2e/hosts.sh", "down", *map(str, self.hosts)], check=False, timeout=300)

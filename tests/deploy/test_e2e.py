@@ -117,6 +117,19 @@ def test_multisig_transaction_is_signed_and_submitted_through_the_stack(stack: S
     assert control.get(f"/transactions/{tx_hash}").status_code == 200, "the fake network applied it"
     control.close()
     STATE["tx_hash"] = tx_hash
+    # Live updates stream through Nginx unbuffered: the first event arrives at once.
+    with (
+        client() as c,
+        c.stream(
+            "GET",
+            f"/tx/{tx_hash}/events",
+            headers={"Host": UI_HOST, "Accept": "text/event-stream"},
+            timeout=5,
+        ) as events,
+    ):
+        assert events.status_code == 200 and events.headers["content-type"].startswith("text/event-stream")
+        lines = events.iter_lines()
+        assert "event: update" in [next(lines) for _ in range(3)]
 
 
 def test_second_deploy_changes_nothing(stack: Stack) -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from tests.deploy.tools import ROOT, VENV_BIN, have, run
 
-ENVS = ["staging", "production", "e2e"]
+ENVS = ["staging", "production", "e2e", "e2e-multi"]
 ROLES = ["base", "nginx", "tls", "mongodb", "logrotate", "backup", "monitoring"]
 SCRIPTS = ["deploy.sh", "plan.sh", "backup.sh", "restore.sh", "monitor.sh", "deploy-update.sh"]
 
@@ -310,6 +310,8 @@ def test_every_pyinfra_operation_is_named() -> None:
             if mod in ("files", "systemd", "server", "apt") or name in (
                 "release_installed",
                 "release_active",
+                "ui_installed",
+                "ui_active",
             ):
                 assert any(k.arg == "name" for k in node.keywords), (
                     f"operation without name= at line {node.lineno}"
