@@ -74,6 +74,9 @@ class TxProcessor:
         earlier = (record.result or {}).get("envelopeXdr")
         if isinstance(earlier, str):
             return earlier
+        stored = record.derived.get("xdr")
+        if record.attempts > 1 and isinstance(stored, str):
+            return stored  # an earlier attempt may have sent it: the same bytes again
         accounts = self.accounts.load(record.network, accounts_to_load(parsed))
         result = evaluate(parsed, accounts, candidates(record), record.desired_signers or ())
         if result.selected is None:
@@ -84,8 +87,11 @@ class TxProcessor:
                         extra={"fields": {"hash": record.hash}})
             return None
         envelope = attach_signatures(record.xdr, [Sig(c.hint, c.signature) for c in result.selected])
-        # Persisted before the first send: every retry resubmits exactly these bytes.
-        self.store.update_fields(record.hash, {"result": {"envelopeXdr": envelope}})
+        if envelope != stored:
+            # Stored before the first send (the usual case needs no write: the record already
+            # holds this envelope), so every retry resubmits exactly these bytes.
+            record.derived = {**record.derived, "xdr": envelope}
+            self.store.update_fields(record.hash, {"derived": record.derived})
         return envelope
 
     def _apply(self, record: TxRecord, owner: str, envelope: str, outcome: Outcome) -> None:
