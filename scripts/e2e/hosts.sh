@@ -69,7 +69,7 @@ down() {
   ip link del "vl-t$n" 2>/dev/null || true
   ip netns del "reft$n" 2>/dev/null || true
   if ip link show br-reft >/dev/null 2>&1 && [ -z "$(ip -o link show master br-reft 2>/dev/null)" ]; then
-    ip link del br-reft
+    ip link del br-reft 2>/dev/null || true  # a parallel `down` may have removed it first
   fi
   rm -rf "$E2E_STATE/targets/t$n"
   echo "host $n down"
@@ -79,7 +79,12 @@ down() {
 cmd=$1; shift
 case "$cmd" in
   up) [ $# -ge 1 ] || usage; e2e_require_root; for n in "$@"; do up "$n"; done ;;
-  down) [ $# -ge 1 ] || usage; e2e_require_root; for n in "$@"; do down "$n"; done ;;
+  down)
+    [ $# -ge 1 ] || usage; e2e_require_root
+    for n in "$@"; do check_index "$n"; done
+    # In parallel: each host takes a few seconds to power off.
+    for n in "$@"; do down "$n" & done
+    wait ;;
   down-all)
     e2e_require_root
     for f in "$E2E_STATE"/t*.pid; do [ -e "$f" ] || continue; n=${f##*/t}; down "${n%.pid}"; done ;;
