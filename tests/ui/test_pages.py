@@ -126,6 +126,11 @@ def test_unknown_page_says_so(ui: UiPage) -> None:
 
 def test_keyboard_navigation_reaches_the_form(ui: UiPage) -> None:
     ui.goto("/")
+    # Tab only once the app has rendered: before that there is nothing to focus.
+    expect(ui.page.locator("#open-hash")).to_be_visible()
+    expect(ui.page.locator(".skip-link")).to_be_attached()
+    ui.page.bring_to_front()
+    ui.page.evaluate("window.focus()")
     ui.page.keyboard.press("Tab")
     expect(ui.page.locator(".skip-link")).to_be_focused()
     ui.page.keyboard.press("Enter")
