@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ PY = sys.executable
 sys.path.insert(0, str(ROOT))
 
 from tests.mongo_server import free_port, mongo_server  # noqa: E402
+from tests.subprocesses import stop_process  # noqa: E402
 
 
 @dataclass
@@ -93,12 +93,7 @@ def process(cmd: list[str], env: dict[str, str] | None = None,
     try:
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
 
 
 @contextmanager

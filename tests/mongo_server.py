@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
+from tests.subprocesses import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -57,12 +59,7 @@ def mongo_server(workdir: Path, own: bool = False) -> Iterator[str]:
         _wait_ready(url, proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
         log.close()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.mongo_server import free_port
+from tests.subprocesses import stop_process
 
 
 class AppProcess:
@@ -50,10 +51,5 @@ class AppProcess:
             self.proc.wait(30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, timeout=20)

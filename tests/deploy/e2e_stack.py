@@ -26,6 +26,7 @@ from typing import IO, Any
 import yaml
 
 from tests.deploy.tools import ROOT, run
+from tests.subprocesses import stop_process
 
 HOST_INDEX = 31  # inventories/e2e/hosts.yml: e2e-web is 10.213.31.2
 HOST_SIDE = f"10.213.{HOST_INDEX}.1"
@@ -274,13 +275,8 @@ class Stack:
                 server.shutdown()
                 server.server_close()
         for proc in (self.fakenet, self.mongod):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            if proc is not None:
+                stop_process(proc)
 
     def _stop_hosts(self) -> None:
         run(["bash", "scripts/e2e/aptproxy.sh", "stop"], check=False)
