@@ -62,30 +62,18 @@ def test_script_prints_usage_on_bad_arguments(script: str) -> None:
 # -- rendered configuration, checked by the real tools ------------------------------------------
 
 
+def self_signed(directory: Path) -> None:
+    """A throwaway certificate (cert.pem, key.pem) for configs that need one."""
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", "/CN=refractor.test",
+         "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")])
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The roles' templates rendered by Ansible itself, with a throwaway certificate."""
     out = tmp_path_factory.mktemp("rendered")
-    run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=refractor.test",
-            "-keyout",
-            str(out / "key.pem"),
-            "-out",
-            str(out / "cert.pem"),
-        ]
-    )
+    self_signed(out)
     extra = {
         "render_dir": str(out),
         "nginx_tls_certificate": str(out / "cert.pem"),
@@ -135,26 +123,7 @@ def test_nginx_site_routes_browser_navigations_to_the_ui(rendered: Path) -> None
 
 def test_container_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     conf = (ROOT / "docker" / "nginx" / "refractor.conf").read_text()
-    run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=refractor.test",
-            "-keyout",
-            str(tmp_path / "key.pem"),
-            "-out",
-            str(tmp_path / "cert.pem"),
-        ]
-    )
+    self_signed(tmp_path)
     conf = conf.replace("/etc/ssl/refractor/fullchain.pem", str(tmp_path / "cert.pem"))
     conf = conf.replace("/etc/ssl/refractor/privkey.pem", str(tmp_path / "key.pem"))
     (tmp_path / "site.conf").write_text(conf)
