@@ -26,7 +26,7 @@ from app.stellar.envelope import (
     parse_envelope,
 )
 from app.stellar.evaluation import accounts_to_load, collect_needs, evaluate
-from app.stellar.requirements import build_needs, identify_signer
+from app.stellar.requirements import AuthNeeds, build_needs, identify_signer
 from app.stellar.signers import masked_hint_key, parse_signer
 from app.stellar.summary import summarize
 from app.store.base import TxStore
@@ -115,10 +115,11 @@ class TxService:
         existing = self.store.get(parsed.hash_hex, by_inner=False)
         accounts = self.accounts.load(network.name, accounts_to_load(parsed))
         changes = Changes()
-        accepted = self._sort_signatures(parsed, accounts, existing, now, changes)
+        needs = collect_needs(parsed, accounts)
+        accepted = self._sort_signatures(parsed, needs, existing, now, changes)
         created = False
         if existing is None:
-            record = self._new_record(body, parsed, network.name, accounts, now)
+            record = self._new_record(body, parsed, network.name, accounts, needs, now)
             record.signatures = accepted[: self.settings.max_signatures]
             record.sig_count = len(record.signatures)
             derived, ready = self._derive(record, parsed, accounts)
@@ -150,11 +151,10 @@ class TxService:
             raise NotFound(f"Transaction {tx_hash} not found.")
         return record
 
-    def _sort_signatures(self, parsed: ParsedEnvelope, accounts: Mapping[str, Any],
+    def _sort_signatures(self, parsed: ParsedEnvelope, needs: AuthNeeds,
                          existing: TxRecord | None, now: float,
                          changes: Changes) -> list[StoredSignature]:
         """Split the uploaded signatures into new valid ones and rejected ones; skip duplicates."""
-        needs = collect_needs(parsed, accounts)
         potential = set(needs.potential_signers())
         stored = existing.signatures if existing else []
         seen_bytes = {s.signature for s in stored}
@@ -178,11 +178,11 @@ class TxService:
         return accepted
 
     def _new_record(self, body: Mapping[str, Any], parsed: ParsedEnvelope, network: str,
-                    accounts: Mapping[str, Any], now: float) -> TxRecord:
+                    accounts: Mapping[str, Any], needs: AuthNeeds, now: float) -> TxRecord:
         check_not_expired(parsed.max_time, now)
         options = parse_options(body, now, self.settings.callbacks.allow_private_networks)
         max_time = _expiry(options.expires, parsed.max_time)
-        signers = collect_needs(parsed, accounts).potential_signers()
+        signers = needs.potential_signers()
         if parsed.inner is not None:
             inner = build_needs(parsed.inner, accounts, "transaction").potential_signers()
             signers = list(dict.fromkeys(inner + signers))
