@@ -22,10 +22,23 @@ def _settings_or_exit() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from app.server import serve
 
     settings = _settings_or_exit()
+    if args.no_worker:
+        settings = dataclasses.replace(settings, run_worker=False)
     return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.worker.process import run_worker
+
+    if args.health_port is not None and not 1 <= args.health_port <= 65535:
+        print("--health-port: expected a port from 1 to 65535", file=sys.stderr)
+        return 2
+    return run_worker(_settings_or_exit(), health_port=args.health_port)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -75,7 +88,14 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API, UI and worker in the foreground")
     serve.add_argument("--host", help="bind address (default: config host)")
     serve.add_argument("--port", type=int, help="port (default: config port / PORT)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="API and UI only; background jobs run in `refractor worker` processes")
     serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run background jobs only (no API), health on loopback")
+    worker.add_argument("--health-port", type=int,
+                        help="port of GET /monitoring/health on 127.0.0.1 "
+                             "(default: config worker.healthPort, 3001)")
+    worker.set_defaults(func=cmd_worker)
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.set_defaults(func=cmd_check_config)
     init = sub.add_parser("init-db", help="create tables/collections and indexes (idempotent)")

@@ -303,6 +303,7 @@ class _Reader:
             horizon_retry_delay_ms=i(r, "horizonRetryDelay", 1000, 0, 3_600_000),
             metrics_interval_ms=i(r, "metricsInterval", 30000, 100, 3_600_000),
             lease_seconds=self.number(r, "leaseSeconds", 60.0, 1, 86400),
+            health_port=i(self.section("worker"), "healthPort", 3001, 1, 65535, "worker."),
         )
         if settings.min_parallel_tasks > settings.max_parallel_tasks:
             self.problems.append("minParallelTasks: must not exceed maxParallelTasks")

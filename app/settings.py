@@ -33,7 +33,7 @@ KNOWN_KEYS = {
     "maxHorizonConcurrency", "adaptiveHorizonConcurrency", "horizonRetryAttempts",
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
     "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "networkTimeout", "retentionDays",
-    "unsignedRetentionHours", "leaseSeconds", "runWorker", "logLevel", "logFile", "ui", "firestore",
+    "unsignedRetentionHours", "leaseSeconds", "runWorker", "worker", "logLevel", "logFile", "ui", "firestore",
 }
 
 
@@ -86,6 +86,7 @@ class WorkerSettings:
     horizon_retry_delay_ms: int = 1000
     metrics_interval_ms: int = 30000
     lease_seconds: float = 60.0
+    health_port: int = 3001  # ``refractor worker`` serves its health check here (loopback only)
 
 
 @dataclass(frozen=True)

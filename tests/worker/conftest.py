@@ -19,6 +19,7 @@ from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
+from tests.processes import AppProcess
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -129,3 +130,26 @@ def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.05)
+
+
+# -- several real processes on one database --
+
+def config(net: FakeStellarNetwork, storage: str, db: str, **extra: Any) -> dict[str, Any]:
+    return {"storage": storage, "db": db, "adminToken": "m" * 32, "rateLimit": False,
+            "logLevel": "WARNING", "tickerTimeout": 200, "leaseSeconds": 3, "retryDelay": 100,
+            "networks": {"testnet": {"rpc": net.rpc_url}},
+            "callbacks": {"allowPrivateNetworks": True, "timeout": 5}, **extra}
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def cluster_config(request: pytest.FixtureRequest, net: FakeStellarNetwork,
+                   tmp_path: Path) -> dict[str, Any]:
+    return config(net, request.param, db_for(request.param, request, tmp_path))
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[list[AppProcess]]:
+    started: list[AppProcess] = []
+    yield started
+    for p in started:
+        p.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,31 +14,10 @@ import pytest
 
 from tests.fakenet import FakeStellarNetwork
 from tests.processes import AppProcess
-from tests.worker.conftest import Payment, Receiver, db_for, funded_payment, wait_until
+from tests.worker.conftest import Payment, Receiver, funded_payment, wait_until
 
 ADMIN = {"Authorization": "Bearer " + "m" * 32}
 pytestmark = pytest.mark.slow
-
-
-def config(net: FakeStellarNetwork, storage: str, db: str, **extra: Any) -> dict[str, Any]:
-    return {"storage": storage, "db": db, "adminToken": "m" * 32, "rateLimit": False,
-            "logLevel": "WARNING", "tickerTimeout": 200, "leaseSeconds": 3, "retryDelay": 100,
-            "networks": {"testnet": {"rpc": net.rpc_url}},
-            "callbacks": {"allowPrivateNetworks": True, "timeout": 5}, **extra}
-
-
-@pytest.fixture(params=["sqlite", "mongodb"])
-def cluster_config(request: pytest.FixtureRequest, net: FakeStellarNetwork,
-                   tmp_path: Path) -> dict[str, Any]:
-    return config(net, request.param, db_for(request.param, request, tmp_path))
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[list[AppProcess]]:
-    started: list[AppProcess] = []
-    yield started
-    for p in started:
-        p.stop()
 
 
 def post_all(urls: list[str], payments: list[Payment], **extra: Any) -> None:
