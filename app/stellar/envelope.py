@@ -23,7 +23,10 @@ from stellar_sdk.operation import (
     AllowTrust,
     BumpSequence,
     ClaimClaimableBalance,
+    ExtendFootprintTTL,
+    Inflation,
     Operation,
+    RestoreFootprint,
     SetOptions,
     SetTrustLineFlags,
 )
@@ -99,8 +102,15 @@ def base_account(muxed: MuxedAccount) -> str:
     return str(muxed.account_id)
 
 
+# stellar-core's getThresholdLevel overrides (src/transactions/*OpFrame.cpp); every other operation
+# keeps OperationFrame's default, MEDIUM. The footprint operations are LOW in core although some
+# documentation lists them as medium: core decides what the network accepts.
+_LOW_OPERATIONS = (AllowTrust, SetTrustLineFlags, BumpSequence, ClaimClaimableBalance,
+                   ExtendFootprintTTL, RestoreFootprint, Inflation)
+
+
 def operation_level(op: Operation) -> Level:
-    if isinstance(op, AllowTrust | SetTrustLineFlags | BumpSequence | ClaimClaimableBalance):
+    if isinstance(op, _LOW_OPERATIONS):
         return Level.LOW
     if isinstance(op, AccountMerge):
         return Level.HIGH
