@@ -1,59 +1,46 @@
-"""``refractor backup``: every record and signature of the store in one verifiable archive.
+"""``refractor backup``: every collection of the store in one verifiable archive.
 
-The archive is a gzip'd tar holding ``manifest.json`` then ``records.jsonl`` (one record per line,
-see app.maintenance.records). It is built in a private temporary directory next to the target and
-renamed into place, so a crash never leaves a half-written file under the final name.
+The archive (format version 2, docs/operations.md) is a gzip'd tar holding ``manifest.json``, then
+one JSON Lines file per collection: ``records.jsonl`` (transactions with their signatures, see
+app.maintenance.records), ``deliveries.jsonl`` (callbacks, pending and done, with their attempt
+logs) and ``controls.jsonl`` (queue controls and any other control document, such as the schema
+version). The manifest has each file's count, size, sha256 and a digest of its logical content.
+It is built in a private temporary directory next to the target and renamed into place, so a crash
+never leaves a half-written file under the final name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import tarfile
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from app import __version__
 from app.maintenance import MaintenanceError
-from app.maintenance.records import digest, dumps
+from app.maintenance.collections import (
+    COLLECTIONS,
+    CONTROLS,
+    DELIVERIES,
+    DIGEST_METHOD,
+    RECORDS,
+    Collection,
+    Control,
+    Stats,
+)
 from app.maintenance.snapshot import snapshot
 from app.store.base import TxStore
-from app.txs.model import TxRecord
 
 FORMAT = "refractor-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
-RECORDS_NAME = "records.jsonl"
-DIGEST_METHOD = ("sha256 over one '<hash> <record digest>\\n' line per record in file order; record "
-                 "digest = sha256 of the record's canonical JSON (sorted keys, sources and signers "
-                 "as sorted sets)")
-
-
-@dataclass
-class RecordStats:
-    """What the manifest says about records.jsonl; computed the same way when writing and checking."""
-
-    count: int = 0
-    signatures: int = 0
-    by_status: Counter[str] = field(default_factory=Counter)
-    size: int = 0
-    sha256: hashlib._Hash = field(default_factory=hashlib.sha256)  # of the file's bytes
-    digest: hashlib._Hash = field(default_factory=hashlib.sha256)  # of the records' logical content
-
-    def add(self, record: TxRecord, line: bytes) -> None:
-        self.count += 1
-        self.signatures += len(record.signatures)
-        self.by_status[record.status.value] += 1
-        self.size += len(line)
-        self.sha256.update(line)
-        self.digest.update(f"{record.hash} {digest(record)}\n".encode())
+RECORDS_NAME = RECORDS.file
 
 
 @dataclass
@@ -69,19 +56,22 @@ def default_output(now: datetime | None = None) -> Path:
 
 
 def write_backup(store: TxStore, output: Path) -> BackupResult:
-    """Write the archive of every record in ``store`` to ``output`` (mode 0600, atomically)."""
+    """Write the archive of every collection in ``store`` to ``output`` (mode 0600, atomically)."""
     output = output.absolute()
     if output.is_dir():
         raise MaintenanceError(f"{output} is a directory; name the archive file")
     try:
         output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=".refractor-backup-") as tmp:
-            records_path = Path(tmp) / RECORDS_NAME
-            with snapshot(store, Path(tmp)) as snap, _private(records_path) as out:
-                stats = _write_records(snap.records, out)
+            stats: dict[str, Stats] = {}
+            with snapshot(store, Path(tmp)) as snap:
+                stats[RECORDS.name] = _write(RECORDS, snap.records, Path(tmp))
+                stats[DELIVERIES.name] = _write(DELIVERIES, snap.deliveries(), Path(tmp))
+                controls = [Control(k, v) for k, v in sorted(snap.controls().items())]
+                stats[CONTROLS.name] = _write(CONTROLS, controls, Path(tmp))
             manifest = _manifest(stats, snap.engine, snap.consistency)
             archive = Path(tmp) / "archive.tar.gz"
-            _write_archive(archive, manifest, records_path)
+            _write_archive(archive, manifest, Path(tmp))
             os.replace(archive, output)
     except OSError as exc:
         raise MaintenanceError(f"cannot write {output}: {exc.strerror or exc}") from None
@@ -93,19 +83,23 @@ def _private(path: Path) -> IO[bytes]:
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
-def _write_records(records: Iterable[TxRecord], out: IO[bytes]) -> RecordStats:
-    stats = RecordStats()
-    for record in records:
-        try:
-            line = (dumps(record) + "\n").encode()
-        except (TypeError, ValueError) as exc:
-            raise MaintenanceError(f"record {record.hash} cannot be written as JSON: {exc}") from None
-        out.write(line)
-        stats.add(record, line)
+def _write(collection: Collection, items: Iterable[Any], workdir: Path) -> Stats:
+    stats = Stats()
+    with _private(workdir / collection.file) as out:
+        for item in items:
+            try:
+                line = (json.dumps(collection.to_json(item), separators=(",", ":"),
+                                   allow_nan=False) + "\n").encode()
+            except (TypeError, ValueError) as exc:
+                raise MaintenanceError(f"{collection.name} item {collection.key(item)} cannot be "
+                                       f"written as JSON: {exc}") from None
+            out.write(line)
+            stats.add(collection, item, line)
     return stats
 
 
-def _manifest(stats: RecordStats, engine: str, consistency: str) -> dict[str, Any]:
+def _manifest(stats: dict[str, Stats], engine: str, consistency: str) -> dict[str, Any]:
+    records = stats[RECORDS.name]
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -113,25 +107,25 @@ def _manifest(stats: RecordStats, engine: str, consistency: str) -> dict[str, An
         "app_version": __version__,
         "source_engine": engine,
         "consistency": consistency,
-        "record_count": stats.count,
-        "signature_count": stats.signatures,
-        "counts_by_status": dict(sorted(stats.by_status.items())),
-        "records_file": RECORDS_NAME,
-        "records_bytes": stats.size,
-        "records_sha256": stats.sha256.hexdigest(),
-        "records_digest": stats.digest.hexdigest(),
-        "records_digest_method": DIGEST_METHOD,
+        # Summary for people reading the manifest; the per-collection entries are what is checked.
+        "record_count": records.count,
+        "signature_count": records.signatures,
+        "counts_by_status": dict(sorted(records.by_status.items())),
+        "collections": {c.name: stats[c.name].manifest(c) for c in COLLECTIONS},
+        "digest_method": DIGEST_METHOD,
     }
 
 
-def _write_archive(path: Path, manifest: dict[str, Any], records_path: Path) -> None:
+def _write_archive(path: Path, manifest: dict[str, Any], workdir: Path) -> None:
     mtime = int(datetime.now(UTC).timestamp())
     manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
     with _private(path) as raw:
         with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
             tar.addfile(_member(MANIFEST_NAME, len(manifest_bytes), mtime), io.BytesIO(manifest_bytes))
-            with records_path.open("rb") as records:
-                tar.addfile(_member(RECORDS_NAME, records_path.stat().st_size, mtime), records)
+            for collection in COLLECTIONS:
+                part = workdir / collection.file
+                with part.open("rb") as data:
+                    tar.addfile(_member(collection.file, part.stat().st_size, mtime), data)
         raw.flush()
         os.fsync(raw.fileno())
 

@@ -1,4 +1,4 @@
-"""Subcommands of ``refractor`` for operators: backup, restore, migrate.
+"""Subcommands of ``refractor`` for operators: backup (and backup verify), restore, migrate.
 
 The modules doing the work are imported inside the handlers, so building the parser stays cheap and
 pymongo is loaded only when a maintenance command runs.
@@ -7,6 +7,7 @@ pymongo is loaded only when a maintenance command runs.
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 import time
@@ -26,21 +27,37 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the maintenance subcommands to the ``refractor`` parser."""
     backup = sub.add_parser(
-        "backup", help="write every record and signature to a verifiable .tar.gz archive",
+        "backup", help="write every collection to a verifiable .tar.gz archive, or verify one",
         description="Back up the store named by the configuration (REFRACTOR_CONFIG) to a gzip'd "
-                    "tar with records.jsonl and manifest.json (mode 0600, written atomically).")
+                    "tar with one JSON Lines file per collection (records, deliveries, controls) "
+                    "and manifest.json (mode 0600, written atomically). `refractor backup verify "
+                    "FILE` checks an archive and restores it into a scratch database.")
     backup.add_argument("--output", "-o", type=Path, metavar="FILE.tar.gz",
                         help="archive to write (default: ./var/backups/refractor-<UTC time>.tar.gz)")
+    backup.add_argument("--json", action="store_true", help="print the result as one JSON object")
     backup.set_defaults(func=lambda args: _guard("backup", lambda: cmd_backup(args)))
+    backup_sub = backup.add_subparsers(dest="backup_action", metavar="{verify}")
+    verify = backup_sub.add_parser(
+        "verify", help="check an archive against its manifest and restore it into a scratch database",
+        description="Verify every checksum, count and item digest of an archive, restore it into a "
+                    "scratch SQLite database in a temporary directory and read it back. The live "
+                    "store is not opened. Exit 0 only if everything matches.")
+    verify.add_argument("archive", type=Path, metavar="FILE.tar.gz")
+    verify.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    verify.set_defaults(func=lambda args: _guard("backup verify", lambda: cmd_verify(args)))
 
     restore = sub.add_parser(
-        "restore", help="verify a backup archive, write it into the store, and read it back",
-        description="Restore a backup into the configured store (any engine). The archive is "
-                    "verified completely before anything is written.")
+        "restore", help="verify a backup archive, replace the store's contents with it, read it back",
+        description="Restore a backup into the configured store (any engine): a point in time, so "
+                    "whatever is not in the backup is deleted. The archive is verified completely "
+                    "before anything is written. Stop every instance using the store first.")
     restore.add_argument("archive", type=Path, metavar="FILE.tar.gz")
     restore.add_argument("--force", action="store_true",
-                         help="write into a store that already holds records: records with the same "
-                              "hash are replaced, the others are kept")
+                         help="replace the contents of a store that is not empty (records, "
+                              "deliveries and controls not in the backup are deleted)")
+    restore.add_argument("--safety-backup", type=Path, metavar="FILE.tar.gz",
+                         help="first write a backup of what the store holds now to this file")
+    restore.add_argument("--json", action="store_true", help="print the result as one JSON object")
     restore.set_defaults(func=lambda args: _guard("restore", lambda: cmd_restore(args)))
 
     migrate = sub.add_parser(
@@ -111,10 +128,32 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
     m = result.manifest
+    if args.json:
+        print(json.dumps({"path": str(result.path), "manifest": m}))
+        return 0
+    collections = m["collections"]
     print(f"backup written: {result.path}")
     print(f"  {m['record_count']} records, {m['signature_count']} signatures "
-          f"({_counts(m['counts_by_status'])}); {m['source_engine']}, {m['consistency']} read")
-    print(f"  records.jsonl sha256 {m['records_sha256']}")
+          f"({_counts(m['counts_by_status'])}); {collections['deliveries']['count']} deliveries "
+          f"({_counts(collections['deliveries']['counts_by_status'])}); "
+          f"{collections['controls']['count']} controls; {m['source_engine']}, "
+          f"{m['consistency']} read")
+    print(f"  records.jsonl sha256 {collections['records']['sha256']}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from app.maintenance.verify import verify_backup
+
+    report = verify_backup(args.archive)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        counts = report["counts"]
+        print(f"verified {args.archive}: {counts['records']} records, {report['signatures']} "
+              f"signatures, {counts['deliveries']} deliveries, {counts['controls']} controls, from "
+              f"{report['source_engine']} at {report['created_at']}; restored into a scratch "
+              f"database and read back")
     return 0
 
 
@@ -125,14 +164,26 @@ def cmd_restore(args: argparse.Namespace) -> int:
     settings = load_settings()
     with open_backup(args.archive) as backup:
         m = backup.manifest
-        print(f"verified {args.archive}: {m['record_count']} records, {m['signature_count']} "
-              f"signatures, from {m.get('source_engine')} at {m.get('created_at')}")
+        counts = backup.counts()
+        if not args.json:
+            print(f"verified {args.archive}: {counts['records']} records, "
+                  f"{backup.signature_count} signatures, {counts['deliveries']} deliveries, "
+                  f"{counts['controls']} controls, from {m.get('source_engine')} at "
+                  f"{m.get('created_at')}")
         with _store(settings) as store:
-            result = restore_backup(store, backup, force=args.force)
-    print(f"restored {result.restored} records and {result.signatures} signatures into "
-          f"{settings.storage}; read back and verified")
-    if result.previously:
-        print(f"  the store held {result.previously} record(s) before (--force)")
+            result = restore_backup(store, backup, force=args.force,
+                                    safety_backup=args.safety_backup)
+    if args.json:
+        print(json.dumps({"archive": str(args.archive), "restored": result.restored,
+                          "signatures": result.signatures, "previously": result.previously,
+                          "safety_backup": str(result.safety_backup or "") or None,
+                          "created_at": m.get("created_at")}))
+        return 0
+    if result.safety_backup:
+        print(f"  what the store held before is in {result.safety_backup}")
+    print(f"restored {_counts(result.restored)} into {settings.storage}; read back and verified")
+    if any(result.previously.values()):
+        print(f"  replaced what the store held before ({_counts(result.previously)})")
     return 0
 
 

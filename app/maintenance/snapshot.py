@@ -1,4 +1,4 @@
-"""Read every record of a live store as of one moment, as far as the engine allows.
+"""Read every collection of a live store as of one moment, as far as the engine allows.
 
 SQLite: the online backup API copies the database under one read transaction into a private file,
 which is then read at leisure while the service keeps writing. MongoDB: a snapshot session (replica
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +24,10 @@ from pymongo.errors import ConfigurationError, InvalidOperation, OperationFailur
 from app.maintenance import MaintenanceError
 from app.store.base import TxStore
 from app.store.mongo import MongoStore
-from app.store.mongo import _record as mongo_record  # the engine's own reader: formats never drift
+from app.store.mongo import _delivery as mongo_delivery  # the engine's own readers: formats
+from app.store.mongo import _record as mongo_record  # never drift
 from app.store.sqlite import SqliteStore
-from app.txs.model import TxRecord
+from app.txs.model import Delivery, TxRecord
 
 
 class SnapshotError(MaintenanceError):
@@ -38,7 +39,14 @@ class Snapshot:
     engine: str
     consistency: str  # "snapshot" or "per-record"
     records: Iterator[TxRecord]
+    deliveries: Callable[[], Iterator[Delivery]]  # read after the records, in the same snapshot
+    controls: Callable[[], dict[str, dict[str, Any]]]
     note: str | None = None
+
+
+def _plain(store: TxStore, engine: str, note: str | None = None) -> Snapshot:
+    return Snapshot(engine, "per-record", store.iter_all(), store.iter_deliveries, store.all_controls,
+                    note=note)
 
 
 def engine_name(store: TxStore) -> str:
@@ -54,12 +62,13 @@ def snapshot(store: TxStore, workdir: Path | None = None) -> Iterator[Snapshot]:
     """Every record of ``store``; ``workdir`` holds the SQLite copy (default: system temp)."""
     if isinstance(store, SqliteStore) and store.path != ":memory:":
         with sqlite_copy(store.path, workdir) as copy:
-            yield Snapshot("sqlite", "snapshot", copy.iter_all())
+            yield Snapshot("sqlite", "snapshot", copy.iter_all(), copy.iter_deliveries,
+                           copy.all_controls)
     elif isinstance(store, MongoStore):
         with _mongo_snapshot(store) as snap:
             yield snap
     else:
-        yield Snapshot(engine_name(store), "per-record", store.iter_all())
+        yield _plain(store, engine_name(store))
 
 
 def sqlite_uri(path: str, mode: str) -> str:
@@ -106,11 +115,20 @@ def _mongo_snapshot(store: MongoStore) -> Iterator[Snapshot]:
     except (OperationFailure, ConfigurationError, InvalidOperation) as exc:
         if session is not None:
             session.end_session()
-        yield Snapshot("mongodb", "per-record", store.iter_all(),
-                       note=f"MongoDB snapshot reads are unavailable ({exc}); read without one")
+        yield _plain(store, "mongodb",
+                     note=f"MongoDB snapshot reads are unavailable ({exc}); read without one")
         return
+
+    def deliveries() -> Iterator[Delivery]:
+        for doc in store.deliveries_.find({}, session=session).sort("_id", ASCENDING):
+            yield mongo_delivery(doc)
+
+    def controls() -> dict[str, dict[str, Any]]:
+        return {d["_id"]: dict(d.get("value") or {})
+                for d in store.controls.find({}, session=session).sort("_id", ASCENDING)}
+
     try:
-        yield Snapshot("mongodb", "snapshot", _mongo_records(first, cursor))
+        yield Snapshot("mongodb", "snapshot", _mongo_records(first, cursor), deliveries, controls)
     finally:
         cursor.close()
         session.end_session()

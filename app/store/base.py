@@ -125,3 +125,18 @@ class TxStore(Protocol):
     def get_control(self, name: str) -> dict[str, Any] | None: ...
 
     def set_control(self, name: str, value: dict[str, Any]) -> None: ...
+
+    # -- backups: every collection, whole --
+
+    def iter_deliveries(self) -> Iterator[Delivery]:
+        """Every callback delivery with its attempt log, by id."""
+
+    def restore_delivery(self, delivery: Delivery) -> None:
+        """Write a delivery exactly as given, replacing any with the same id."""
+
+    def all_controls(self) -> dict[str, dict[str, Any]]:
+        """Every queue control (pause, concurrency, schema version, ...) by name."""
+
+    def clear(self) -> None:
+        """Delete every record, delivery and control: a restore replaces the store's contents.
+        Only run while no instance uses the store."""

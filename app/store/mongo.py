@@ -264,6 +264,24 @@ class MongoStore:
     def set_control(self, name: str, value: dict[str, Any]) -> None:
         self.controls.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
 
+    # -- backups --
+
+    def iter_deliveries(self) -> Iterator[Delivery]:
+        for doc in self.deliveries_.find({}).sort("_id", ASCENDING):
+            yield _delivery(doc)
+
+    def restore_delivery(self, delivery: Delivery) -> None:
+        doc = {f: getattr(delivery, f) for f in _DELIVERY_FIELDS}
+        self.deliveries_.replace_one({"_id": delivery.id}, doc, upsert=True)
+
+    def all_controls(self) -> dict[str, dict[str, Any]]:
+        return {d["_id"]: dict(d.get("value") or {})
+                for d in self.controls.find({}).sort("_id", ASCENDING)}
+
+    def clear(self) -> None:
+        for collection in (self.txs, self.deliveries_, self.controls):
+            collection.delete_many({})
+
 
 _DELIVERY_FIELDS = ("tx_hash", "url", "payload", "created_at", "due_at", "status", "attempts",
                     "last_error", "log", "lease_owner", "lease_until")

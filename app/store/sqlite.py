@@ -498,3 +498,43 @@ class SqliteStore:
         self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
                              "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                              (name, json.dumps(value)))
+
+    # -- backups --
+
+    def iter_deliveries(self) -> Iterator[Delivery]:
+        conn = self._conn()
+        last = ""
+        while True:
+            rows = conn.execute("SELECT * FROM deliveries WHERE id > ? ORDER BY id LIMIT 500",
+                                (last,)).fetchall()
+            if not rows:
+                return
+            yield from (self._delivery(r) for r in rows)
+            last = rows[-1]["id"]
+
+    @_writes
+    def restore_delivery(self, delivery: Delivery) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO deliveries (id, tx_hash, url, payload, created_at, due_at, "
+            "status, attempts, last_error, log, lease_owner, lease_until) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (delivery.id, delivery.tx_hash, delivery.url, json.dumps(delivery.payload),
+             delivery.created_at, delivery.due_at, delivery.status, delivery.attempts,
+             delivery.last_error, json.dumps(delivery.log), delivery.lease_owner,
+             delivery.lease_until))
+
+    def all_controls(self) -> dict[str, dict[str, Any]]:
+        rows = self._conn().execute("SELECT name, value FROM controls ORDER BY name").fetchall()
+        return {r[0]: dict(json.loads(r[1])) for r in rows}
+
+    @_writes
+    def clear(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("tx_parties", "signatures", "deliveries", "controls", "txs"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.store.base import TxStore
-from app.txs.model import StoredSignature, TxRecord, TxStatus
+from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 
 def other_engine(engine: str) -> str:
@@ -51,3 +51,28 @@ def as_sets(records: list[TxRecord]) -> list[TxRecord]:
     for record in records:
         record.sources, record.signers = sorted(set(record.sources)), sorted(set(record.signers))
     return records
+
+
+def sample_deliveries() -> list[Delivery]:
+    """A pending callback (with a failed attempt logged and a lease) and a delivered one."""
+    t = 1764370000.5
+    attempt = {"at": t + 1, "status": 503, "error": "HTTP 503", "ms": 12.5}
+    return [
+        Delivery("msg_" + "a" * 20, h(3), "https://example.com/cb?x=1", {"hash": h(3), "n": 1.25},
+                 t, t + 30.0, "pending", 1, "HTTP 503", [attempt], "worker-1", t + 60.0),
+        Delivery("msg_" + "b" * 20, h(4), "https://example.com/cb", {"hash": h(4)}, t + 2,
+                 t + 2, "delivered", 1, None, [{**attempt, "status": 200, "error": None}]),
+    ]
+
+
+SAMPLE_CONTROLS = {"queue": {"paused": True, "concurrency": 7},
+                   "schema": {"version": 3, "note": "ünïcode"}}
+
+
+def fill_all(store: TxStore) -> None:
+    """Every collection: records, deliveries and controls."""
+    fill(store)
+    for delivery in sample_deliveries():
+        store.restore_delivery(delivery)
+    for name, value in SAMPLE_CONTROLS.items():
+        store.set_control(name, value)

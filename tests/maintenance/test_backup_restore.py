@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -23,7 +24,16 @@ from app.store.mongo import MongoStore
 from app.txs.model import TxRecord, TxStatus
 from tests.conftest import make_store
 from tests.maintenance.conftest import MakeStore
-from tests.maintenance.helpers import as_sets, fill, h, other_engine, sample_records
+from tests.maintenance.helpers import (
+    SAMPLE_CONTROLS,
+    as_sets,
+    fill,
+    fill_all,
+    h,
+    other_engine,
+    sample_deliveries,
+    sample_records,
+)
 
 
 def backup_of(store: TxStore, tmp_path: Path) -> Path:
@@ -67,19 +77,31 @@ def test_backup_wipe_restore_is_identical(store: TxStore, engine: str, fresh_sto
 
 
 def test_archive_layout_and_manifest(store: TxStore, engine: str, tmp_path: Path) -> None:
-    fill(store)
+    fill_all(store)
     result = write_backup(store, tmp_path / "out" / "b.tar.gz")
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
     assert sorted(p.name for p in result.path.parent.iterdir()) == ["b.tar.gz"]  # no temp files left
     files = members(result.path)
-    assert list(files) == ["manifest.json", "records.jsonl"]
+    assert list(files) == ["manifest.json", "records.jsonl", "deliveries.jsonl", "controls.jsonl"]
     manifest = json.loads(files["manifest.json"])
     assert manifest == result.manifest
-    assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 1
+    assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 2
     assert manifest["source_engine"] == engine and manifest["consistency"] == "snapshot"
     assert manifest["record_count"] == 5 and manifest["signature_count"] == 4
     assert manifest["counts_by_status"] == {s.value: 1 for s in TxStatus}
-    assert manifest["records_sha256"] == hashlib.sha256(files["records.jsonl"]).hexdigest()
+    collections = manifest["collections"]
+    for name in ("records", "deliveries", "controls"):
+        entry = collections[name]
+        assert entry["file"] == f"{name}.jsonl"
+        assert entry["sha256"] == hashlib.sha256(files[entry["file"]]).hexdigest()
+        assert entry["bytes"] == len(files[entry["file"]])
+        assert len(entry["digest"]) == 64
+    assert collections["records"]["count"] == 5 and collections["records"]["signatures"] == 4
+    assert collections["deliveries"]["count"] == 2
+    assert collections["deliveries"]["counts_by_status"] == {"delivered": 1, "pending": 1}
+    assert collections["controls"]["count"] == 2
+    controls = [json.loads(line) for line in files["controls.jsonl"].splitlines()]
+    assert controls == [{"name": k, "value": v} for k, v in sorted(SAMPLE_CONTROLS.items())]
     assert manifest["created_at"].endswith("Z") and manifest["app_version"]
     lines = files["records.jsonl"].decode().splitlines()
     first = json.loads(lines[0])
@@ -127,15 +149,89 @@ def test_non_empty_target_refused_without_force(store: TxStore, engine: str,
     changed = sample_records()[0]
     changed.status, changed.signatures, changed.sig_count = TxStatus.FAILED, [], 0
     fill(target, [stranger, changed])
-    with pytest.raises(MaintenanceError, match="already holds 2 record.*--force"):
+    with pytest.raises(MaintenanceError, match="not empty \\(2 records.*--force"):
         restore_into(target, archive)
     assert [r.hash for r in target.iter_all()] == [h(1), h(99)]
     assert target.get(h(1)).status is TxStatus.FAILED  # type: ignore[union-attr]
 
     restore_into(target, archive, force=True)
     got = {r.hash: r for r in target.iter_all()}
-    assert sorted(got) == [h(1), h(2), h(3), h(4), h(5), h(99)]  # same hash replaced, others kept
+    assert sorted(got) == [h(1), h(2), h(3), h(4), h(5)]  # a point in time: the stranger is gone
     assert got[h(1)].status is TxStatus.PENDING and len(got[h(1)].signatures) == 1
+
+
+def _everything(store: TxStore) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    return as_sets(list(store.iter_all())), list(store.iter_deliveries()), store.all_controls()
+
+
+@pytest.mark.mongo
+def test_restore_is_a_point_in_time_for_every_collection(
+        store: TxStore, engine: str, tmp_path: Path) -> None:
+    """backup, then add, modify and delete records, resume the queue and queue callbacks; the
+    restore gives back exactly the backup (the safety backup keeps what it replaced)."""
+    fill_all(store)
+    archive = backup_of(store, tmp_path)
+    before = _everything(store)
+    assert before[2]["queue"]["paused"] is True and len(before[1]) == 2
+
+    store.restore(TxRecord(h(98), "testnet", "NEW", TxStatus.READY, 9.0, 9.0))   # added
+    store.update_fields(h(2), {"error": "modified after the backup"})               # modified
+    store.delete_final_before(1e12, 10)                                              # deleted
+    store.set_control("queue", {"paused": False, "concurrency": 50})                 # resumed
+    store.set_control("extra", {"x": 1})
+    new = sample_deliveries()[0]
+    new.id, new.tx_hash, new.log, new.attempts = "msg_new", h(98), [], 0
+    store.add_delivery(new)                                                          # queued
+    store.restore_delivery(dataclasses.replace(sample_deliveries()[0], status="failed"))
+    assert _everything(store) != before
+
+    safety = tmp_path / "safety" / "before-restore.tar.gz"
+    with open_backup(archive) as backup:
+        result = restore_backup(store, backup, force=True, safety_backup=safety)
+    assert result.restored == {"records": 5, "deliveries": 2, "controls": 2}
+    assert result.previously == {"records": 4, "deliveries": 2, "controls": 3}
+    assert _everything(store) == before
+    assert store.get(h(98)) is None and store.get_control("extra") is None
+    assert store.get_control("queue") == {"paused": True, "concurrency": 7}
+    [pending] = [d for d in store.iter_deliveries() if d.status == "pending"]
+    assert pending == sample_deliveries()[0]
+
+    with open_backup(safety) as kept:  # what was replaced can be had back
+        assert kept.counts() == {"records": 4, "deliveries": 2, "controls": 3}
+    assert stat.S_IMODE(safety.stat().st_mode) == 0o600
+
+
+def test_format_1_archives_still_restore(store: TxStore, engine: str, fresh_store: MakeStore,
+                                         tmp_path: Path) -> None:
+    fill_all(store)
+    files = members(backup_of(store, tmp_path))
+    records = files["records.jsonl"]
+    v2 = json.loads(files["manifest.json"])
+    v1 = {"format": "refractor-backup", "format_version": 1, "record_count": 5,
+          "signature_count": 4, "counts_by_status": v2["counts_by_status"],
+          "records_file": "records.jsonl", "records_bytes": len(records),
+          "records_sha256": hashlib.sha256(records).hexdigest(),
+          "records_digest": v2["collections"]["records"]["digest"]}
+    old = pack(tmp_path / "v1.tar.gz", {"manifest.json": json.dumps(v1).encode(),
+                                        "records.jsonl": records})
+    target = fresh_store(engine)
+    restore_into(target, old)
+    assert as_sets(list(target.iter_all())) == as_sets(list(store.iter_all()))
+    assert list(target.iter_deliveries()) == [] and target.all_controls() == {}
+
+
+def test_verify_restores_into_a_scratch_database(store: TxStore, engine: str,
+                                                 tmp_path: Path) -> None:
+    from app.maintenance.verify import verify_backup
+
+    fill_all(store)
+    archive = backup_of(store, tmp_path)
+    report = verify_backup(archive)
+    assert report["ok"] is True and report["source_engine"] == engine
+    assert report["counts"] == {"records": 5, "deliveries": 2, "controls": 2}
+    assert report["signatures"] == 4
+    with pytest.raises(MaintenanceError, match="checksum|corrupt"):
+        verify_backup(_flipped(archive, tmp_path))
 
 
 Mutation = Callable[[Path, Path], Path]
@@ -160,32 +256,54 @@ def _tampered_records(archive: Path, tmp: Path) -> Path:
     return pack(tmp / "r.tar.gz", files)
 
 
+def _refiled(files: dict[str, bytes], name: str, data: bytes, tmp: Path) -> Path:
+    """``name`` replaced by ``data`` with its checksum and size fixed up in the manifest."""
+    manifest = json.loads(files["manifest.json"])
+    entry = manifest["collections"][name.split(".")[0]]
+    entry["sha256"], entry["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    return pack(tmp / "c.tar.gz", {**files, "manifest.json": json.dumps(manifest).encode(),
+                                   name: data})
+
+
 def _tampered_with_new_checksum(archive: Path, tmp: Path) -> Path:
     """Records altered and the checksum fixed up: the logical digest still catches it."""
     files = members(archive)
     records = files["records.jsonl"].replace(b'"attempts":5', b'"attempts":6')
-    manifest = json.loads(files["manifest.json"])
-    manifest["records_sha256"] = hashlib.sha256(records).hexdigest()
-    manifest["records_bytes"] = len(records)
-    return pack(tmp / "c.tar.gz", {"manifest.json": json.dumps(manifest).encode(),
-                                   "records.jsonl": records})
+    return _refiled(files, "records.jsonl", records, tmp)
 
 
 def _dropped_record(archive: Path, tmp: Path) -> Path:
     files = members(archive)
     records = b"".join(files["records.jsonl"].splitlines(keepends=True)[1:])
-    manifest = json.loads(files["manifest.json"])
-    manifest["records_sha256"] = hashlib.sha256(records).hexdigest()
-    manifest["records_bytes"] = len(records)
-    return pack(tmp / "d.tar.gz", {"manifest.json": json.dumps(manifest).encode(),
-                                   "records.jsonl": records})
+    return _refiled(files, "records.jsonl", records, tmp)
 
 
-def _edit_manifest(**changes: Any) -> Mutation:
+def _dropped_delivery(archive: Path, tmp: Path) -> Path:
+    files = members(archive)
+    return _refiled(files, "deliveries.jsonl", files["deliveries.jsonl"].splitlines(keepends=True)[0],
+                    tmp)
+
+
+def _unpaused(archive: Path, tmp: Path) -> Path:
+    files = members(archive)
+    controls = files["controls.jsonl"].replace(b'"paused":true', b'"paused":false')
+    return _refiled(files, "controls.jsonl", controls, tmp)
+
+
+def _without(name: str) -> Mutation:
+    def mutate(archive: Path, tmp: Path) -> Path:
+        return pack(tmp / "w.tar.gz", {k: v for k, v in members(archive).items() if k != name})
+    return mutate
+
+
+def _edit_manifest(path: str = "", **changes: Any) -> Mutation:
     def mutate(archive: Path, tmp: Path) -> Path:
         files = members(archive)
         manifest = json.loads(files["manifest.json"])
-        manifest.update(changes)
+        target = manifest
+        for key in filter(None, path.split(".")):
+            target = target[key]
+        target.update(changes)
         files["manifest.json"] = json.dumps(manifest).encode()
         return pack(tmp / "m.tar.gz", files)
     return mutate
@@ -212,11 +330,18 @@ def _missing(archive: Path, tmp: Path) -> Path:
     (_truncated, "corrupt or truncated|checksum"),
     (_flipped, "corrupt or truncated|checksum"),
     (_tampered_records, "checksum"),
-    (_tampered_with_new_checksum, "do not match the manifest's records_digest"),
-    (_dropped_record, "record_count, signature_count, counts_by_status, records_digest"),
-    (_edit_manifest(record_count=6), "do not match the manifest's record_count"),
-    (_edit_manifest(records_sha256="0" * 64), "checksum"),
-    (_edit_manifest(format_version=2), "newer than this Refractor reads"),
+    (_tampered_with_new_checksum, "do not match the manifest's records.digest"),
+    (_dropped_record,
+     "records.count, records.signatures, records.counts_by_status, records.digest"),
+    (_dropped_delivery, "deliveries.count, deliveries.counts_by_status, deliveries.digest"),
+    (_unpaused, "do not match the manifest's controls.digest"),
+    (_without("deliveries.jsonl"), "deliveries.jsonl is missing"),
+    (_edit_manifest("collections.records", count=6), "do not match the manifest's records.count"),
+    (_edit_manifest("collections.controls", sha256="0" * 64), "controls.jsonl does not match its "
+                                                              "checksum"),
+    (_edit_manifest("collections.deliveries", file="x.jsonl"), "deliveries must be in"),
+    (_edit_manifest(collections={}), "collection records is missing"),
+    (_edit_manifest(format_version=3), "newer than this Refractor reads"),
     (_edit_manifest(format="something-else"), "not describe a Refractor backup"),
     (_without_manifest, "manifest.json is missing"),
     (_extra_member, "unexpected member '../evil'"),
@@ -226,14 +351,14 @@ def _missing(archive: Path, tmp: Path) -> Path:
 def test_damaged_archives_are_rejected_before_writing(
         store: TxStore, engine: str, fresh_store: MakeStore, tmp_path: Path,
         mutate: Mutation, message: str) -> None:
-    fill(store)
+    fill_all(store)
     archive = backup_of(store, tmp_path)
     bad = mutate(archive, tmp_path)
     target = fresh_store(engine)
     with pytest.raises(MaintenanceError, match=message):
         restore_into(target, bad)
-    assert list(target.iter_all()) == []
-    assert target.count_by_status() == {}
+    assert list(target.iter_all()) == [] and list(target.iter_deliveries()) == []
+    assert target.count_by_status() == {} and target.all_controls() == {}
 
 
 class LossyStore:
@@ -254,7 +379,7 @@ def test_read_back_catches_a_store_that_loses_data(store: TxStore, engine: str,
                                                    fresh_store: MakeStore, tmp_path: Path) -> None:
     fill(store)
     archive = backup_of(store, tmp_path)
-    with pytest.raises(MaintenanceError, match=f"read-back verification failed: {h(1)} differs"):
+    with pytest.raises(MaintenanceError, match=f"read-back verification failed: records {h(1)} differs"):
         restore_into(LossyStore(fresh_store(engine)), archive)
 
 

@@ -15,7 +15,7 @@ import pytest
 from pymongo import MongoClient
 
 from app.store.sqlite import SqliteStore
-from tests.maintenance.helpers import fill
+from tests.maintenance.helpers import fill, fill_all
 from tests.maintenance.originals import original_database
 
 REFRACTOR = str(Path(sys.executable).with_name("refractor"))
@@ -70,6 +70,37 @@ def test_backup_and_restore_end_to_end(tmp_path: Path) -> None:
     assert default.returncode == 0, default.stderr
     [archive] = (tmp_path / "var" / "backups").glob("refractor-*Z.tar.gz")
     assert str(archive) in default.stdout
+
+
+def test_backup_verify_and_machine_readable_results(tmp_path: Path) -> None:
+    cfg = config(tmp_path, "v")
+    live = SqliteStore(str(tmp_path / "v.db"))
+    live.ensure_schema()
+    fill_all(live)
+    live.close()
+    made = refractor(cfg, "backup", "--json", "-o", str(tmp_path / "b.tar.gz"))
+    assert made.returncode == 0, made.stderr
+    result = json.loads(made.stdout)
+    assert result["path"] == str(tmp_path / "b.tar.gz")
+    assert result["manifest"]["collections"]["deliveries"]["count"] == 2
+
+    verified = refractor(cfg, "backup", "verify", "--json", str(tmp_path / "b.tar.gz"))
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["counts"] == {"records": 5, "deliveries": 2, "controls": 2}
+    text = refractor(cfg, "backup", "verify", str(tmp_path / "b.tar.gz"))
+    assert "5 records, 4 signatures, 2 deliveries, 2 controls" in text.stdout
+    (tmp_path / "bad.tar.gz").write_bytes((tmp_path / "b.tar.gz").read_bytes()[:300])
+    broken = refractor(cfg, "backup", "verify", str(tmp_path / "bad.tar.gz"))
+    assert broken.returncode == 1 and broken.stderr.startswith("refractor backup verify: error: ")
+
+    restored = refractor(cfg, "restore", "--force", "--json", "--safety-backup",
+                         str(tmp_path / "safety.tar.gz"), str(tmp_path / "b.tar.gz"))
+    assert restored.returncode == 0, restored.stderr
+    report = json.loads(restored.stdout)
+    assert report["restored"] == report["previously"] == {"records": 5, "deliveries": 2,
+                                                          "controls": 2}
+    assert report["safety_backup"] == str(tmp_path / "safety.tar.gz")
+    assert stat.S_IMODE((tmp_path / "safety.tar.gz").stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize(("content", "message"), [
