@@ -1,4 +1,5 @@
 """python -m tests.fakenet [--host 127.0.0.1] [--port 0] [--passphrase ...] [--accounts FILE]
+                          [--queue-seconds S | --hold]
 
 Runs the fake in the foreground, prints one JSON line {"rpc", "horizon", "control"} when it is
 ready, and stops cleanly on SIGTERM or SIGINT.
@@ -35,9 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--passphrase", default=Network.TESTNET_NETWORK_PASSPHRASE)
     parser.add_argument("--accounts", type=Path, help="JSON file with accounts to create")
+    queue = parser.add_mutually_exclusive_group()
+    queue.add_argument(
+        "--queue-seconds", type=float, default=0.0, help="keep admitted transactions queued this long"
+    )
+    queue.add_argument("--hold", action="store_true", help="keep them queued until POST /_fake/queue release")
     args = parser.parse_args(argv)
 
     ledger = Ledger(args.passphrase)
+    ledger.queue_seconds = None if args.hold else max(0.0, args.queue_seconds)
     if args.accounts:
         load_accounts(ledger, _accounts(args.accounts))
     net = FakeStellarNetwork(ledger, host=args.host, port=args.port)

@@ -11,6 +11,10 @@ POST   /_fake/faults              {"method", "kind", "times"?, "seconds"?, "code
 DELETE /_fake/faults              drop every queued fault
 POST   /_fake/time                {"offset": s} sets, {"advance": s} adds; answers the clock
 POST   /_fake/ledger              {"close": n} closes n empty ledgers, {"sequence": n} jumps
+GET    /_fake/queue               the transaction queue: {"seconds", "horizon_wait", "queued"}
+POST   /_fake/queue               {"seconds": s} keeps admitted transactions queued s seconds
+                                  (0: applied at once, the default; null: until released),
+                                  {"horizon_wait": s}, {"release": true} applies the queue now
 GET    /_fake/stats               request counters and totals
 POST   /_fake/reset               forget history, faults and counters; {"accounts": true}
                                   also drops every account
@@ -102,6 +106,21 @@ class ControlApi:
             if "close" in data:
                 ledger.close_ledger(int(data["close"]))
             return json_reply({"sequence": ledger.sequence})
+        if head == "queue" and verb in ("GET", "POST"):
+            if "seconds" in data:
+                seconds = data["seconds"]
+                ledger.queue_seconds = None if seconds is None else max(0.0, float(seconds))
+            if "horizon_wait" in data:
+                ledger.horizon_wait = float(data["horizon_wait"])
+            released = [r.to_json() for r in ledger.release()] if data.get("release") else []
+            return json_reply(
+                {
+                    "seconds": ledger.queue_seconds,
+                    "horizon_wait": ledger.horizon_wait,
+                    "queued": [q.to_json() for q in ledger.queued()],
+                    "released": released,
+                }
+            )
         if head == "stats" and verb == "GET":
             return json_reply(self.stats())
         if head == "reset" and verb == "POST":

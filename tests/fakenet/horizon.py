@@ -13,7 +13,7 @@ from stellar_sdk import xdr
 from .faults import STATUSES, Fault, Faults
 from .ledger import Ledger
 from .model import Account, ApplyResult
-from .wire import HAL, Reply, Transport, json_reply, problem
+from .wire import HAL, Reply, Transport, http_fault_reply, json_reply, problem
 
 _SIGNER_TYPES = {
     "G": "ed25519_public_key",
@@ -226,6 +226,14 @@ class HorizonApi:
         result = self.ledger.apply(envelope, via="horizon", known_first=True)
         if result.status == "malformed":
             return _malformed(envelope)
+        if result.status in ("queued", "duplicate", "try_again_later"):
+            # Horizon takes PENDING, DUPLICATE and TRY_AGAIN_LATER alike as "submitted" and
+            # waits for the hash to land in a ledger; a transaction that never lands (dropped,
+            # or never queued) ends in its timeout.
+            landed = self.ledger.wait_for(result.hash or "", self.ledger.horizon_wait)
+            if landed is None:
+                return http_fault_reply(504, horizon=True)
+            result = landed
         if not result.successful:
             return _failed(result)
         return json_reply(self.transaction_json(result, result.hash or ""), content_type=HAL)
@@ -242,11 +250,11 @@ class HorizonApi:
         result = self.ledger.apply(envelope, via="horizon_async")
         if result.status == "malformed":
             return _malformed(envelope)
-        status = "PENDING" if result.applied else "ERROR"
+        status = result.core_status
         if fault is not None and fault.action in STATUSES:
             status = fault.action
         answer: dict[str, Any] = {"tx_status": status, "hash": result.hash}
-        if status == "ERROR" and not result.applied:
+        if status == "ERROR" and result.core_status == "ERROR":
             answer["error_result_xdr"] = result.result_xdr
         return json_reply(answer, _ASYNC_HTTP[status], HAL)
 

@@ -3,6 +3,12 @@
 Every call takes the one lock, so concurrent submissions are serialised exactly as a single
 validator would serialise them: one transaction per ledger, validated against the ledger it
 will be applied in.
+
+By default an admitted envelope is applied at once. With ``queue_seconds`` set, it waits in
+core's transaction queue (one per source account, see txqueue.py) for that long, or until
+``release()`` when it is None, and is validated again when its ledger closes: one that became
+invalid meanwhile is dropped, as core drops it from the queue. Queued transactions are
+applied lazily, by the first call that looks at the ledger after they are due.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from stellar_sdk import Network
 from .apply import Work, apply_parsed, describe, malformed_result
 from .envelope import FeeBumpFrame, MalformedEnvelope, Parsed, network_id, parse
 from .model import DEFAULT_BALANCE, Account, ApplyResult, Signer, Submission, sort_signers
+from .ops import available
 from .sigcheck import ED25519, decode_signer_key
+from .txqueue import Queued, TxQueue, fee_source, full_fee
 from .validate import Verdict, check_fee_bump, check_tx
 
 SignerLike = Signer | tuple[str, int]
@@ -51,6 +59,15 @@ class Ledger:
         self._accounts: dict[str, Account] = {}
         self._records: dict[str, ApplyResult] = {}
         self._submissions: list[Submission] = []
+        self._changed = threading.Condition(self.lock)
+        self._queue = TxQueue()
+        self._dropped: dict[str, ApplyResult] = {}
+        # 0: apply admitted envelopes at once; > 0: keep them queued that many seconds;
+        # None: keep them queued until release().
+        self.queue_seconds: float | None = 0.0
+        # How long Horizon's synchronous POST /transactions waits for a queued transaction to
+        # land in a ledger before answering 504 (Horizon's own default is 30 s).
+        self.horizon_wait = 30.0
 
     # -- time and ledger sequence -------------------------------------------------------
 
@@ -58,6 +75,7 @@ class Ledger:
     def sequence(self) -> int:
         """The latest closed ledger."""
         with self.lock:
+            self._settle()
             return self._sequence
 
     @sequence.setter
@@ -84,7 +102,9 @@ class Ledger:
         return int(time.time() + self._time_offset)
 
     def close_ledger(self, count: int = 1) -> int:
+        """Close `count` ledgers without transactions (queued ones that are due land first)."""
         with self.lock:
+            self._settle()
             self._sequence += count
             return self._sequence
 
@@ -136,10 +156,12 @@ class Ledger:
 
     def get_account(self, account_id: str) -> Account | None:
         with self.lock:
+            self._settle()
             return self._accounts.get(account_id)
 
     def accounts(self) -> list[Account]:
         with self.lock:
+            self._settle()
             return list(self._accounts.values())
 
     # -- transactions -----------------------------------------------------------------
@@ -147,20 +169,24 @@ class Ledger:
     def get_transaction(self, tx_hash: str) -> ApplyResult | None:
         """The applied transaction with this hash (a fee bump answers to both hashes)."""
         with self.lock:
+            self._settle()
             return self._records.get(tx_hash.lower())
 
     def transactions(self) -> list[ApplyResult]:
         with self.lock:
+            self._settle()
             seen: dict[int, ApplyResult] = {id(r): r for r in self._records.values()}
             return sorted(seen.values(), key=lambda r: r.ledger or 0)
 
     @property
     def submissions(self) -> list[Submission]:
         with self.lock:
+            self._settle()
             return list(self._submissions)
 
     def submissions_of(self, tx_hash: str) -> list[Submission]:
         with self.lock:
+            self._settle()
             return [s for s in self._submissions if s.hash == tx_hash.lower()]
 
     def record_submission(
@@ -178,6 +204,8 @@ class Ledger:
         with self.lock:
             self._records.clear()
             self._submissions.clear()
+            self._queue.clear()
+            self._dropped.clear()
             if accounts:
                 self._accounts.clear()
 
@@ -191,17 +219,27 @@ class Ledger:
         """Validate without applying or logging: would the network admit this envelope now?
         status is "valid", "rejected" or "malformed"."""
         with self.lock:
+            self._settle()
             try:
                 parsed = parse(envelope_xdr, self.network_id)
             except MalformedEnvelope:
                 return malformed_result(envelope_xdr)
+            refused = self._admission(parsed, envelope_xdr)
+            if refused is not None:
+                return refused
             verdict = self._verdict(parsed)
             return describe(parsed, verdict, envelope_xdr, "valid" if verdict.ok else "rejected")
 
     def apply(self, envelope_xdr: str, *, via: str = "direct", known_first: bool = False) -> ApplyResult:
-        """Admit and apply one envelope. known_first: answer an already-applied hash from the
-        records instead of resubmitting it (Horizon's synchronous endpoint does that)."""
+        """Admit one envelope and apply it (or queue it, see queue_seconds). known_first: answer
+        an already-applied hash from the records instead of resubmitting it (Horizon's
+        synchronous endpoint does that).
+
+        status of the answer: "applied", "queued" (admitted, not in a ledger yet),
+        "duplicate" / "try_again_later" (the queue's answers, nothing changed), "rejected" or
+        "malformed"."""
         with self.lock:
+            self._settle()
             try:
                 parsed = parse(envelope_xdr, self.network_id)
             except MalformedEnvelope:
@@ -212,15 +250,108 @@ class Ledger:
             if known is not None:
                 self._log(via, envelope_xdr, dataclasses.replace(known, status="known"))
                 return known
+            refused = self._admission(parsed, envelope_xdr)
+            if refused is not None:
+                self._log(via, envelope_xdr, refused)
+                return refused
             verdict = self._verdict(parsed)
             if not verdict.ok:
                 result = describe(parsed, verdict, envelope_xdr, "rejected")
-            else:
+            elif self.queue_seconds == 0:
                 result = self._apply(parsed, envelope_xdr)
+            else:
+                now = self._clock()
+                release_at = None if self.queue_seconds is None else now + self.queue_seconds
+                self._queue.add(parsed, envelope_xdr, via, now, release_at)
+                result = describe(parsed, verdict, envelope_xdr, "queued")
             self._log(via, envelope_xdr, result)
             return result
 
+    # -- the transaction queue ----------------------------------------------------------
+
+    def queued(self) -> list[Queued]:
+        """Transactions admitted but not applied yet, oldest first."""
+        with self.lock:
+            self._settle()
+            return self._queue.entries()
+
+    def release(self) -> list[ApplyResult]:
+        """Close a ledger for every queued transaction now, due or not (each is validated again
+        first; the ones that became invalid are dropped)."""
+        with self.lock:
+            return self._settle(everything=True)
+
+    def dropped(self, tx_hash: str) -> ApplyResult | None:
+        """A queued transaction that was invalid when its ledger closed (never applied)."""
+        with self.lock:
+            self._settle()
+            return self._dropped.get(tx_hash.lower())
+
+    def wait_for(self, tx_hash: str, timeout: float) -> ApplyResult | None:
+        """Wait until this hash is applied (its record) or dropped from the queue (None), at
+        most `timeout` seconds (None)."""
+        deadline = time.monotonic() + timeout
+        key = tx_hash.lower()
+        with self.lock:
+            while True:
+                self._settle()
+                if key in self._records:
+                    return self._records[key]
+                left = deadline - time.monotonic()
+                if key in self._dropped or left <= 0:
+                    return None
+                # Queued transactions land lazily: look again when the next one is due.
+                due = self._queue.next_release()
+                step = left if due is None else max(0.01, min(left, due - self._clock()))
+                self._changed.wait(step)
+
     # -- internals --------------------------------------------------------------------
+
+    def _clock(self) -> float:
+        return time.time() + self._time_offset
+
+    def _admission(self, parsed: Parsed, envelope_xdr: str) -> ApplyResult | None:
+        """The queue's answer when it refuses the envelope before (or after) validation."""
+        if not len(self._queue):
+            return None
+        refusal = self._queue.refusal(parsed)
+        if refusal is None:
+            verdict = self._verdict(parsed)
+            if not verdict.ok:
+                return None  # validation answers it
+            payer = self._accounts.get(fee_source(parsed))
+            owed = self._queue.fees_owed(parsed)
+            if payer is None or not owed or available(payer, self.base_reserve) - full_fee(parsed) >= owed:
+                return None
+            return describe(
+                parsed, Verdict("txINSUFFICIENT_BALANCE", verdict.fee_charged), envelope_xdr, "rejected"
+            )
+        if refusal.status == "rejected":
+            return describe(parsed, Verdict(refusal.code, refusal.fee), envelope_xdr, "rejected")
+        return ApplyResult(
+            status=refusal.status,
+            code=refusal.code,
+            hash=parsed.hash.hex(),
+            envelope_xdr=envelope_xdr,
+            source_account=parsed.inner.source,
+            sequence=parsed.inner.seq,
+        )
+
+    def _settle(self, *, everything: bool = False) -> list[ApplyResult]:
+        """Apply the queued transactions that are due, each in its own ledger."""
+        if not len(self._queue):
+            return []
+        results = []
+        for entry in self._queue.take(None if everything else self._clock()):
+            verdict = self._verdict(entry.parsed)
+            if verdict.ok:
+                results.append(self._apply(entry.parsed, entry.envelope_xdr))
+            else:
+                dropped = describe(entry.parsed, verdict, entry.envelope_xdr, "dropped")
+                self._dropped[entry.hash] = dropped
+                results.append(dropped)
+        self._changed.notify_all()
+        return results
 
     def _view(self, ledger_seq: int, close_time: int) -> Work:
         return Work(self._accounts, ledger_seq, close_time, self.base_fee, self.base_reserve)
@@ -242,6 +373,7 @@ class Ledger:
         self._records[result.hash or ""] = result
         if result.inner_hash:
             self._records[result.inner_hash] = result
+        self._changed.notify_all()
         return result
 
 

@@ -11,6 +11,12 @@ from .sigcheck import ED25519, SignerSpec, decode_signer_key, spec
 STROOPS_PER_XLM = 10_000_000
 DEFAULT_BALANCE = 10_000 * STROOPS_PER_XLM
 MAX_SIGNERS = 20
+_CORE_STATUS = {
+    "applied": "PENDING",
+    "queued": "PENDING",
+    "duplicate": "DUPLICATE",
+    "try_again_later": "TRY_AGAIN_LATER",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +77,10 @@ def sort_signers(signers: list[Signer] | tuple[Signer, ...]) -> tuple[Signer, ..
 class ApplyResult:
     """What happened to one submitted envelope.
 
-    status: "applied" (in a ledger, successful or not), "rejected" (failed validation, never
-    reached a ledger, like core's txBAD_SEQ/txBAD_AUTH answers) or "malformed" (not decodable).
+    status: "applied" (in a ledger, successful or not), "queued" (admitted, waiting in the
+    transaction queue), "duplicate" / "try_again_later" (the queue's answers), "rejected"
+    (failed validation, never reached a ledger, like core's txBAD_SEQ/txBAD_AUTH answers),
+    "dropped" (was queued, invalid when its ledger closed) or "malformed" (not decodable).
     """
 
     status: str
@@ -100,6 +108,11 @@ class ApplyResult:
     @property
     def applied(self) -> bool:
         return self.status == "applied"
+
+    @property
+    def core_status(self) -> str:
+        """What core answers a submission: PENDING, DUPLICATE, TRY_AGAIN_LATER or ERROR."""
+        return _CORE_STATUS.get(self.status, "ERROR")
 
     def horizon_result_codes(self) -> dict[str, Any]:
         codes: dict[str, Any] = {"transaction": horizon_tx_code(self.code)}

@@ -17,6 +17,7 @@ from .results import account_entry_data, ledger_close_meta, ledger_header
 from .wire import Reply, Transport, json_reply
 
 MAX_KEYS = 200
+
 RETENTION_WINDOW = 120_960
 
 
@@ -199,12 +200,13 @@ class RpcApi:
         result = self.ledger.apply(envelope, via="rpc")
         if result.status == "malformed":
             raise _invalid("invalid_xdr")
-        answer = {"status": "PENDING" if result.applied else "ERROR", "hash": result.hash, **before}
-        if not result.applied:
+        status = result.core_status
+        answer = {"status": status, "hash": result.hash, **before}
+        if status == "ERROR":
             answer["errorResultXdr"] = result.result_xdr
         if status_fault and fault is not None:
             answer["status"] = fault.action
-            if fault.action != "ERROR" or result.applied:
+            if fault.action != "ERROR" or status != "ERROR":
                 answer.pop("errorResultXdr", None)
         return answer
 

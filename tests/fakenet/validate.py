@@ -68,6 +68,8 @@ def _malformed_shape(frame: TxFrame) -> str | None:
 
 
 def _too_early_or_late(frame: TxFrame, view: View) -> str | None:
+    # isTooEarly/isTooLate: time bounds against the close time, ledger bounds against the
+    # ledger being closed (the next one when admitting), maxLedger exclusive, 0 = no bound.
     tb, lb = frame.time_bounds, frame.ledger_bounds
     if (tb and tb[0] and tb[0] > view.close_time) or (lb and lb[0] > view.ledger_seq):
         return "txTOO_EARLY"
@@ -76,16 +78,23 @@ def _too_early_or_late(frame: TxFrame, view: View) -> str | None:
     return None
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _bad_seq(frame: TxFrame, acc: Account, view: View) -> bool:
+    # TransactionFrame::isBadSeq: never the starting sequence of the ledger being closed;
+    # with minSeqNum any account sequence in [minSeqNum, tx.seq) will do, else exactly tx.seq-1.
     if frame.seq == view.ledger_seq << 32:
         return True
     min_seq = frame.min_seq_num
     if min_seq is not None:
         return acc.seq_num < min_seq or acc.seq_num >= frame.seq
-    return acc.seq_num + 1 != frame.seq
+    return acc.seq_num == INT64_MAX or acc.seq_num + 1 != frame.seq
 
 
 def _too_early_for_account(frame: TxFrame, acc: Account, view: View) -> bool:
+    # isTooEarlyForAccount: minSeqAge against the account's seqTime, minSeqLedgerGap against
+    # its seqLedger (both 0 for an account without AccountEntryExtensionV3).
     age, gap = frame.min_seq_age, frame.min_seq_ledger_gap
     if age > view.close_time or view.close_time - age < acc.seq_time:
         return True
