@@ -64,7 +64,10 @@ def setup_sentry(settings: Settings) -> bool:
 
     sentry_sdk.init(dsn=settings.sentry_dsn.reveal(), environment=settings.sentry_environment,
                     release=f"refractor@{__version__}",
-                    traces_sample_rate=0.0)
+                    traces_sample_rate=0.0,
+                    # Request bodies (and the locals holding them) may carry callback URLs with
+                    # tokens: never sent to Sentry.
+                    max_request_body_size="never", include_local_variables=False)
     return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ from hypercorn.config import Config
 
 from app.config import parse_settings
 from app.main import create_app
+from app.services import Services
 from app.settings import Settings
 from tests.mongo_server import free_port
 
@@ -35,7 +36,8 @@ def app_settings(net_rpc: str | None, net_horizon: str | None, db: str, storage:
 
 
 @contextmanager
-def running_app(settings: Settings) -> Iterator[str]:
+def running_app(settings: Settings,
+                make_services: Callable[[Settings], Services] | None = None) -> Iterator[str]:
     """Yield the base URL of the app serving real HTTP on 127.0.0.1."""
     port = free_port()
     config = Config()
@@ -43,7 +45,7 @@ def running_app(settings: Settings) -> Iterator[str]:
     config.accesslog = None
     config.errorlog = None
     stop = threading.Event()
-    app = create_app(settings)
+    app = create_app(settings) if make_services is None else create_app(settings, make_services)
 
     async def main() -> None:
         trigger = asyncio.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,19 +30,33 @@ class Page:
     next: tuple[float, str] | None
 
 
+MAX_CURSOR_TIME = 2**53  # seconds; any record's creation time is far below
+
+
 def encode_cursor(position: tuple[float, str]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 200  # an encoded (timestamp, hash) pair is about 110 characters
+_CURSOR_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 def decode_cursor(text: str) -> tuple[float, str]:
+    """The position a cursor names; anything this server did not produce is a 400."""
+    invalid = ValidationFailed("Invalid \"cursor\" parameter.", "cursor")
+    if len(text) > MAX_CURSOR_LENGTH:
+        raise invalid
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         created, tx_hash = json.loads(raw)
-        if not isinstance(created, int | float) or not isinstance(tx_hash, str):
-            raise ValueError(text)
-        return float(created), tx_hash
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed("Invalid \"cursor\" parameter.", "cursor") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise invalid from exc
+    if (isinstance(created, bool) or not isinstance(created, int | float)
+            or not isinstance(tx_hash, str) or not _CURSOR_HASH.fullmatch(tx_hash)):
+        raise invalid
+    if not 0 <= created <= MAX_CURSOR_TIME:  # also refuses NaN, infinities and huge integers
+        raise invalid
+    return float(created), tx_hash
 
 
 class TxStore(Protocol):

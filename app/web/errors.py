@@ -32,7 +32,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc)
+    # The traceback and the route, never the request body (it may hold callback URLs with tokens).
+    log.error("unhandled error", exc_info=exc,
+              extra={"fields": {"method": request.method, "path": request.url.path}})
     return json_response(request, {"error": "Internal server error", "status": 500}, 500)
 
 

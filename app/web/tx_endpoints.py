@@ -24,7 +24,8 @@ from app.web.schemas import TX_REQUEST, check_request
 from app.web.ui import serve_ui_page
 
 T = TypeVar("T")
-_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+_HASH = re.compile(r"[0-9a-fA-F]{64}")
+_LIMIT = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() also accepts "²"
 SSE_POLL_SECONDS = 1.0
 SSE_KEEPALIVE_SECONDS = 15.0
 SSE_MAX_SECONDS = 600.0  # clients reconnect by themselves; bounded streams free server slots
@@ -45,7 +46,7 @@ def services(request: Request) -> Services:
 
 def _hash(request: Request) -> str:
     value = request.path_params["hash"]
-    if not _HASH.match(value):
+    if not _HASH.fullmatch(value):
         raise BadRequest(f"Invalid transaction hash: {value[:80]}")
     return str(value).lower()
 
@@ -77,7 +78,7 @@ def _account_param(request: Request, name: str) -> str | None:
     value = request.query_params.get(name)
     if value is None or value == "":
         return None
-    if not (is_ed25519_key(value) or re.fullmatch(r"[TXP][A-Z2-7]{55,}", value)):
+    if not (is_ed25519_key(value) or re.fullmatch(r"[TXP][A-Z2-7]{55,170}", value)):
         raise ValidationFailed(f'Invalid "{name}" parameter: {value[:80]} is not a Stellar key.', name)
     return value
 
@@ -88,7 +89,7 @@ def parse_query(request: Request) -> TxQuery:
     if status is not None and status not in {s.value for s in TxStatus}:
         raise ValidationFailed(f'Invalid "status" parameter: {status[:40]}.', "status")
     limit_text = params.get("limit", "20")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+    if not _LIMIT.fullmatch(limit_text) or not 1 <= int(limit_text) <= 100:
         raise ValidationFailed('Invalid "limit" parameter: expected 1 to 100.', "limit")
     network = params.get("network") or None
     cursor = params.get("cursor")

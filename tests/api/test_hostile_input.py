@@ -1,0 +1,135 @@
+"""Inputs that used to reach a 500: deep nesting, non-ASCII digits, oversized cursors; and the shape
+of a genuine 500 (JSON, no request body in the logs or in Sentry)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sentry_sdk
+
+from app.services import Services, build_services
+from app.settings import Settings
+from tests.api.test_errors import error
+from tests.app_server import app_settings, running_app
+
+
+def _cursor(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("body", [b"[" * 1000, b'{"a":' * 1000, b'{"xdr": ' + b"[" * 40 + b"]" * 40 + b"}"])
+def test_deeply_nested_json_is_400(client: httpx.Client, body: bytes) -> None:
+    answer = error(client.post("/tx", content=body, headers={"content-type": "application/json"}), 400)
+    assert "nested too deeply" in str(answer["error"])
+
+
+def test_brackets_inside_strings_do_not_count(client: httpx.Client) -> None:
+    body = json.dumps({"network": "testnet", "xdr": "[" * 500 + '\\"{' * 100})
+    answer = error(client.post("/tx", content=body, headers={"content-type": "application/json"}), 400)
+    assert answer.get("field") == "xdr"
+
+
+@pytest.mark.parametrize("limit", ["²", "１０", "٣", "+5", "-1", " 5", "5 ", "0", "101", "1" * 400,
+                                   "5.0", ""])
+def test_limit_must_be_ascii_digits_in_range(client: httpx.Client, limit: str) -> None:
+    account = "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"
+    answer = error(client.get("/tx", params={"account": account, "limit": limit}), 400)
+    assert answer["field"] == "limit"
+
+
+@pytest.mark.parametrize("cursor", [
+    _cursor(b"[1" + b"0" * 400 + b', "' + b"ab" * 32 + b'"]'),  # 400-digit number
+    _cursor(b"[" + b"9" * 120 + b', "' + b"ab" * 32 + b'"]'),
+    _cursor(b'[NaN, "' + b"ab" * 32 + b'"]'),
+    _cursor(b'[1e999, "' + b"ab" * 32 + b'"]'),
+    _cursor(b'[-1, "' + b"ab" * 32 + b'"]'),
+    _cursor(b'[true, "' + b"ab" * 32 + b'"]'),
+    _cursor(b'[1, "not-a-hash"]'),
+    _cursor(b'[1, "' + b"ab" * 5000 + b'"]'),
+    _cursor(b"[" * 500),
+    _cursor(b"[1]"),
+    "A" * 5000,
+    "%%%",
+    "²",
+])
+def test_cursors_are_validated_and_bounded(client: httpx.Client, cursor: str) -> None:
+    account = "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"
+    answer = error(client.get("/tx", params={"account": account, "cursor": cursor}), 400)
+    assert answer["field"] == "cursor"
+
+
+def test_hash_with_a_trailing_newline_is_400(client: httpx.Client) -> None:
+    error(client.get("/tx/" + "ab" * 32 + "%0A"), 400)
+
+
+@pytest.fixture
+def sentry_sink() -> Iterator[tuple[str, list[bytes]]]:
+    """A local HTTP sink standing in for the Sentry server."""
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            if self.headers.get("content-encoding") == "gzip":
+                body = gzip.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://public@127.0.0.1:{server.server_port}/1", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_unhandled_error_is_json_500_without_the_body_in_logs_or_sentry(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        sentry_sink: tuple[str, list[bytes]]) -> None:
+    from app.observability import setup_sentry
+
+    dsn, received = sentry_sink
+    marker = "https://receiver.example/hook?token=SECRET-" + "7" * 12
+
+    def broken(settings: Settings) -> Services:
+        services = build_services(settings)
+
+        def explode(body: Any) -> Any:
+            raise RuntimeError("a bug in request handling")
+
+        services.txs.parse = explode  # type: ignore[method-assign]
+        return services
+
+    settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path / "e.db"),
+                            sentry={"dsn": dsn, "environment": "test"})
+    assert setup_sentry(settings)
+    try:
+        with caplog.at_level(logging.INFO), running_app(settings, broken) as base:
+            response = httpx.post(base + "/tx", json={"network": "testnet", "xdr": "AAAA",
+                                                      "callbackUrl": marker}, timeout=30)
+            assert response.status_code == 500
+            assert response.json() == {"error": "Internal server error", "status": 500}
+        sentry_sdk.flush(5)
+    finally:
+        sentry_sdk.get_client().close()
+    logged = "\n".join(r.getMessage() + str(r.exc_info) + str(getattr(r, "fields", ""))
+                       for r in caplog.records)
+    assert "unhandled error" in logged and "a bug in request handling" in logged
+    assert "SECRET-" not in logged
+    events = [line for body in received for line in body.splitlines() if b'"exception"' in line]
+    assert events, "the error did not reach Sentry"
+    assert all(b"SECRET-" not in body for body in received)
