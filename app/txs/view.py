@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from app.txs.model import TxRecord
+from app.txs.reasons import reason_of
 
 
 def _int(value: float | None) -> int | None:
@@ -31,6 +32,8 @@ def tx_info(record: TxRecord) -> dict[str, Any]:
         "maxTime": record.max_time,
         "submitted": record.submitted,
         "error": record.error,
+        "reason": reason_of(record.status.value, record.error, record.result, derived.get("reason")),
+        "waitingFor": derived.get("waitingFor") if not record.status.final else None,
         "createdAt": int(record.created_at),
         "updatedAt": int(record.updated_at),
         "readyAt": _int(record.ready_at),
