@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -24,6 +25,19 @@ class HorizonClient:
                                            and response.status_code != 504):
             raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code}")
         return response
+
+    def latest_ledger(self) -> tuple[int, int]:
+        """(sequence, close time) of the latest ledger Horizon has ingested."""
+        response = self._request("GET", "/")
+        body = response.json() if response.status_code == 200 else None
+        if not isinstance(body, dict) or not isinstance(body.get("history_latest_ledger"), int):
+            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code} for its root")
+        closed = body.get("history_latest_ledger_closed_at")
+        try:
+            close_time = int(datetime.fromisoformat(str(closed).replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            close_time = 0
+        return int(body["history_latest_ledger"]), close_time
 
     def get_account(self, account_id: str) -> AccountData | None:
         response = self._request("GET", f"/accounts/{account_id}")
@@ -58,4 +72,6 @@ def account_from_json(body: dict[str, Any]) -> AccountData:
         int(thresholds.get("med_threshold", 0)),
         int(thresholds.get("high_threshold", 0)),
         tuple(others),
+        seq_ledger=int(body.get("sequence_ledger") or 0),
+        seq_time=int(body.get("sequence_time") or 0),
     )

@@ -48,6 +48,24 @@ class RpcClient:
             raise UpstreamUnavailable("Stellar RPC answered without a result")
         return result
 
+    def latest_ledger(self) -> tuple[int, int]:
+        """(sequence, close time) of the latest closed ledger; close time 0 if not told."""
+        result = self.call("getLatestLedger")
+        sequence = result.get("sequence")
+        if not isinstance(sequence, int) or isinstance(sequence, bool):
+            raise UpstreamUnavailable("Stellar RPC answered getLatestLedger without a sequence")
+        close = result.get("closeTime")
+        if isinstance(close, str) and close.isdigit():
+            return sequence, int(close)
+        header = result.get("headerXdr")
+        if isinstance(header, str):
+            try:
+                close_time = stellar_xdr.LedgerHeader.from_xdr(header).scp_value.close_time
+                return sequence, int(close_time.time_point.uint64)
+            except Exception:  # older servers send other shapes: the caller uses its own clock
+                pass
+        return sequence, 0
+
     def get_accounts(self, account_ids: list[str]) -> dict[str, AccountData]:
         found: dict[str, AccountData] = {}
         for start in range(0, len(account_ids), BATCH):
@@ -86,5 +104,16 @@ def _account_from_entry(entry: stellar_xdr.AccountEntry) -> AccountData:
     signers = tuple(
         AccountSigner(signer_key_from_xdr(s.key), int(s.weight.uint32)) for s in entry.signers
     )
+    seq_ledger, seq_time = _sequence_change(entry)
     return AccountData(account_id, int(entry.seq_num.sequence_number.int64), master, low, med, high,
-                       signers)
+                       signers, seq_ledger=seq_ledger, seq_time=seq_time)
+
+
+def _sequence_change(entry: stellar_xdr.AccountEntry) -> tuple[int, int]:
+    """seqLedger and seqTime from the v1 -> v2 -> v3 extension chain (0, 0 without it)."""
+    v1 = entry.ext.v1 if entry.ext.v == 1 else None
+    v2 = v1.ext.v2 if v1 is not None and v1.ext.v == 2 else None
+    v3 = v2.ext.v3 if v2 is not None and v2.ext.v == 3 else None
+    if v3 is None:
+        return 0, 0
+    return int(v3.seq_ledger.uint32), int(v3.seq_time.time_point.uint64)

@@ -23,6 +23,10 @@ class AccountData:
     high: int
     signers: tuple[AccountSigner, ...] = ()
     missing: bool = False
+    # AccountEntryExtensionV3: ledger and close time of the last sequence number change (0 when
+    # the account has not moved since protocol 19); minSeqAge/minSeqLedgerGap count from them.
+    seq_ledger: int = 0
+    seq_time: int = 0
 
     @classmethod
     def not_on_ledger(cls, account_id: str) -> AccountData:
