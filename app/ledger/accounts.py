@@ -57,6 +57,24 @@ class AccountSource:
             found.update(fetched)
         return found
 
+    def fresh(self, network: str, account_id: str) -> AccountData:
+        """One account read from the network now, bypassing (and refreshing) the cache."""
+        self.forget(network, [account_id])
+        return self.load(network, [account_id])[account_id]
+
+    def latest_ledger(self, network: str) -> tuple[int, int]:
+        """(sequence, close time) of the network's latest closed ledger (RPC first)."""
+        clients = self._clients[network]
+        if clients.rpc is not None:
+            try:
+                return clients.rpc.latest_ledger()
+            except RpcError as exc:
+                if clients.horizon is None:
+                    raise UpstreamUnavailable(f"Stellar RPC could not say its latest ledger: {exc}") from exc
+        if clients.horizon is None:
+            raise UpstreamUnavailable(f"network {network} has neither RPC nor Horizon")
+        return clients.horizon.latest_ledger()
+
     def cached(self, network: str, account_ids: list[str]) -> bool:
         """Whether every account is in the cache and fresh (loading them needs no network call)."""
         now = self._clock()

@@ -1,0 +1,93 @@
+"""Sequencing inputs gathered from a real store (both engines) and the fake network."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from stellar_sdk import Account, Keypair, Network, TextMemo, TransactionBuilder, TransactionEnvelope
+
+from app.ledger.accounts import AccountSource, NetworkClients
+from app.settings import NetworkSettings
+from app.stellar.sequencing import State, WaitKind
+from app.store.base import TxStore
+from app.txs.model import TxRecord, TxStatus
+from app.worker.sequencer import Sequencer
+from tests.fakenet import FakeStellarNetwork
+from tests.fakenet.txkit import build, signed
+
+PASSPHRASE = Network.TESTNET_NETWORK_PASSPHRASE
+
+
+@pytest.fixture
+def sequencer(store: TxStore, net: FakeStellarNetwork) -> Iterator[Sequencer]:
+    with httpx.Client(timeout=10) as http:
+        network = NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None)
+        clients = {"testnet": NetworkClients(network, http)}
+        yield Sequencer(store, AccountSource(clients, ttl=60), {"testnet": PASSPHRASE})
+
+
+def _record(env: TransactionEnvelope, status: TxStatus, source: str, **fields: object) -> TxRecord:
+    now = time.time()
+    base: dict[str, object] = {"hash": env.hash_hex(), "network": "testnet", "xdr": env.to_xdr(),
+                               "status": status, "created_at": now, "updated_at": now,
+                               "sources": [source], "signers": [source]}
+    return TxRecord(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def _bump(t: TransactionBuilder) -> None:
+    t.append_bump_sequence_op(0)
+
+
+def test_view_orders_one_source_and_ignores_others(store: TxStore, net: FakeStellarNetwork,
+                                                   sequencer: Sequencer) -> None:
+    s, other = Keypair.random(), Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    net.ledger.create_account(other.public_key)
+    n1, n2, n4 = (signed(build(net.ledger, s, _bump, seq=seq + i), s) for i in (0, 1, 3))
+    foreign = signed(build(net.ledger, other, _bump), other)
+    store.insert(_record(n4, TxStatus.READY, s.public_key))
+    store.insert(_record(n2, TxStatus.READY, s.public_key))
+    store.insert(_record(n1, TxStatus.PENDING, s.public_key))
+    # names s as a signer only: not one of s's transactions
+    store.insert(_record(foreign, TxStatus.READY, other.public_key, signers=[s.public_key]))
+
+    view = sequencer.view(store.get(n2.hash_hex()))  # type: ignore[arg-type]
+    assert view is not None and view.source == s.public_key
+    assert set(view.entries) == {n1.hash_hex(), n2.hash_hex(), n4.hash_hex()}
+    d = view.decisions
+    assert d[n1.hash_hex()].waiting_for.kind is WaitKind.SIGNATURES  # type: ignore[union-attr]
+    assert d[n2.hash_hex()].waiting_for.hash == n1.hash_hex()  # type: ignore[union-attr]
+    assert (d[n4.hash_hex()].state, d[n4.hash_hex()].missing) == (State.BLOCKED, ((seq + 3, seq + 3),))
+    assert view.nxt.sequence == net.ledger.sequence + 1
+
+
+def test_account_is_read_fresh_and_landed_siblings_supersede(
+        store: TxStore, net: FakeStellarNetwork, sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    mine = signed(build(net.ledger, s, _bump), s)
+    rival = signed(build(net.ledger, s, lambda t: _bump(t.add_memo(TextMemo("rival")))), s)
+    store.insert(_record(mine, TxStatus.READY, s.public_key))
+    first = sequencer.view(store.get(mine.hash_hex()))  # type: ignore[arg-type]
+    assert first is not None and first.decisions[mine.hash_hex()].state is State.ELIGIBLE
+    # The account cache would still say seq; the view reads it again.
+    sequencer.accounts.load("testnet", [s.public_key])
+    assert net.ledger.apply(rival.to_xdr()).successful
+    store.insert(_record(rival, TxStatus.PROCESSED, s.public_key, submitted=int(time.time()),
+                         result={"envelopeXdr": rival.to_xdr(), "ledger": net.ledger.sequence}))
+    view = sequencer.view(store.get(mine.hash_hex()))  # type: ignore[arg-type]
+    assert view is not None and view.account.sequence == seq + 1
+    assert view.account.seq_ledger == net.ledger.sequence
+    decision = view.decisions[mine.hash_hex()]
+    assert (decision.state, decision.superseded_by) == (State.SUPERSEDED, rival.hash_hex())
+
+
+def test_missing_source_account_leaves_it_to_the_network(store: TxStore, sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    builder = TransactionBuilder(Account(s.public_key, 5), PASSPHRASE, 100)
+    env = builder.append_bump_sequence_op(0).add_time_bounds(0, 0).build()
+    store.insert(_record(env, TxStatus.READY, s.public_key))
+    assert sequencer.view(store.get(env.hash_hex())) is None  # type: ignore[arg-type]
