@@ -26,7 +26,9 @@ def tx_info(record: TxRecord) -> dict[str, Any]:
         ],
         "status": record.status.value,
         "submit": record.submit,
-        "callbackUrl": record.callback_url,
+        # The URL is the operator's and the receiver's secret (it often carries a token): the
+        # public record only says whether there is one.
+        "callback": record.callback_url is not None,
         "desiredSigners": record.desired_signers,
         "minTime": record.min_time,
         "maxTime": record.max_time,

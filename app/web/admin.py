@@ -11,11 +11,12 @@ import hmac
 from starlette.requests import Request
 
 from app.errors import NotFound, Unauthorized
-from app.web.tx_endpoints import services
+from app.settings import Settings
 
 
 def require_admin(request: Request) -> None:
-    token = services(request).settings.admin_token
+    settings: Settings = request.app.state.settings
+    token = settings.admin_token
     if token is None:
         raise NotFound("Admin endpoints are disabled: set adminToken to enable them")
     given = request.headers.get("authorization", "")

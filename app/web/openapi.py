@@ -50,7 +50,9 @@ def build_openapi() -> dict[str, Any]:
                              "application/x-www-form-urlencoded": {"schema": s.TX_REQUEST}}},
                          "responses": {"200": _json(s.TX_POST_RESULT, "The stored transaction"),
                                        **_errors(400, 413, 415, 429, 503)}},
-                "get": {"summary": "List and search transactions", "operationId": "listTx",
+                "get": {"summary": "List and search transactions (needs an account, signer or "
+                                   "awaiting filter; unfiltered with the admin token)",
+                        "operationId": "listTx", "security": [{}, *admin],
                         "parameters": [
                             _query("account", "Source account or potential signer"),
                             _query("signer", "Potential signer"),
@@ -63,7 +65,7 @@ def build_openapi() -> dict[str, Any]:
                                    {"type": "integer", "minimum": 1, "maximum": 100}),
                             _query("cursor", "The `next` value of the previous page")],
                         "responses": {"200": _json(s.TX_LIST, "A page, newest first"),
-                                      **_errors(400)}},
+                                      **_errors(400, 401, 404, 429)}},
             },
             "/tx/{hash}": {"get": {"summary": "Get a transaction", "operationId": "getTx",
                                    "parameters": [_HASH_PARAM],
@@ -76,6 +78,11 @@ def build_openapi() -> dict[str, Any]:
                                       "content": {"text/event-stream": {"schema": {
                                           "type": "string"}}}},
                               **_errors(400, 404)}}},
+            "/tx/{hash}/deliveries": {"get": {
+                "summary": "Callback delivery log (operator only: receivers' URLs and errors)",
+                "operationId": "txDeliveries", "parameters": [_HASH_PARAM], "security": admin,
+                "responses": {"200": {"description": "Deliveries with every attempt"},
+                              **_errors(400, 401, 404)}}},
             "/monitoring/health": {"get": {"summary": "Health (public)", "operationId": "health",
                                            "responses": {"200": _json(s.HEALTH, "Healthy"),
                                                          "503": _json(s.HEALTH, "Unhealthy")}}},

@@ -83,7 +83,7 @@ TX_INFO: dict[str, Any] = {
         "signatures": {"type": "array", "items": SIGNATURE},
         "status": {"enum": ["pending", "ready", "processing", "processed", "failed"]},
         "submit": {"type": "boolean"},
-        "callbackUrl": {"type": ["string", "null"]},
+        "callback": {"type": "boolean"},
         "desiredSigners": {"type": ["array", "null"], "items": STELLAR_KEY},
         "minTime": {"type": "integer"},
         "maxTime": NULLABLE_INT,

@@ -18,6 +18,7 @@ from app.stellar.signers import is_ed25519_key
 from app.store.base import TxQuery, decode_cursor, encode_cursor
 from app.txs.model import TxStatus
 from app.txs.view import tx_info
+from app.web.admin import require_admin
 from app.web.body import read_object
 from app.web.responses import json_response
 from app.web.schemas import TX_REQUEST, check_request
@@ -107,6 +108,12 @@ def parse_query(request: Request) -> TxQuery:
 async def list_txs(request: Request) -> Response:
     svc = services(request)
     query = parse_query(request)
+    if query.account is None and query.signer is None and query.awaiting is None:
+        # Everyone's records at once is the operator's view; a co-signer looks up their own.
+        if "authorization" not in request.headers:
+            raise ValidationFailed('Listing transactions needs an "account", "signer" or "awaiting" '
+                                   "filter (an unfiltered listing needs the admin token).", "account")
+        require_admin(request)
     if query.network is not None and query.network not in svc.settings.networks:
         raise ValidationFailed(f"Unidentified network: {query.network[:40]}", "network")
     page = await run_in_threadpool(svc.store.search, query)
@@ -155,6 +162,8 @@ async def submit_tx(request: Request) -> Response:
 
 
 async def tx_deliveries(request: Request) -> Response:
+    """The operator's view: receivers' URLs and error logs are not public."""
+    require_admin(request)
     svc = services(request)
     record = await run_in_threadpool(svc.txs.get, _hash(request))
     found = await run_in_threadpool(svc.store.deliveries, record.hash)

@@ -140,7 +140,7 @@ def test_first_writer_wins_and_later_params_not_validated(client: httpx.Client,
                  desiredSigners="bad")
     assert later.status_code == 200
     body = later.json()
-    assert body["submit"] is False and body["callbackUrl"] == "https://example.com/cb"
+    assert body["submit"] is False and body["callback"] is True
 
 
 def test_concurrent_first_uploads_keep_every_signature(base_url: str, net: FakeStellarNetwork,

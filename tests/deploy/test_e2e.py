@@ -244,8 +244,10 @@ def test_release_failing_its_health_check_is_rolled_back(stack: Stack, tmp_path:
         assert api(c, "GET", "/health").status_code == 200
 
 
-def _snapshot(c: httpx.Client) -> Any:
-    listing = api(c, "GET", "/tx", params={"limit": 100})
+def _snapshot(c: httpx.Client, admin_token: str) -> Any:
+    # An unfiltered listing is the operator's view: it needs the admin token.
+    listing = api(c, "GET", "/tx", params={"limit": 100},
+                  headers={"Authorization": f"Bearer {admin_token}"})
     assert listing.status_code == 200, listing.text
     return {"one": api(c, "GET", f"/tx/{STATE['tx_hash']}").json(), "list": listing.json()["items"]}
 
@@ -254,7 +256,7 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
     if "backup" not in ssh("/opt/refractor/current/bin/refractor --help", check=False).stdout:
         pytest.skip("LOUD: the app has no `refractor backup` command yet; backup/restore not exercised")
     with client() as c:
-        before = _snapshot(c)
+        before = _snapshot(c, stack.admin_token)
     backup = run(["bash", "scripts/backup.sh", "e2e"]).stdout.strip().splitlines()[-1]
     assert backup.startswith("/var/backups/refractor/refractor-")
     ssh(
@@ -265,7 +267,7 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
         assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
     run(["bash", "scripts/restore.sh", "e2e", backup], timeout=300)
     with client() as c:
-        after = _snapshot(c)
+        after = _snapshot(c, stack.admin_token)
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
 
 

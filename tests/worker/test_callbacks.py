@@ -17,7 +17,8 @@ from tests.worker.conftest import SECRET, Receiver, funded_payment, wait_for, wa
 
 
 def deliveries(client: httpx.Client, tx_hash: str) -> list[dict[str, object]]:
-    return list(client.get(f"/tx/{tx_hash}/deliveries").json()["items"])
+    answer = client.get(f"/tx/{tx_hash}/deliveries", headers={"Authorization": "Bearer " + "a" * 32})
+    return list(answer.json()["items"])
 
 
 def test_callback_after_submission_signed_with_transaction(worker_app: httpx.Client,
@@ -102,7 +103,7 @@ def test_private_address_refused_at_connect_time(engine_db: str, tmp_path: Path,
     db = str(tmp_path / "shared.db")
     permissive = app_settings(net.rpc_url, net.horizon_url, db, runWorker=False,
                               callbacks={"allowPrivateNetworks": True})
-    strict = app_settings(net.rpc_url, net.horizon_url, db,
+    strict = app_settings(net.rpc_url, net.horizon_url, db, adminToken="a" * 32,
                           callbacks={"allowPrivateNetworks": False, "timeout": 1})
     p = funded_payment(net)
     with running_app(permissive) as a, httpx.Client(base_url=a) as client:

@@ -51,10 +51,10 @@ export function DetailsPanel({ tx }: { tx: TxInfo }) {
         )}
         <dt>Auto-submit</dt>
         <dd>{tx.submit ? 'Yes, when fully signed' : 'No (submit manually when ready)'}</dd>
-        {tx.callbackUrl && (
+        {tx.callback && (
           <>
-            <dt>Callback URL</dt>
-            <dd className="break">{tx.callbackUrl}</dd>
+            <dt>Callback</dt>
+            <dd data-testid="callback">Registered (its URL is private to the operator)</dd>
           </>
         )}
         <dt>Expires</dt>

@@ -104,7 +104,7 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
       {canSubmitManually(tx) && (
         <div className="submit-now">
           <p>
-            It is fully signed. Auto-submit is off: submit it to the network when you are ready{tx.callbackUrl ? ', or let the callback receiver handle it' : ''}.
+            It is fully signed. Auto-submit is off: submit it to the network when you are ready{tx.callback ? ', or let the callback receiver handle it' : ''}.
           </p>
           <button type="button" className="button primary" onClick={submitNow} disabled={busy} data-testid="submit-now">
             {busy ? 'Submitting…' : 'Submit to the network'}

@@ -19,7 +19,7 @@ export function Timeline({ tx, deliveries }: { tx: TxInfo; deliveries: Delivery[
           </li>
         ))}
       </ol>
-      {tx.callbackUrl && deliveries === null && <p className="hint">Callback deliveries are not available.</p>}
+      {tx.callback && deliveries === null && <p className="hint">A callback is registered; its delivery log is visible to the operator only.</p>}
     </section>
   )
 }

@@ -4,7 +4,7 @@ import { buildTimeline } from './timeline'
 import type { TxInfo } from './types'
 
 const base: TxInfo = {
-  hash: 'h', network: 'testnet', xdr: 'x', signatures: [], status: 'pending', submit: true, callbackUrl: null,
+  hash: 'h', network: 'testnet', xdr: 'x', signatures: [], status: 'pending', submit: true, callback: false,
   desiredSigners: null, minTime: 0, maxTime: null, submitted: null, error: null, createdAt: 100, updatedAt: 100,
   readyAt: null, feeBump: null, result: null,
 }

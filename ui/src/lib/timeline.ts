@@ -42,7 +42,7 @@ export function buildTimeline(tx: TxInfo, deliveries: Delivery[] = [], nowSecond
       title: 'Processed',
       detail: tx.submit
         ? undefined
-        : tx.callbackUrl
+        : tx.callback
           ? 'Handed to the callback; not submitted by Refractor.'
           : 'Not submitted by Refractor (auto-submit is off).',
       tone: 'ok',

@@ -66,7 +66,7 @@ export interface TxInfo {
   signatures: SignatureInfo[]
   status: TxStatus
   submit: boolean
-  callbackUrl: string | null
+  callback: boolean // whether a callback URL is set; the URL itself is never public
   desiredSigners: string[] | null
   minTime: number
   maxTime: number | null

@@ -67,8 +67,9 @@ export function useTx(hash: string): TxState {
 
   // The callback log: fetched on every change of a record that has a callback, then re-checked every
   // few seconds while a delivery may still be under way (no successful attempt yet), for up to 2 minutes.
+  // The log is the operator's (admin token): for everyone else the request fails and it stays hidden.
   useEffect(() => {
-    if (!tx?.callbackUrl) return
+    if (!tx?.callback) return
     let stopped = false
     let timer: ReturnType<typeof setTimeout> | undefined
     const until = Date.now() + DELIVERY_WATCH_MS
@@ -88,7 +89,7 @@ export function useTx(hash: string): TxState {
       stopped = true
       clearTimeout(timer)
     }
-  }, [hash, tx?.callbackUrl, tx?.updatedAt, tx?.status])
+  }, [hash, tx?.callback, tx?.updatedAt, tx?.status])
 
   return { tx, error, deliveries, mode, apply }
 }
