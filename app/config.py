@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,31 @@ from app.settings import (
     DEFAULT_NETWORKS,
     KNOWN_KEYS,
     KNOWN_PASSPHRASES,
+    AuthSettings,
     CallbackSettings,
     ConfigError,
     NetworkSettings,
     RateLimitSettings,
     Settings,
+    SubscriptionSettings,
     WorkerSettings,
 )
 from app.webhooks.signing import decode_secret
 
+_DOMAIN = re.compile(r"(?=.{1,253}(:|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*"
+                     r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?", re.IGNORECASE)
 _STORAGE_ALIASES = {"sqlite": "sqlite", "mongodb": "mongodb", "mongoose": "mongodb"}
 _IGNORED_NETWORK_KEYS = {"network", "coredb", "title"}  # accepted for compatibility, unused
+
+
+def _is_secret_seed(value: str) -> bool:
+    from stellar_sdk import Keypair
+
+    try:
+        Keypair.from_secret(value)
+    except Exception:  # the SDK raises several types for a bad seed
+        return False
+    return True
 
 
 def config_path(environ: Mapping[str, str]) -> Path | None:
@@ -182,6 +197,9 @@ class _Reader:
             ui_dir=self.string(self.section("ui"), "dir", None, "ui."),
             run_worker=self.boolean(raw, "runWorker", True),
             worker=self.worker(),
+            auth=self.auth(),
+            subscriptions=self.subscriptions(),
+            public_url=self.url(raw, "publicUrl", ""),
             warnings=tuple(self.warnings),
         )
         if settings.admin_token is not None and len(settings.admin_token.reveal()) < 16:
@@ -254,6 +272,40 @@ class _Reader:
             allow_private_networks=self.boolean(sec, "allowPrivateNetworks", False, "callbacks."),
             timeout=self.number(sec, "timeout", 10.0, 0.1, 300, "callbacks."),
             attempts=self.integer(sec, "attempts", 9, 1, 100, "callbacks."),
+        )
+
+    def auth(self) -> AuthSettings:
+        sec, path = self.section("auth"), "auth."
+        key = self.secret(sec, "signingKey", "REFRACTOR_AUTH_SIGNING_KEY", path)
+        given = key is not None
+        if key is not None and not _is_secret_seed(key.reveal()):
+            self.problems.append("auth.signingKey: must be a Stellar secret seed (S...)")
+            key = None
+        home = self.domain(sec, "homeDomain", path)
+        web_auth = self.domain(sec, "webAuthDomain", path) or home
+        if key is not None and home is None:
+            self.problems.append("auth.homeDomain: required when auth.signingKey is set")
+        if home is not None and not given:
+            self.problems.append("auth.signingKey: required when auth.homeDomain is set "
+                                 "(or REFRACTOR_AUTH_SIGNING_KEY / REFRACTOR_AUTH_SIGNING_KEY_FILE)")
+        return AuthSettings(
+            signing_key=key, home_domain=home, web_auth_domain=web_auth,
+            challenge_ttl=self.integer(sec, "challengeTtl", 900, 30, 86_400, path),
+            token_ttl=self.integer(sec, "tokenTtl", 86_400, 60, 30 * 86_400, path),
+        )
+
+    def domain(self, obj: Mapping[str, Any], key: str, path: str) -> str | None:
+        value = self.string(obj, key, None, path)
+        if value is not None and not _DOMAIN.fullmatch(value):
+            self.problem(path + key, value, "expected a domain name, optionally with a port "
+                                            "(example.org, api.example.org:8443)")
+            return None
+        return value
+
+    def subscriptions(self) -> SubscriptionSettings:
+        sec, path = self.section("subscriptions"), "subscriptions."
+        return SubscriptionSettings(
+            max_per_account=self.integer(sec, "maxPerAccount", 10, 1, 1000, path),
         )
 
     def rate_limit(self) -> RateLimitSettings:

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from app.cosigners.subscriptions import Subscriptions
+from app.cosigners.tokens import Tokens
+from app.cosigners.web_auth import WebAuth
 from app.ledger.accounts import AccountSource, NetworkClients
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import TxStore
+from app.store.cosigners import CosignerStore, open_cosigner_store
 from app.txs.service import TxService
 from app.worker.metrics import Metrics
 
@@ -23,12 +27,17 @@ class Services:
     networks: dict[str, NetworkClients]
     accounts: AccountSource
     txs: TxService
+    cosigners: CosignerStore
+    subscriptions: Subscriptions
+    tokens: Tokens | None = None  # None: web authentication is not configured
+    web_auth: WebAuth | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def close(self) -> None:
         self.http.close()
         self.store.close()
+        self.cosigners.close()
 
 
 def build_services(settings: Settings, store: TxStore | None = None) -> Services:
@@ -41,7 +50,16 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
                         headers={"User-Agent": "refractor"}, follow_redirects=False)
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
     accounts = AccountSource(networks, settings.account_cache_ttl)
+    cosigners = open_cosigner_store(settings)
+    cosigners.ensure_schema()
+    tokens = web_auth = None
+    auth = settings.auth
+    if auth.signing_key is not None and auth.home_domain is not None:
+        tokens = Tokens(auth.signing_key.reveal(), auth.web_auth_domain or auth.home_domain,
+                        auth.token_ttl)
+        web_auth = WebAuth(auth, settings.networks, accounts, cosigners, tokens)
     services = Services(settings, store, http, networks, accounts,
-                        TxService(settings, store, accounts))
+                        TxService(settings, store, accounts), cosigners,
+                        Subscriptions(settings, cosigners), tokens, web_auth)
     return services
 

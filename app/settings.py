@@ -34,6 +34,7 @@ KNOWN_KEYS = {
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
     "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "networkTimeout", "retentionDays",
     "unsignedRetentionHours", "leaseSeconds", "runWorker", "worker", "logLevel", "logFile", "ui", "firestore",
+    "auth", "subscriptions", "publicUrl",
 }
 
 
@@ -90,6 +91,26 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """SEP-10 web authentication; off (no ``/auth``, no signed SEP-7 links) without a signing key."""
+
+    signing_key: Secret | None = None
+    home_domain: str | None = None
+    web_auth_domain: str | None = None  # defaults to home_domain
+    challenge_ttl: int = 900  # SEP-10's suggested 15 minutes
+    token_ttl: int = 86_400
+
+    @property
+    def enabled(self) -> bool:
+        return self.signing_key is not None and self.home_domain is not None
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    max_per_account: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     networks: dict[str, NetworkSettings]
     host: str = "127.0.0.1"
@@ -115,4 +136,7 @@ class Settings:
     ui_dir: str | None = None
     run_worker: bool = True
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
+    public_url: str | None = None  # how clients reach this API (SEP-7 callbacks, links in events)
     warnings: tuple[str, ...] = ()

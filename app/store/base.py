@@ -22,6 +22,8 @@ class TxQuery:
     network: str | None = None
     limit: int = 20
     cursor: tuple[float, str] | None = None  # (created_at, hash) of the last item already seen
+    # Private records are listed only to this signed-in account, when it is a party or the creator.
+    viewer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

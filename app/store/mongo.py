@@ -23,6 +23,7 @@ _FIELDS = (
     "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
     "min_time", "max_time", "created_at", "updated_at", "ready_at", "submitted", "error", "result",
     "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until", "sources", "signers",
+    "private", "creator",
 )
 
 
@@ -43,6 +44,7 @@ def _record(doc: dict[str, Any]) -> TxRecord:
     data: dict[str, Any] = {name: doc.get(name) for name in _FIELDS}
     data["status"] = TxStatus(data["status"])
     data["submit"] = bool(data["submit"])
+    data["private"] = bool(data["private"])  # absent from documents written before it existed
     data["derived"] = data["derived"] or {}
     data["sources"] = list(data["sources"] or [])
     data["signers"] = list(data["signers"] or [])
@@ -149,6 +151,11 @@ class MongoStore:
             flt["status"] = query.status.value
         if query.network:
             flt["network"] = query.network
+        if query.viewer:
+            clauses.append({"$or": [{"private": {"$ne": True}}, {"creator": query.viewer},
+                                    {"sources": query.viewer}, {"signers": query.viewer}]})
+        else:
+            flt["private"] = {"$ne": True}
         if query.cursor:
             created, last = query.cursor
             clauses.append({"$or": [{"created_at": {"$lt": created}},

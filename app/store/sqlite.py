@@ -7,6 +7,7 @@ conditional statement or a short IMMEDIATE transaction.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sqlite3
@@ -41,7 +42,9 @@ CREATE TABLE IF NOT EXISTS txs (
   attempts INTEGER NOT NULL DEFAULT 0,
   due_at REAL,
   lease_owner TEXT,
-  lease_until REAL
+  lease_until REAL,
+  private INTEGER NOT NULL DEFAULT 0,
+  creator TEXT
 );
 CREATE INDEX IF NOT EXISTS txs_inner_hash ON txs(inner_hash) WHERE inner_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS txs_due ON txs(status, due_at);
@@ -92,8 +95,11 @@ _JSON_FIELDS = {"desired_signers", "result", "derived"}
 _COLUMNS = (
     "hash", "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
     "min_time", "max_time", "created_at", "updated_at", "ready_at", "submitted", "error", "result",
-    "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until",
+    "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until", "private", "creator",
 )
+# Columns added after the first release, with their definitions: databases made before get them
+# by ALTER TABLE at start (``ensure_schema``).
+_ADDED_COLUMNS = {"private": "INTEGER NOT NULL DEFAULT 0", "creator": "TEXT"}
 
 
 def _to_db(name: str, value: Any) -> Any:
@@ -181,7 +187,14 @@ class SqliteStore:
         self._local = threading.local()
 
     def ensure_schema(self) -> None:
-        self._conn().executescript(_SCHEMA)
+        conn = self._conn()
+        have = {row["name"] for row in conn.execute("PRAGMA table_info(txs)")}
+        if have:
+            for name, definition in _ADDED_COLUMNS.items():
+                if name not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process did it
+                        conn.execute(f"ALTER TABLE txs ADD COLUMN {name} {definition}")
+        conn.executescript(_SCHEMA)
 
     def ping(self) -> None:
         self._conn().execute("SELECT 1").fetchone()
@@ -225,13 +238,14 @@ class SqliteStore:
             data[name] = None if data[name] is None else json.loads(data[name])
         data["status"] = TxStatus(data["status"])
         data["submit"] = bool(data["submit"])
+        data["private"] = bool(data["private"])
         record = TxRecord(**data)
         record.signatures = [
             StoredSignature(r[0], bytes(r[1]), r[2])
             for r in conn.execute("SELECT key, signature, added_at FROM signatures "
                                   "WHERE tx_hash = ? ORDER BY rowid", (record.hash,))
         ]
-        if with_parties:
+        if with_parties or record.private:  # a private record's parties decide who sees it
             for party, role in conn.execute("SELECT party, role FROM tx_parties WHERE tx_hash = ?",
                                             (record.hash,)):
                 (record.sources if role == "source" else record.signers).append(party)
@@ -310,6 +324,12 @@ class SqliteStore:
         if query.network:
             where.append("network = ?")
             args.append(query.network)
+        if query.viewer:
+            where.append("(private = 0 OR creator = ? OR hash IN (SELECT tx_hash FROM tx_parties "
+                         "WHERE party = ?))")
+            args += [query.viewer, query.viewer]
+        else:
+            where.append("private = 0")
         if query.cursor:
             where.append("(created_at < ? OR (created_at = ? AND hash < ?))")
             args += [query.cursor[0], query.cursor[0], query.cursor[1]]

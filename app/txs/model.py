@@ -46,6 +46,9 @@ class TxRecord:
     result: dict[str, Any] | None = None
     sources: list[str] = field(default_factory=list)
     signers: list[str] = field(default_factory=list)  # potential signers when created
+    # A private record is shown only to its parties and its creator (app.cosigners.visibility).
+    private: bool = False
+    creator: str | None = None  # the signed-in account that created a private record
     signatures: list[StoredSignature] = field(default_factory=list)
     # Computed at write time so reads stay cheap: signed "xdr", "progress" and "summary".
     derived: dict[str, Any] = field(default_factory=dict)

@@ -52,6 +52,16 @@ def parse_options(body: Mapping[str, Any], now: float, allow_private: bool) -> T
     )
 
 
+def parse_visibility(value: Any) -> str:
+    """``"public"`` (the default, as in the original) or ``"private"``."""
+    if value is None or value == "" or value == "public":
+        return "public"
+    if value == "private":
+        return "private"
+    raise ValidationFailed('Invalid "visibility" parameter: expected "public" or "private".',
+                           "visibility")
+
+
 def parse_expires(value: Any, now: float) -> int | None:
     if value is None or value == 0 or value == "" or value is False:
         return None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cosigners.visibility import can_see
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.ledger.accounts import AccountSource
 from app.settings import NetworkSettings, Settings
@@ -31,7 +32,12 @@ from app.stellar.signers import masked_hint_key, parse_signer
 from app.stellar.summary import summarize
 from app.store.base import TxStore
 from app.txs.model import StoredSignature, TxRecord, TxStatus
-from app.txs.params import check_not_expired, parse_options, resolve_network
+from app.txs.params import (
+    check_not_expired,
+    parse_options,
+    parse_visibility,
+    resolve_network,
+)
 from app.txs.view import tx_info
 
 
@@ -40,6 +46,7 @@ class PostRequest:
     body: Mapping[str, Any]
     network: NetworkSettings
     parsed: ParsedEnvelope
+    viewer: str | None = None  # the signed-in account making the request, if any
 
 
 @dataclass
@@ -66,15 +73,16 @@ class TxService:
         self.on_change = on_change
         self.clock = clock
 
-    def get(self, tx_hash: str) -> TxRecord:
+    def get(self, tx_hash: str, viewer: str | None = None) -> TxRecord:
+        """The record, if ``viewer`` may see it; a private record is "not found" to anyone else."""
         record = self.store.get(tx_hash)
-        if record is None:
+        if record is None or not can_see(record, viewer):
             raise NotFound(f"Transaction {tx_hash} not found.")
         return record
 
-    def request_submission(self, tx_hash: str) -> TxRecord:
+    def request_submission(self, tx_hash: str, viewer: str | None = None) -> TxRecord:
         """Submit a fully signed transaction that was stored without ``submit`` (manual submit)."""
-        record = self.get(tx_hash)
+        record = self.get(tx_hash, viewer)
         now = self.clock()
         changed = False
         if record.status is TxStatus.READY and not record.submit:
@@ -90,7 +98,7 @@ class TxService:
         self.on_change(fresh)
         return fresh
 
-    def parse(self, body: Mapping[str, Any]) -> PostRequest:
+    def parse(self, body: Mapping[str, Any], viewer: str | None = None) -> PostRequest:
         """The CPU-only first step of ``POST /tx``: which network, which transaction."""
         network = resolve_network(body.get("network"), self.settings.networks)
         xdr = body.get("xdr")
@@ -100,7 +108,7 @@ class TxService:
             parsed = parse_envelope(xdr.strip(), network.passphrase)
         except InvalidEnvelope as exc:
             raise ValidationFailed(str(exc), "xdr") from None
-        return PostRequest(body, network, parsed)
+        return PostRequest(body, network, parsed, viewer)
 
     def needs_network(self, request: PostRequest) -> bool:
         """Whether processing the request will call RPC/Horizon (account data not cached)."""
@@ -117,9 +125,17 @@ class TxService:
         changes = Changes()
         needs = collect_needs(parsed, accounts)
         accepted = self._sort_signatures(parsed, needs, existing, now, changes)
+        # A private record shows itself to a request carrying a valid signature of one of its
+        # parties (new, or the very one stored): the poster holds what only a party can make.
+        proved = bool(accepted) or (existing is not None and bool(
+            {s.signature for s in parsed.signatures} & {s.signature for s in existing.signatures}))
+        if existing is not None and not proved and not can_see(existing, request.viewer):
+            raise NotFound(f"Transaction {parsed.hash_hex} not found.")
         created = False
         if existing is None:
             record = self._new_record(body, parsed, network.name, accounts, needs, now)
+            if parse_visibility(body.get("visibility")) == "private":
+                record.private, record.creator = True, request.viewer
             record.signatures = accepted[: self.settings.max_signatures]
             record.sig_count = len(record.signatures)
             derived, ready = self._derive(record, parsed, accounts)
@@ -138,6 +154,8 @@ class TxService:
             elif sig.key not in stored_keys:
                 changes.rejected.append({"key": sig.key, "signature": _b64(sig.signature),
                                          "reason": "limit"})
+        if not (created or proved or can_see(record, request.viewer)):  # created privately meanwhile
+            raise NotFound(f"Transaction {parsed.hash_hex} not found.")
         if not created and (added or record.status is TxStatus.PENDING):
             record = self._evaluate(record, parsed, accounts, now)
         if created or added:

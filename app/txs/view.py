@@ -14,6 +14,13 @@ def _int(value: float | None) -> int | None:
 
 
 def tx_info(record: TxRecord) -> dict[str, Any]:
+    info = _public_info(record)
+    if record.private:  # only then: public records keep the original's exact shape
+        info["visibility"] = "private"
+    return info
+
+
+def _public_info(record: TxRecord) -> dict[str, Any]:
     derived = record.derived
     return {
         "hash": record.hash,

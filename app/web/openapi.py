@@ -29,6 +29,80 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
             "schema": schema or {"type": "string"}, "description": description}
 
 
+def _admin_post(summary: str, operation: str) -> dict[str, Any]:
+    return {"post": {"summary": summary, "operationId": operation, "security": [{"bearer": []}],
+                     "responses": {"200": {"description": "Done; the queue's state"},
+                                   **_errors(400, 401, 404)}}}
+
+
+def _cosigner_paths() -> dict[str, Any]:
+    """Sign-in (SEP-10), subscriptions, SEP-7 links: the co-signer routes."""
+    jwt: list[dict[str, list[str]]] = [{"sep10": []}]
+    tx_info = {"$ref": "#/components/schemas/TxInfo"}
+    return {
+        "/auth": {
+            "get": {"summary": "SEP-10 challenge for an account", "operationId": "authChallenge",
+                    "parameters": [
+                        {**_query("account", "The account signing in (G...)"), "required": True},
+                        _query("network", "Network whose signers are checked (default public)")],
+                    "responses": {"200": _json(s.AUTH_CHALLENGE, "The challenge to sign"),
+                                  **_errors(400, 404)}},
+            "post": {"summary": "Exchange the signed challenge for a JWT (SEP-10)",
+                     "operationId": "authToken",
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": s.AUTH_REQUEST},
+                         "application/x-www-form-urlencoded": {"schema": s.AUTH_REQUEST}}},
+                     "responses": {"200": _json(s.AUTH_TOKEN, "Signed in"),
+                                   **_errors(400, 401, 404, 503)}},
+        },
+        "/.well-known/stellar.toml": {"get": {
+            "summary": "SEP-1 stellar.toml: WEB_AUTH_ENDPOINT, SIGNING_KEY, URI_REQUEST_SIGNING_KEY",
+            "operationId": "stellarToml",
+            "responses": {"200": {"description": "TOML", "content": {"text/plain": {
+                "schema": {"type": "string"}}}}, **_errors(404)}}},
+        "/subscriptions": {
+            "post": {"summary": "Subscribe a URL to events of your transactions",
+                     "operationId": "createSubscription", "security": jwt,
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": s.SUBSCRIPTION_REQUEST}}},
+                     "responses": {"201": _json(s.SUBSCRIPTION_CREATED, "Created (secret shown once)"),
+                                   **_errors(400, 401, 409)}},
+            "get": {"summary": "Your subscriptions", "operationId": "listSubscriptions",
+                    "security": jwt,
+                    "responses": {"200": _json(s.SUBSCRIPTION_LIST, "Subscriptions"),
+                                  **_errors(401)}},
+        },
+        "/subscriptions/{id}": {"delete": {
+            "summary": "Delete one of your subscriptions", "operationId": "deleteSubscription",
+            "security": jwt,
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)}}},
+        "/tx/{hash}/sep7": {
+            "get": {"summary": "SEP-7 signing link (web+stellar:tx) for a pending transaction",
+                    "operationId": "sep7Link", "parameters": [_HASH_PARAM],
+                    "responses": {"200": _json(s.SEP7_LINK, "The link"),
+                                  **_errors(400, 404, 409)}},
+            "post": {"summary": "SEP-7 callback: a wallet posts the signed envelope",
+                     "operationId": "sep7Callback", "parameters": [_HASH_PARAM],
+                     "requestBody": {"required": True, "content": {
+                         "application/x-www-form-urlencoded": {"schema": s.SEP7_CALLBACK},
+                         "application/json": {"schema": s.SEP7_CALLBACK}}},
+                     "responses": {"200": _json(s.TX_POST_RESULT, "Signatures merged"),
+                                   **_errors(400, 404, 413, 415, 503)}},
+        },
+        "/tx/{hash}/submit": {"post": {
+            "summary": "Submit a fully signed transaction stored without auto-submit",
+            "operationId": "submitTx", "parameters": [_HASH_PARAM],
+            "responses": {"202": _json(tx_info, "Queued for submission"),
+                          **_errors(400, 404, 409)}}},
+        "/tx/{hash}/deliveries": {"get": {
+            "summary": "Callback delivery log of a transaction", "operationId": "txDeliveries",
+            "parameters": [_HASH_PARAM],
+            "responses": {"200": {"description": "Deliveries"}, **_errors(400, 404)}}},
+    }
+
+
 def build_openapi() -> dict[str, Any]:
     tx_info = {"$ref": "#/components/schemas/TxInfo"}
     admin: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -86,6 +160,19 @@ def build_openapi() -> dict[str, Any]:
             "/monitoring/health": {"get": {"summary": "Health (public)", "operationId": "health",
                                            "responses": {"200": _json(s.HEALTH, "Healthy"),
                                                          "503": _json(s.HEALTH, "Unhealthy")}}},
+            "/health": {"get": {"summary": "Health (alias of /monitoring/health)",
+                                "operationId": "healthAlias",
+                                "responses": {"200": _json(s.HEALTH, "Healthy"),
+                                              "503": _json(s.HEALTH, "Unhealthy")}}},
+            "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi",
+                                      "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/monitoring/queue/pause": _admin_post("Pause the queue", "pauseQueue"),
+            "/monitoring/queue/resume": _admin_post("Resume the queue", "resumeQueue"),
+            "/monitoring/queue/concurrency": _admin_post("Set the queue's concurrency",
+                                                         "setConcurrency"),
+            "/monitoring/cleanup/expired": _admin_post("Expire and clean up old records now",
+                                                       "cleanupExpired"),
+            **_cosigner_paths(),
             "/monitoring/metrics": {"get": {"summary": "Metrics (JSON, or Prometheus text with "
                                                        "?format=prometheus)",
                                             "operationId": "metrics", "security": admin,
@@ -95,7 +182,11 @@ def build_openapi() -> dict[str, Any]:
         "components": {
             "schemas": {"TxInfo": s.TX_INFO, "Error": s.ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "The configured adminToken"}},
+                                           "description": "The configured adminToken"},
+                                "sep10": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                          "description": "The token from POST /auth (SEP-10); "
+                                                         "optional on /tx routes, where it shows "
+                                                         "private records to their parties"}},
         },
     }
 

@@ -27,6 +27,9 @@ TX_REQUEST: dict[str, Any] = {
         "expires": {"type": ["number", "string", "null"],
                     "description": "UNIX time after which the transaction is dropped; numeric "
                                    "strings are accepted and fractions of a second dropped."},
+        "visibility": {"enum": ["public", "private", None], "type": ["string", "null"],
+                       "description": "private: shown only to its source accounts, potential "
+                                      "signers and the signed-in creator (404 to anyone else)."},
     },
 }
 
@@ -109,6 +112,8 @@ TX_INFO: dict[str, Any] = {
         "result": {"type": ["object", "null"]},
         "progress": PROGRESS,
         "summary": {"type": ["object", "null"]},
+        "visibility": {"enum": ["private"],
+                       "description": "Present only on private records."},
     },
 }
 
@@ -151,6 +156,62 @@ NETWORKS = {
 HEALTH = {
     "type": "object", "required": ["status"],
     "properties": {"status": {"enum": ["ok", "unavailable"]}, "reason": {"type": "string"}},
+}
+
+AUTH_CHALLENGE = {
+    "type": "object", "required": ["transaction", "network_passphrase"],
+    "properties": {"transaction": {"type": "string", "description": "SEP-10 challenge (base64 XDR)"},
+                   "network_passphrase": {"type": "string"}},
+}
+
+AUTH_REQUEST: dict[str, Any] = {
+    "type": "object", "required": ["transaction"],
+    "properties": {"transaction": {"type": "string",
+                                   "description": "The challenge, signed by the account's signers"}},
+}
+
+AUTH_TOKEN = {
+    "type": "object", "required": ["token"],
+    "properties": {"token": {"type": "string", "description": "JWT; send as Authorization: Bearer"}},
+}
+
+EVENT_TYPES = ["tx.awaiting_signature", "tx.signature_added", "tx.ready", "tx.submitted",
+               "tx.failed", "tx.expired"]
+
+SUBSCRIPTION_REQUEST: dict[str, Any] = {
+    "type": "object", "required": ["url", "events"],
+    "properties": {"url": {"type": "string", "format": "uri"},
+                   "events": {"type": "array", "minItems": 1, "items": {"enum": EVENT_TYPES}}},
+}
+
+SUBSCRIPTION = {
+    "type": "object", "required": ["id", "url", "events", "createdAt"],
+    "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                   "events": {"type": "array", "items": {"enum": EVENT_TYPES}},
+                   "createdAt": {"type": "integer"}},
+}
+
+SUBSCRIPTION_CREATED = {
+    "allOf": [SUBSCRIPTION, {"type": "object", "required": ["secret"], "properties": {
+        "secret": {"type": "string", "description": "Standard Webhooks secret (whsec_...), shown "
+                                                    "only in this answer"}}}],
+}
+
+SUBSCRIPTION_LIST = {
+    "type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": SUBSCRIPTION}},
+}
+
+SEP7_LINK = {
+    "type": "object", "required": ["uri", "callback", "networkPassphrase", "signed"],
+    "properties": {"uri": {"type": "string", "description": "web+stellar:tx?xdr=... (SEP-7)"},
+                   "callback": {"type": "string"}, "networkPassphrase": {"type": "string"},
+                   "originDomain": {"type": ["string", "null"]}, "signed": {"type": "boolean"}},
+}
+
+SEP7_CALLBACK: dict[str, Any] = {
+    "type": "object", "required": ["xdr"],
+    "properties": {"xdr": {"type": "string", "description": "The signed envelope"}},
 }
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

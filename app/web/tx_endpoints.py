@@ -20,6 +20,7 @@ from app.txs.model import TxStatus
 from app.txs.view import tx_info
 from app.web.admin import require_admin
 from app.web.body import read_object
+from app.web.identity import viewer
 from app.web.responses import json_response
 from app.web.schemas import TX_REQUEST, check_request
 from app.web.ui import serve_ui_page
@@ -56,7 +57,7 @@ async def post_tx(request: Request) -> Response:
     svc = services(request)
     body = await read_object(request, svc.settings.body_limit)
     check_request(body, TX_REQUEST)
-    post = svc.txs.parse(body)
+    post = svc.txs.parse(body, viewer(request))
     if svc.store.inline_reads and not svc.txs.needs_network(post):
         # Embedded store and cached accounts: no network wait anywhere, and a thread hop would
         # cost more than the work (the GIL serializes it anyway).
@@ -71,7 +72,7 @@ async def get_tx(request: Request) -> Response:
     if page is not None:
         return page
     svc = services(request)
-    record = await read(svc, svc.txs.get, _hash(request))
+    record = await read(svc, svc.txs.get, _hash(request), viewer(request))
     return json_response(request, tx_info(record))
 
 
@@ -102,6 +103,7 @@ def parse_query(request: Request) -> TxQuery:
         network=network,
         limit=int(limit_text),
         cursor=decode_cursor(cursor) if cursor else None,
+        viewer=viewer(request),
     )
 
 
@@ -128,7 +130,7 @@ async def tx_events(request: Request) -> Response:
     are seen)."""
     svc = services(request)
     tx_hash = _hash(request)
-    record = await run_in_threadpool(svc.txs.get, tx_hash)
+    record = await run_in_threadpool(svc.txs.get, tx_hash, viewer(request))
 
     async def stream() -> AsyncIterator[str]:
         nonlocal record
@@ -157,7 +159,7 @@ async def tx_events(request: Request) -> Response:
 
 async def submit_tx(request: Request) -> Response:
     svc = services(request)
-    record = await run_in_threadpool(svc.txs.request_submission, _hash(request))
+    record = await run_in_threadpool(svc.txs.request_submission, _hash(request), viewer(request))
     return json_response(request, tx_info(record), 202)
 
 
@@ -165,7 +167,7 @@ async def tx_deliveries(request: Request) -> Response:
     """The operator's view: receivers' URLs and error logs are not public."""
     require_admin(request)
     svc = services(request)
-    record = await run_in_threadpool(svc.txs.get, _hash(request))
+    record = await run_in_threadpool(svc.txs.get, _hash(request), viewer(request))
     found = await run_in_threadpool(svc.store.deliveries, record.hash)
     return json_response(request, {"items": [
         {"id": d.id, "url": d.url, "status": d.status, "attempts": d.attempts,

@@ -1,0 +1,72 @@
+"""MongoDB engine of the co-signer store (collections ``auth_challenges``, ``subscriptions``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, MongoClient
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from app.store.cosigners import Subscription
+
+
+class MongoCosignerStore:
+    def __init__(self, uri: str, client: MongoClient[dict[str, Any]] | None = None) -> None:
+        self._client: MongoClient[dict[str, Any]] = client or MongoClient(
+            uri, appname="refractor", serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+            retryWrites=True)
+        db = self._client.get_default_database(default="refractor")
+        self.challenges: Collection[dict[str, Any]] = db["auth_challenges"]
+        self.subs: Collection[dict[str, Any]] = db["subscriptions"]
+        # One document per account holding its subscription count: the limit is enforced by a
+        # single conditional update, so concurrent requests cannot overshoot it.
+        self.counts: Collection[dict[str, Any]] = db["subscription_counts"]
+
+    def __repr__(self) -> str:
+        return f"MongoCosignerStore(db={self.subs.database.name!r})"
+
+    def ensure_schema(self) -> None:
+        self.challenges.create_index([("expires_at", ASCENDING)], name="expiry")
+        self.subs.create_index([("account", ASCENDING), ("created_at", ASCENDING)], name="account")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def use_challenge(self, challenge_id: str, expires_at: float, now: float) -> bool:
+        self.challenges.delete_many({"expires_at": {"$lt": now}})
+        try:
+            self.challenges.insert_one({"_id": challenge_id, "expires_at": expires_at})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def add_subscription(self, subscription: Subscription, limit: int) -> bool:
+        try:
+            self.counts.update_one({"_id": subscription.account, "n": {"$lt": limit}},
+                                   {"$inc": {"n": 1}}, upsert=True)
+        except DuplicateKeyError:  # the account's counter exists and is at the limit
+            return False
+        self.subs.insert_one({"_id": subscription.id, "account": subscription.account,
+                              "url": subscription.url, "events": subscription.events,
+                              "secret": subscription.secret,
+                              "created_at": subscription.created_at})
+        return True
+
+    def subscriptions(self, account: str) -> list[Subscription]:
+        return self.subscriptions_for([account])
+
+    def subscriptions_for(self, accounts: list[str]) -> list[Subscription]:
+        if not accounts:
+            return []
+        docs = self.subs.find({"account": {"$in": accounts}}).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)])
+        return [Subscription(d["_id"], d["account"], d["url"], list(d["events"]), d["secret"],
+                             d["created_at"]) for d in docs]
+
+    def delete_subscription(self, account: str, subscription_id: str) -> bool:
+        result = self.subs.delete_one({"_id": subscription_id, "account": account})
+        if result.deleted_count != 1:
+            return False
+        self.counts.update_one({"_id": account, "n": {"$gt": 0}}, {"$inc": {"n": -1}})
+        return True

@@ -1,0 +1,101 @@
+"""SQLite engine of the co-signer store, in the same database file as the records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from app.store.cosigners import Subscription
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS auth_challenges (
+  id TEXT PRIMARY KEY,
+  expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auth_challenges_expiry ON auth_challenges(expires_at);
+CREATE TABLE IF NOT EXISTS subscriptions (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_account ON subscriptions(account, created_at);
+"""
+
+
+class SqliteCosignerStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def ensure_schema(self) -> None:
+        self._conn().executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def use_challenge(self, challenge_id: str, expires_at: float, now: float) -> bool:
+        conn = self._conn()
+        conn.execute("DELETE FROM auth_challenges WHERE expires_at < ?", (now,))
+        cur = conn.execute("INSERT OR IGNORE INTO auth_challenges (id, expires_at) VALUES (?, ?)",
+                           (challenge_id, expires_at))
+        return cur.rowcount == 1
+
+    def add_subscription(self, subscription: Subscription, limit: int) -> bool:
+        conn = self._conn()
+        # IMMEDIATE takes the write lock before the count, so no other writer can slip in between.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
+                "SELECT ?, ?, ?, ?, ?, ? "
+                "WHERE (SELECT COUNT(*) FROM subscriptions WHERE account = ?) < ?",
+                (subscription.id, subscription.account, subscription.url,
+                 json.dumps(subscription.events), subscription.secret, subscription.created_at,
+                 subscription.account, limit))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return cur.rowcount == 1
+
+    def subscriptions(self, account: str) -> list[Subscription]:
+        return self.subscriptions_for([account])
+
+    def subscriptions_for(self, accounts: list[str]) -> list[Subscription]:
+        if not accounts:
+            return []
+        rows = self._conn().execute(
+            "SELECT id, account, url, events, secret, created_at FROM subscriptions WHERE account IN "
+            f"({','.join('?' * len(accounts))}) ORDER BY created_at, id", accounts).fetchall()
+        return [Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    def delete_subscription(self, account: str, subscription_id: str) -> bool:
+        cur = self._conn().execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
+                                   (subscription_id, account))
+        return cur.rowcount == 1
