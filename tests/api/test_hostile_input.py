@@ -108,7 +108,7 @@ def test_unhandled_error_is_json_500_without_the_body_in_logs_or_sentry(
     def broken(settings: Settings) -> Services:
         services = build_services(settings)
 
-        def explode(body: Any) -> Any:
+        def explode(body: Any, *rest: Any) -> Any:
             raise RuntimeError("a bug in request handling")
 
         services.txs.parse = explode  # type: ignore[method-assign]
