@@ -7,6 +7,7 @@ and reported together, each naming the key, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from app.settings import (
     CallbackSettings,
     ConfigError,
     NetworkSettings,
+    ProxyTrust,
     RateLimitSettings,
     Settings,
     SubscriptionSettings,
@@ -176,7 +178,7 @@ class _Reader:
             host=self.string(raw, "host", "127.0.0.1") or "127.0.0.1",
             port=port,
             workers=self.integer(raw, "workers", 1, 1, 64),
-            trust_proxy=self.boolean(raw, "trustProxy", False),
+            trust_proxy=self.proxy_trust(),
             storage=storage,
             db=db,
             admin_token=self.secret(raw, "adminToken", "REFRACTOR_ADMIN_TOKEN"),
@@ -307,6 +309,33 @@ class _Reader:
         return SubscriptionSettings(
             max_per_account=self.integer(sec, "maxPerAccount", 10, 1, 1000, path),
         )
+
+    def proxy_trust(self) -> ProxyTrust:
+        value = self.raw.get("trustProxy", False)
+        allowed = ("expected false, true (one proxy), a number of proxies from 1 to 10, or a list "
+                   "of the proxies' addresses as CIDRs")
+        if value is False or value == 0 and not isinstance(value, float):
+            return ProxyTrust()
+        if value is True:
+            return ProxyTrust(hops=1)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 1 <= value <= 10:
+                return ProxyTrust(hops=value)
+            self.problem("trustProxy", value, allowed)
+            return ProxyTrust()
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            networks = []
+            for text in value:
+                try:
+                    networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+                except ValueError:
+                    self.problem("trustProxy", text, "expected an IP address or CIDR such as "
+                                                     "10.0.0.0/8")
+            return ProxyTrust(networks=tuple(networks))
+        self.problem("trustProxy", value, allowed)
+        return ProxyTrust()
 
     def rate_limit(self) -> RateLimitSettings:
         value = self.raw.get("rateLimit", {})

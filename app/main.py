@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from app.observability import RequestContextMiddleware
 from app.services import Services, build_services
 from app.settings import Settings
+from app.web.client import ClientResolver
 from app.web.cors import CorsMiddleware
 from app.web.errors import HANDLERS
 from app.web.openapi import build_openapi
@@ -47,18 +48,19 @@ def create_app(settings: Settings,
             services.close()
             log.info("stopped")
 
+    clients = ClientResolver(settings.trust_proxy)
     app = Starlette(
         routes=routes(),
         middleware=[
             Middleware(RequestContextMiddleware),
             Middleware(CorsMiddleware, origins=settings.cors_origins),
-            Middleware(RateLimitMiddleware, settings=settings.rate_limit,
-                       trust_proxy=settings.trust_proxy),
+            Middleware(RateLimitMiddleware, settings=settings.rate_limit, clients=clients),
         ],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.client_resolver = clients
     app.state.openapi = build_openapi()
     app.state.ui_dir = find_ui_dir(settings.ui_dir)
     app.state.worker = None

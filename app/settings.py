@@ -64,6 +64,18 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True)
+class ProxyTrust:
+    """Which reverse proxies in front of the app may name the client (``trustProxy``)."""
+
+    hops: int = 0  # this many proxies, counted from the app, are trusted whatever their address
+    networks: tuple[str, ...] = ()  # or: proxies are trusted by address (CIDRs)
+
+    @property
+    def enabled(self) -> bool:
+        return self.hops > 0 or bool(self.networks)
+
+
+@dataclass(frozen=True)
 class RateLimitSettings:
     enabled: bool = True
     post_per_minute: int = 120
@@ -116,7 +128,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3000
     workers: int = 1
-    trust_proxy: bool = False
+    trust_proxy: ProxyTrust = field(default_factory=ProxyTrust)
     storage: str = "sqlite"
     db: Secret = field(default_factory=lambda: Secret("./var/refractor.db"))
     admin_token: Secret | None = None

@@ -13,7 +13,7 @@ import pytest
 
 from app.config import load_settings, parse_settings
 from app.secret import Secret
-from app.settings import ConfigError
+from app.settings import ConfigError, ProxyTrust
 
 SEED_CONFIG = {  # the seed deployment guide's app.config.production.json, section 2.2
     "port": 4010, "trustProxy": True, "storage": "mongoose",
@@ -37,7 +37,7 @@ SEED_CONFIG = {  # the seed deployment guide's app.config.production.json, secti
 
 def test_seed_production_config_verbatim() -> None:
     s = parse_settings(SEED_CONFIG, {})
-    assert s.storage == "mongodb" and s.port == 4010 and s.trust_proxy is True
+    assert s.storage == "mongodb" and s.port == 4010 and s.trust_proxy == ProxyTrust(hops=1)
     assert s.worker.parallel_tasks == 100 and s.worker.target_queue_size == 1000
     assert s.worker.ticker_timeout_ms == 3000 and s.worker.horizon_retry_attempts == 7
     assert set(s.networks) == {"public", "testnet"} and s.networks["testnet"].rpc is None
