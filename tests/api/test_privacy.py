@@ -104,5 +104,6 @@ def test_delivery_log_is_admin_only(anon: httpx.Client, net: FakeStellarNetwork,
 
 def test_without_an_admin_token_the_private_views_do_not_exist(client: httpx.Client) -> None:
     error(client.get("/tx/" + "ab" * 32 + "/deliveries"), 404)
-    error(client.get("/tx", headers={"Authorization": "Bearer anything-at-all-1234"}), 404)
+    # A bearer token that is neither the admin's nor a sign-in token is refused, not ignored.
+    error(client.get("/tx", headers={"Authorization": "Bearer anything-at-all-1234"}), 401)
     error(client.get("/tx"), 400)
