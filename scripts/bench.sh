@@ -8,3 +8,4 @@ bash scripts/bootstrap.sh dev
 echo "== engine"; .venv/bin/python bench/bench_engine.py "$@"
 echo "== HTTP API"; .venv/bin/python bench/bench_api.py
 echo "== finalizer"; .venv/bin/python bench/bench_worker.py
+echo "== finalizer, sequential transactions"; .venv/bin/python bench/bench_sequence.py
