@@ -14,6 +14,7 @@ from app.settings import NetworkSettings
 from app.stellar.sequencing import State, WaitKind
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
+from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
 from app.worker.sequencer import Sequencer
 from tests.fakenet import FakeStellarNetwork
 from tests.fakenet.txkit import build, signed
@@ -91,3 +92,70 @@ def test_missing_source_account_leaves_it_to_the_network(store: TxStore, sequenc
     env = builder.append_bump_sequence_op(0).add_time_bounds(0, 0).build()
     store.insert(_record(env, TxStatus.READY, s.public_key))
     assert sequencer.view(store.get(env.hash_hex())) is None  # type: ignore[arg-type]
+
+
+# -- what the scheduler is told to do ------------------------------------------------------
+
+
+def _ordering(sequencer: Sequencer, net: FakeStellarNetwork) -> Ordering[str]:
+    def lookup(record: TxRecord) -> str | None:
+        found = net.ledger.get_transaction(record.hash)
+        return None if found is None else found.hash
+
+    return Ordering(sequencer, lookup)
+
+
+def test_gate_lets_the_lowest_go_and_holds_the_rest(store: TxStore, net: FakeStellarNetwork,
+                                                    sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    n1, n2 = (signed(build(net.ledger, s, _bump, seq=seq + i), s) for i in (0, 1))
+    for env in (n2, n1):
+        store.insert(_record(env, TxStatus.READY, s.public_key))
+    ordering = _ordering(sequencer, net)
+    assert isinstance(ordering.gate(store.get(n1.hash_hex())), Go)  # type: ignore[arg-type]
+    held = ordering.gate(store.get(n2.hash_hex()))  # type: ignore[arg-type]
+    assert isinstance(held, Hold)
+    assert held.event == source_event("testnet", s.public_key)
+    assert held.waiting_for == {"kind": "predecessor", "hash": n1.hash_hex()}
+    assert held.at <= time.time() + 31  # a safety re-check, the event being the fast path
+
+
+def test_gate_ends_consumed_records_after_a_lookup(store: TxStore, net: FakeStellarNetwork,
+                                                   sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    landed = signed(build(net.ledger, s, _bump), s)
+    lost = signed(build(net.ledger, s, lambda t: _bump(t.add_memo(TextMemo("lost")))), s)
+    assert net.ledger.apply(landed.to_xdr()).successful  # applied by someone else
+    outside = signed(build(net.ledger, s, _bump), s)
+    for env in (landed, lost, outside):
+        store.insert(_record(env, TxStatus.PENDING, s.public_key))
+    assert net.ledger.apply(outside.to_xdr()).successful
+    assert net.ledger.get_account(s.public_key).seq_num == seq + 2  # type: ignore[union-attr]
+    ordering = _ordering(sequencer, net)
+    view, actions = ordering.review(store.get(lost.hash_hex()))  # type: ignore[arg-type]
+    assert view is not None
+    assert actions[landed.hash_hex()] == Landed(landed.hash_hex())
+    assert actions[outside.hash_hex()] == Landed(outside.hash_hex())
+    # the sibling found applied in the same review is named
+    ended = actions[lost.hash_hex()]
+    assert isinstance(ended, End) and ended.reason["code"] == "superseded_by"
+    assert ended.reason["hash"] == landed.hash_hex()
+    # with nothing of ours holding that sequence, it is just consumed
+    store.transition(landed.hash_hex(), TxStatus.PENDING, TxStatus.FAILED, {})
+    alone = ordering.gate(store.get(lost.hash_hex()))  # type: ignore[arg-type]
+    assert isinstance(alone, End) and alone.reason["code"] == "sequence_consumed"
+
+
+def test_gate_waits_for_min_seq_age_until_the_time_it_holds(store: TxStore, net: FakeStellarNetwork,
+                                                            sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    net.ledger.create_account(s.public_key)
+    assert net.ledger.apply(signed(build(net.ledger, s, _bump), s).to_xdr()).successful
+    seq_time = net.ledger.get_account(s.public_key).seq_time  # type: ignore[union-attr]
+    aged = signed(build(net.ledger, s, lambda t: _bump(t.set_min_sequence_age(20))), s)
+    store.insert(_record(aged, TxStatus.READY, s.public_key))
+    held = _ordering(sequencer, net).gate(store.get(aged.hash_hex()))  # type: ignore[arg-type]
+    assert isinstance(held, Hold) and held.at == seq_time + 20
+    assert held.waiting_for == {"kind": "minSeqAge", "at": seq_time + 20, "notBefore": seq_time + 20}
