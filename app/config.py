@@ -346,6 +346,7 @@ class _Reader:
             enabled=self.boolean(sec, "enabled", True, "rateLimit."),
             post_per_minute=self.integer(sec, "post", 120, 1, 10_000_000, "rateLimit."),
             general_per_minute=self.integer(sec, "general", 1200, 1, 10_000_000, "rateLimit."),
+            upstream_per_minute=self.integer(sec, "upstream", 120, 1, 10_000_000, "rateLimit."),
         )
 
     def cors(self) -> tuple[str, ...]:

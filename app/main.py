@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from app.observability import RequestContextMiddleware
 from app.services import Services, build_services
 from app.settings import Settings
+from app.web.budget import UpstreamBudget
 from app.web.client import ClientResolver
 from app.web.cors import CorsMiddleware
 from app.web.errors import HANDLERS
@@ -61,6 +62,8 @@ def create_app(settings: Settings,
     )
     app.state.settings = settings
     app.state.client_resolver = clients
+    app.state.upstream_budget = UpstreamBudget(settings.rate_limit.upstream_per_minute,
+                                               settings.rate_limit.enabled)
     app.state.openapi = build_openapi()
     app.state.ui_dir = find_ui_dir(settings.ui_dir)
     app.state.worker = None

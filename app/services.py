@@ -49,7 +49,8 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                         headers={"User-Agent": "refractor"}, follow_redirects=False)
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
-    accounts = AccountSource(networks, settings.account_cache_ttl)
+    # One request's Horizon account reads share a deadline of a few single-request timeouts.
+    accounts = AccountSource(networks, settings.account_cache_ttl, deadline=3 * timeout)
     cosigners = open_cosigner_store(settings)
     cosigners.ensure_schema()
     tokens = web_auth = None

@@ -80,6 +80,7 @@ class RateLimitSettings:
     enabled: bool = True
     post_per_minute: int = 120
     general_per_minute: int = 1200
+    upstream_per_minute: int = 120  # RPC/Horizon requests a client's POSTs may cause
 
 
 @dataclass(frozen=True)

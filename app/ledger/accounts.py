@@ -2,19 +2,25 @@
 
 A short cache absorbs bursts of co-signers posting to the same transaction; it is short because
 signers and thresholds can change on-chain at any time.
+
+Upstream cost is bounded per call: with RPC, every account of a transaction comes from one batched
+``getLedgerEntries`` (an account it does not return is not on the ledger); Horizon, which has no
+batch read, is asked at most ``HORIZON_CONCURRENCY`` accounts at a time, all within one deadline.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 
 from app.errors import UpstreamUnavailable
 from app.ledger.horizon import HorizonClient
-from app.ledger.rpc import RpcClient, RpcError
+from app.ledger.rpc import BATCH, RpcClient, RpcError
 from app.settings import NetworkSettings
 from app.stellar.accounts import AccountData
 
@@ -28,12 +34,16 @@ class NetworkClients:
         self.horizon = HorizonClient(network.horizon, http) if network.horizon else None
 
 
+HORIZON_CONCURRENCY = 4  # Horizon account reads in flight for one request
+
+
 class AccountSource:
     def __init__(self, clients: Mapping[str, NetworkClients], ttl: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, deadline: float = 30.0) -> None:
         self._clients = clients
         self._ttl = ttl
         self._clock = clock
+        self._deadline = deadline  # seconds for all of one request's Horizon account reads
         self._cache: dict[tuple[str, str], tuple[float, AccountData]] = {}
         self._lock = threading.Lock()
 
@@ -85,6 +95,16 @@ class AccountSource:
                     return False
         return True
 
+    def lookup_cost(self, network: str, account_ids: list[str]) -> int:
+        """How many upstream requests loading these accounts takes now (0 when all are cached)."""
+        now = self._clock()
+        with self._lock:
+            wanted = sum(1 for a in dict.fromkeys(account_ids)
+                         if (hit := self._cache.get((network, a))) is None or hit[0] <= now)
+        if wanted == 0:
+            return 0
+        return math.ceil(wanted / BATCH) if self._clients[network].rpc is not None else wanted
+
     def forget(self, network: str, account_ids: list[str]) -> None:
         with self._lock:
             for account_id in account_ids:
@@ -92,16 +112,41 @@ class AccountSource:
 
     def _fetch(self, network: str, account_ids: list[str]) -> dict[str, AccountData]:
         clients = self._clients[network]
-        found: dict[str, AccountData] = {}
         if clients.rpc is not None:
             try:
                 found = clients.rpc.get_accounts(account_ids)
-            except RpcError as exc:
-                raise UpstreamUnavailable(f"Stellar RPC could not load accounts: {exc}") from exc
-        for account_id in account_ids:
-            if account_id in found:
-                continue
-            # RPC omits accounts it does not have; Horizon, when configured, gets a second say.
-            data = clients.horizon.get_account(account_id) if clients.horizon else None
-            found[account_id] = data or AccountData.not_on_ledger(account_id)
-        return found
+            except (RpcError, UpstreamUnavailable) as exc:
+                if clients.horizon is None:
+                    if isinstance(exc, UpstreamUnavailable):
+                        raise
+                    raise UpstreamUnavailable(f"Stellar RPC could not load accounts: {exc}") from exc
+                # RPC is down or refusing: Horizon, when configured, answers instead.
+            else:
+                # getLedgerEntries reads the current ledger: an account it omits does not exist.
+                # (Asking Horizon about each omitted one made fresh accounts cost a request each.)
+                return {a: found.get(a) or AccountData.not_on_ledger(a) for a in account_ids}
+        if clients.horizon is None:
+            raise UpstreamUnavailable(f"network {network} has neither RPC nor Horizon")
+        return self._from_horizon(clients.horizon, account_ids)
+
+    def _from_horizon(self, horizon: HorizonClient, account_ids: list[str]) -> dict[str, AccountData]:
+        def one(account_id: str) -> AccountData:
+            return horizon.get_account(account_id) or AccountData.not_on_ledger(account_id)
+
+        if len(account_ids) == 1:
+            return {account_ids[0]: one(account_ids[0])}
+        pool = ThreadPoolExecutor(max_workers=min(HORIZON_CONCURRENCY, len(account_ids)),
+                                  thread_name_prefix="horizon-accounts")
+        try:
+            futures = {pool.submit(one, a): a for a in account_ids}
+            done, pending = wait(futures, timeout=self._deadline, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    raise error
+            if pending:
+                raise UpstreamUnavailable(f"Horizon did not return {len(pending)} of "
+                                          f"{len(account_ids)} accounts within {self._deadline:g} s")
+            return {futures[f]: f.result() for f in done}
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -14,6 +14,7 @@ from app.cosigners.visibility import can_see
 from app.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from app.txs.model import TxStatus
 from app.web.body import read_object
+from app.web.budget import charge_upstream
 from app.web.identity import viewer
 from app.web.links import public_base
 from app.web.responses import json_response
@@ -56,5 +57,6 @@ async def post_callback(request: Request) -> Response:
             raise NotFound(f"Transaction {tx_hash} not found.")
         raise BadRequest(f"The signed envelope is transaction {post.parsed.hash_hex}, not "
                          f"{record.hash}")
+    charge_upstream(request, svc, post)
     result = await run_in_threadpool(svc.txs.process, post)
     return json_response(request, result)

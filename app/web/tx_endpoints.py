@@ -20,6 +20,7 @@ from app.txs.model import TxStatus
 from app.txs.view import tx_info
 from app.web.admin import is_admin, require_admin
 from app.web.body import read_object
+from app.web.budget import charge_upstream
 from app.web.identity import viewer
 from app.web.responses import json_response
 from app.web.schemas import TX_REQUEST, check_request
@@ -58,6 +59,7 @@ async def post_tx(request: Request) -> Response:
     body = await read_object(request, svc.settings.body_limit)
     check_request(body, TX_REQUEST)
     post = svc.txs.parse(body, viewer(request))
+    charge_upstream(request, svc, post)
     if svc.store.inline_reads and not svc.txs.needs_network(post):
         # Embedded store and cached accounts: no network wait anywhere, and a thread hop would
         # cost more than the work (the GIL serializes it anyway).
