@@ -8,13 +8,14 @@ check ``modified_count`` (cheaper than findAndModify on every server we test aga
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 from bson import Binary
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.store.base import Page, TxQuery
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
@@ -81,8 +82,15 @@ class MongoStore:
         self.txs.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="created")
         self.txs.create_index([("status", ASCENDING), ("updated_at", ASCENDING)],
                               name="status_updated")
-        self.txs.create_index([("sources", ASCENDING)], name="sources")
-        self.txs.create_index([("signers", ASCENDING)], name="signers")
+        # Listings come newest first straight from an index, whatever the length of an account's
+        # history (an $or over both merges the two in order).
+        newest = [("created_at", DESCENDING), ("_id", DESCENDING)]
+        self.txs.create_index([("sources", ASCENDING), *newest], name="sources_created")
+        self.txs.create_index([("signers", ASCENDING), *newest], name="signers_created")
+        self.txs.create_index([("status", ASCENDING), *newest], name="status_created")
+        for superseded in ("sources", "signers"):  # prefixes of the two above
+            with contextlib.suppress(OperationFailure):
+                self.txs.drop_index(superseded)
         self.deliveries_.create_index([("status", ASCENDING), ("due_at", ASCENDING)], name="due")
         self.deliveries_.create_index([("tx_hash", ASCENDING)], name="tx_hash")
 

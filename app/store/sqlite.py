@@ -46,12 +46,14 @@ CREATE TABLE IF NOT EXISTS txs (
   private INTEGER NOT NULL DEFAULT 0,
   creator TEXT
 );
-CREATE INDEX IF NOT EXISTS txs_inner_hash ON txs(inner_hash) WHERE inner_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS txs_inner_hash_created ON txs(inner_hash, created_at)
+  WHERE inner_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS txs_due ON txs(status, due_at);
 CREATE INDEX IF NOT EXISTS txs_lease ON txs(status, lease_until);
 CREATE INDEX IF NOT EXISTS txs_created ON txs(created_at, hash);
 CREATE INDEX IF NOT EXISTS txs_status_updated ON txs(status, updated_at);
 CREATE INDEX IF NOT EXISTS txs_max_time ON txs(status, max_time) WHERE max_time IS NOT NULL;
+CREATE INDEX IF NOT EXISTS txs_status_created ON txs(status, created_at, hash);
 CREATE TABLE IF NOT EXISTS signatures (
   tx_hash TEXT NOT NULL REFERENCES txs(hash) ON DELETE CASCADE,
   key TEXT NOT NULL,
@@ -63,9 +65,9 @@ CREATE TABLE IF NOT EXISTS tx_parties (
   tx_hash TEXT NOT NULL REFERENCES txs(hash) ON DELETE CASCADE,
   party TEXT NOT NULL,
   role TEXT NOT NULL,
+  created_at REAL,
   PRIMARY KEY (tx_hash, party, role)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS parties_by_party ON tx_parties(party, role, tx_hash);
 CREATE TABLE IF NOT EXISTS deliveries (
   id TEXT PRIMARY KEY,
   tx_hash TEXT NOT NULL,
@@ -86,6 +88,14 @@ CREATE TABLE IF NOT EXISTS controls (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+"""
+
+# Each party's records newest first, straight from the index: an account's listing costs the same
+# whatever the length of its history (the record's created_at is copied here for that reason).
+_PARTIES_BY_TIME = """
+DROP INDEX IF EXISTS parties_by_party;
+DROP INDEX IF EXISTS txs_inner_hash;
+CREATE INDEX IF NOT EXISTS parties_by_time ON tx_parties(party, created_at, tx_hash, role);
 """
 
 T = TypeVar("T")
@@ -110,6 +120,15 @@ def _to_db(name: str, value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+_INSERT_PARTY = ("INSERT OR IGNORE INTO tx_parties (tx_hash, party, role, created_at) "
+                 "VALUES (?,?,?,?)")
+
+
+def _parties(record: TxRecord) -> list[tuple[str, str, str, float]]:
+    rows = [(record.hash, a, "source", record.created_at) for a in record.sources]
+    return rows + [(record.hash, s, "signer", record.created_at) for s in record.signers]
 
 
 def _writes(method: Callable[..., T]) -> Callable[..., T]:
@@ -195,6 +214,23 @@ class SqliteStore:
                     with contextlib.suppress(sqlite3.OperationalError):  # another process did it
                         conn.execute(f"ALTER TABLE txs ADD COLUMN {name} {definition}")
         conn.executescript(_SCHEMA)
+        if "created_at" not in self._columns(conn, "tx_parties"):
+            with self._write:  # a database written by an earlier version
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if "created_at" not in self._columns(conn, "tx_parties"):  # another process?
+                        conn.execute("ALTER TABLE tx_parties ADD COLUMN created_at REAL")
+                        conn.execute("UPDATE tx_parties SET created_at = (SELECT created_at "
+                                     "FROM txs WHERE txs.hash = tx_parties.tx_hash)")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        conn.executescript(_PARTIES_BY_TIME)
+
+    @staticmethod
+    def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
 
     def ping(self) -> None:
         self._conn().execute("SELECT 1").fetchone()
@@ -212,9 +248,7 @@ class SqliteStore:
                 f"VALUES ({','.join('?' * len(_COLUMNS))})", values)
             inserted = cur.rowcount == 1
             if inserted:
-                parties = [(record.hash, a, "source") for a in record.sources]
-                parties += [(record.hash, s, "signer") for s in record.signers]
-                conn.executemany("INSERT OR IGNORE INTO tx_parties VALUES (?,?,?)", parties)
+                conn.executemany(_INSERT_PARTY, _parties(record))
                 conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
                                  "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
                                                       for s in record.signatures])
@@ -228,8 +262,8 @@ class SqliteStore:
         conn = self._conn()
         row = conn.execute("SELECT * FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
         if row is None and by_inner:
-            row = conn.execute("SELECT * FROM txs WHERE inner_hash = ? ORDER BY created_at LIMIT 1",
-                               (tx_hash,)).fetchone()
+            row = conn.execute("SELECT * FROM txs WHERE inner_hash = ? AND inner_hash IS NOT NULL "
+                               "ORDER BY created_at LIMIT 1", (tx_hash,)).fetchone()
         return None if row is None else self._load(conn, row)
 
     def _load(self, conn: sqlite3.Connection, row: sqlite3.Row, with_parties: bool = False) -> TxRecord:
@@ -305,42 +339,62 @@ class SqliteStore:
         return cur.rowcount == 1
 
     def search(self, query: TxQuery) -> Page:
+        """Newest first. With a party (account, signer, awaiting) the rows come in order from that
+        party's index entries, so the cost does not grow with the party's history; each record has
+        at most two entries per party (source, signer), so twice the page size is enough rows."""
         where: list[str] = []
         args: list[Any] = []
-        if query.account:
-            where.append("hash IN (SELECT tx_hash FROM tx_parties WHERE party = ?)")
-            args.append(query.account)
-        if query.signer:
-            where.append("hash IN (SELECT tx_hash FROM tx_parties WHERE party = ? AND role = 'signer')")
-            args.append(query.signer)
+        party = query.account or query.signer or query.awaiting
+        role_signer = query.signer is not None or query.awaiting is not None
+        order = "t.created_at DESC, t.hash DESC"
+        if party is not None:
+            sql = "SELECT t.* FROM tx_parties p JOIN txs t ON t.hash = p.tx_hash"
+            where.append("p.party = ?")
+            args.append(party)
+            order = "p.created_at DESC, p.tx_hash DESC"
+            if role_signer:
+                where.append("p.role = 'signer'")
+            if query.account and query.account != party:
+                where.append("t.hash IN (SELECT tx_hash FROM tx_parties WHERE party = ?)")
+                args.append(query.account)
+            for other in (query.signer, query.awaiting):
+                if other is not None and other != party:
+                    where.append("t.hash IN (SELECT tx_hash FROM tx_parties WHERE party = ? "
+                                 "AND role = 'signer')")
+                    args.append(other)
+            if query.cursor:
+                where.append("(p.created_at < ? OR (p.created_at = ? AND p.tx_hash < ?))")
+                args += [query.cursor[0], query.cursor[0], query.cursor[1]]
+        else:
+            sql = "SELECT t.* FROM txs t"
+            if query.cursor:
+                where.append("(t.created_at < ? OR (t.created_at = ? AND t.hash < ?))")
+                args += [query.cursor[0], query.cursor[0], query.cursor[1]]
         if query.awaiting:
-            where.append("status = 'pending' AND hash IN (SELECT tx_hash FROM tx_parties "
-                         "WHERE party = ? AND role = 'signer') AND NOT EXISTS (SELECT 1 FROM "
-                         "signatures s WHERE s.tx_hash = txs.hash AND s.key = ?)")
-            args += [query.awaiting, query.awaiting]
+            where.append("t.status = 'pending' AND NOT EXISTS (SELECT 1 FROM signatures s "
+                         "WHERE s.tx_hash = t.hash AND s.key = ?)")
+            args.append(query.awaiting)
         if query.status:
-            where.append("status = ?")
+            where.append("t.status = ?")
             args.append(query.status.value)
         if query.network:
-            where.append("network = ?")
+            where.append("t.network = ?")
             args.append(query.network)
         if query.viewer:
-            where.append("(private = 0 OR creator = ? OR hash IN (SELECT tx_hash FROM tx_parties "
-                         "WHERE party = ?))")
+            where.append("(t.private = 0 OR t.creator = ? OR EXISTS (SELECT 1 FROM tx_parties v "
+                         "WHERE v.tx_hash = t.hash AND v.party = ?))")
             args += [query.viewer, query.viewer]
         else:
-            where.append("private = 0")
-        if query.cursor:
-            where.append("(created_at < ? OR (created_at = ? AND hash < ?))")
-            args += [query.cursor[0], query.cursor[0], query.cursor[1]]
-        sql = "SELECT * FROM txs"
+            where.append("t.private = 0")
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, hash DESC LIMIT ?"
+        wanted = query.limit + 1
+        sql += f" ORDER BY {order} LIMIT ?"
         conn = self._conn()
-        rows = conn.execute(sql, [*args, query.limit + 1]).fetchall()
-        items = [self._load(conn, r) for r in rows[: query.limit]]
-        more = len(rows) > query.limit
+        rows = conn.execute(sql, [*args, wanted * 2 if party is not None else wanted]).fetchall()
+        unique = list({r["hash"]: r for r in rows}.values())[:wanted]
+        items = [self._load(conn, r) for r in unique[: query.limit]]
+        more = len(unique) > query.limit
         return Page(items, (items[-1].created_at, items[-1].hash) if more and items else None)
 
     def iter_all(self) -> Iterator[TxRecord]:
@@ -367,9 +421,7 @@ class SqliteStore:
             conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
                              "VALUES (?,?,?,?)",
                              [(record.hash, s.key, s.signature, s.added_at) for s in record.signatures])
-            parties = [(record.hash, a, "source") for a in record.sources]
-            parties += [(record.hash, s, "signer") for s in record.signers]
-            conn.executemany("INSERT OR IGNORE INTO tx_parties VALUES (?,?,?)", parties)
+            conn.executemany(_INSERT_PARTY, _parties(record))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -143,6 +143,27 @@ def test_search_filters_and_pagination(store: TxStore) -> None:
     assert {r.hash for r in store.search(TxQuery(network="public")).items} == {h(4)}
 
 
+def test_account_listing_pages_once_per_record_newest_first(store: TxStore) -> None:
+    # GA is the source and a signer of the even records, only a signer of the odd ones; two share
+    # a creation time, so the cursor's tie-break on the hash counts.
+    for n in range(7):
+        store.insert(record(h(n), created_at=2000.0 + min(n, 5),
+                            sources=["GA" if n % 2 == 0 else "GB"], signers=["GA", "GC"]))
+    store.insert(record(h(9), created_at=2009.0, sources=["GB"], signers=["GC"]))
+    for query in (TxQuery(account="GA", limit=2), TxQuery(signer="GA", limit=3)):
+        seen: list[str] = []
+        page = store.search(query)
+        while True:
+            seen += [r.hash for r in page.items]
+            if page.next is None:
+                break
+            page = store.search(TxQuery(account=query.account, signer=query.signer,
+                                        limit=query.limit, cursor=page.next))
+        assert seen == [h(6), h(5), h(4), h(3), h(2), h(1), h(0)]
+    both = store.search(TxQuery(account="GA", status=TxStatus.PENDING, limit=100)).items
+    assert [r.hash for r in both] == [h(6), h(5), h(4), h(3), h(2), h(1), h(0)]
+
+
 def test_claim_is_exclusive_and_leases_expire(store: TxStore, engine: str, tmp_path: Path,
                                               request: pytest.FixtureRequest) -> None:
     now = time.time()

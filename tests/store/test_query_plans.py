@@ -1,0 +1,324 @@
+"""Every query the API and the worker run is backed by an index (no full scans, no sorting of every
+match), so their cost does not grow with the number of stored records.
+
+The statements are not listed by hand: a representative workload runs through the real app (HTTP
+API, worker threads, callbacks, cleanup) and the statements the store actually sent are captured,
+then each one's plan is asked of the engine. Timings are measured by bench/bench_growth.py, never
+here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import MongoClient, monitoring
+from stellar_sdk import Keypair
+
+from tests.app_server import app_settings, running_app
+from tests.builders import payment_tx, signed
+from tests.fakenet import FakeStellarNetwork
+from tests.mongo_server import free_port
+
+ADMIN = {"Authorization": "Bearer " + "a" * 32}
+
+# Statements whose plan sorts or walks more than a page, each with why that cannot grow with the
+# number of stored records (or why it is accepted).
+SQLITE_ACCEPTED = {
+    "SELECT key, signature, added_at FROM signatures WHERE tx_hash":
+        "sorts the signatures of one record (at most maxSignatures)",
+    "SELECT * FROM deliveries WHERE tx_hash": "sorts the callbacks of one record",
+    "SELECT status, count(*) FROM txs GROUP BY status":
+        "monitoring counts: walks the (status, ...) index once per metrics scrape, off the "
+        "request and job paths",
+    "SELECT status, count(*) FROM deliveries GROUP BY status":
+        "monitoring counts: walks the (status, due_at) index once per metrics scrape",
+}
+
+
+@pytest.fixture
+def net() -> Iterator[FakeStellarNetwork]:
+    with FakeStellarNetwork() as network:
+        yield network
+
+
+def workload(base: str, net: FakeStellarNetwork, delivery_attempted: Callable[[], bool]) -> None:
+    """What users and the worker do: create, co-sign, read, list every way, submit, call back,
+    look at monitoring, pause, clean up."""
+    cosigner, src = Keypair.random(), Keypair.random()
+    net.ledger.create_account(src.public_key, master_weight=1, low=2, med=2, high=2,
+                              signers=[(cosigner.public_key, 1)])
+    solo = Keypair.random()
+    net.ledger.create_account(solo.public_key)
+    dest = Keypair.random().public_key
+    net.ledger.create_account(dest)
+    hook = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: the delivery fails, is retried
+    with httpx.Client(base_url=base, timeout=30) as c:
+        seq = net.ledger.get_account(src.public_key).seq_num  # type: ignore[union-attr]
+        te = payment_tx(src, seq=seq, destination=dest)
+        body = {"network": "testnet", "xdr": signed(te, src), "submit": True, "callbackUrl": hook}
+        assert c.post("/tx", json=body).status_code == 200
+        extra = payment_tx(src, seq=seq + 1, destination=dest)
+        assert c.post("/tx", json={"network": "testnet", "xdr": signed(extra, src)}).status_code == 200
+        assert c.get(f"/tx/{te.hash_hex()}").status_code == 200
+        assert c.get("/tx/" + "ab" * 32).status_code == 404  # by hash, then by fee-bump inner hash
+        for query in (f"account={src.public_key}", f"signer={cosigner.public_key}",
+                      f"awaiting={cosigner.public_key}", f"account={src.public_key}&status=pending",
+                      f"signer={cosigner.public_key}&network=testnet"):
+            first = c.get(f"/tx?{query}&limit=1")
+            assert first.status_code == 200, first.text
+            cursor = first.json()["next"]
+            if cursor:
+                nxt = c.get(f"/tx?{query}&limit=1&cursor={cursor}")
+                assert nxt.status_code == 200, nxt.text
+        # The co-signer's signature makes it ready: the worker claims, submits, calls back.
+        assert c.post("/tx", json={"network": "testnet",
+                                   "xdr": signed(te, cosigner)}).status_code == 200
+        # Ready but not to be submitted: processed by the worker, then submitted on request.
+        solo_seq = net.ledger.get_account(solo.public_key).seq_num  # type: ignore[union-attr]
+        manual = payment_tx(solo, seq=solo_seq, destination=dest)
+        assert c.post("/tx", json={"network": "testnet",
+                                   "xdr": signed(manual, solo)}).status_code == 200
+        _until(lambda: c.get(f"/tx/{manual.hash_hex()}").json()["status"] == "processed")
+        assert c.post(f"/tx/{manual.hash_hex()}/submit").status_code == 202
+        for tx_hash in (te.hash_hex(), manual.hash_hex()):
+            _until(lambda h=tx_hash: _submitted(c, h))  # type: ignore[misc]
+        _until(delivery_attempted)
+        assert c.get("/monitoring/metrics", headers=ADMIN).status_code == 200
+        assert c.post("/monitoring/queue/pause", headers=ADMIN).status_code == 200
+        assert c.post("/monitoring/queue/resume", headers=ADMIN).status_code == 200
+        assert c.post("/monitoring/cleanup/expired", headers=ADMIN).status_code == 200
+
+
+def _submitted(client: httpx.Client, tx_hash: str) -> bool:
+    body = client.get(f"/tx/{tx_hash}").json()
+    assert body["status"] != "failed", body
+    return body["status"] == "processed" and body.get("submitted") is not None
+
+
+def _until(check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the workload did not reach the expected state"
+        time.sleep(0.05)
+
+
+def _settings(net: FakeStellarNetwork, storage: str, db: str) -> Any:
+    return app_settings(net.rpc_url, net.horizon_url, db, storage=storage, adminToken="a" * 32,
+                        retryDelay=50, leaseSeconds=20,
+                        callbacks={"allowPrivateNetworks": True, "timeout": 1, "attempts": 3})
+
+
+# -- SQLite --
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b|X'[0-9A-F]*'")
+
+
+def shape(statement: str) -> str:
+    """The statement with its literals replaced (the trace shows bound values expanded)."""
+    return _LITERALS.sub("?", " ".join(statement.split()))
+
+
+def sqlite_problems(conn: sqlite3.Connection, statement: str) -> list[str]:
+    """Why the plan of ``statement`` can grow with the table, if it can."""
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement)]
+    paged = bool(re.search(r"ORDER BY .* LIMIT", statement))
+    problems = []
+    for step in plan:
+        full_scan = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX \w+)?$", step)
+        if full_scan and full_scan.group(1) != "CONSTANT":
+            if full_scan.group(2) is None:
+                problems.append(f"full table scan: {step}")
+            elif not paged:  # an index walked in order and stopped at the page size is fine
+                problems.append(f"walks a whole index: {step}")
+        if step.startswith("USE TEMP B-TREE FOR ORDER BY"):
+            problems.append("sorts every match before taking a page")
+    return problems
+
+
+def test_the_plan_check_catches_scans_and_sorts(tmp_path: Path) -> None:
+    from app.store.sqlite import SqliteStore
+
+    store = SqliteStore(str(tmp_path / "t.db"))
+    store.ensure_schema()
+    store.close()
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        assert sqlite_problems(conn, "SELECT * FROM txs WHERE xdr = 'x'")
+        assert sqlite_problems(conn, "SELECT * FROM txs WHERE network = 'a' ORDER BY updated_at "
+                                     "LIMIT 3")
+        assert not sqlite_problems(conn, "SELECT * FROM txs WHERE hash = 'x'")
+
+
+def test_sqlite_queries_of_the_api_and_worker_use_indexes(net: FakeStellarNetwork, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    statements: list[str] = []
+    lock = threading.Lock()
+    real_connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+
+        def record(statement: str) -> None:
+            with lock:
+                statements.append(statement)
+
+        conn.set_trace_callback(record)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    db = tmp_path / "refractor.db"
+    def attempted() -> bool:
+        with closing(real_connect(db)) as conn:
+            return bool(conn.execute("SELECT count(*) FROM deliveries WHERE attempts > 0")
+                        .fetchone()[0])
+
+    with running_app(_settings(net, "sqlite", str(db))) as base:
+        workload(base, net, attempted)
+    monkeypatch.setattr(sqlite3, "connect", real_connect)
+
+    queries: dict[str, str] = {}
+    for statement in statements:
+        if re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", statement, re.I):
+            queries.setdefault(shape(statement), statement)
+    assert any("tx_parties" in s and "ORDER BY" in s for s in queries), "no listing captured"
+    assert any(s.startswith("DELETE") for s in queries), "no cleanup captured"
+    failures = []
+    with sqlite3.connect(db) as conn:
+        for key, statement in sorted(queries.items()):
+            problems = sqlite_problems(conn, statement)
+            accepted = next((why for prefix, why in SQLITE_ACCEPTED.items()
+                             if key.startswith(prefix)), None)
+            if problems and accepted is None:
+                failures.append(f"{key}\n    " + "\n    ".join(problems))
+    assert not failures, "queries not backed by an index:\n" + "\n".join(failures)
+
+
+# -- MongoDB --
+
+SECANTUS_EXPLAIN = (
+    "MongoDB explain() needs a real mongod: set REFRACTOR_TEST_MONGO_URL. The MongoDB-wire test "
+    "server (SecantusDB) answers explain, but its planner is not mongod's: it reports COLLSCAN "
+    "for updates by {_id, status} and for $or over two indexed fields, and sorts in memory after "
+    "an index scan that already gives the order, so its plans would fail queries mongod serves "
+    "from an index (and prove nothing about mongod's)")
+
+
+class _Capture(monitoring.CommandListener):
+    """Every command the app sends while ``active``; registered once per process (pymongo has no
+    unregister), so it goes quiet afterwards."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.commands: list[tuple[str, dict[str, Any]]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.active:
+            self.commands.append((event.database_name, dict(event.command)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_EXPLAINABLE = {"find", "update", "delete", "aggregate", "count", "findAndModify", "distinct"}
+_SESSION_FIELDS = {"lsid", "$clusterTime", "$db", "txnNumber", "$readPreference", "readConcern",
+                   "writeConcern", "autocommit", "startTransaction", "signature"}
+
+
+def mongo_problems(client: MongoClient[dict[str, Any]], database: str,
+                   command: dict[str, Any]) -> list[str]:
+    name = next(iter(command))
+    plain = {k: v for k, v in command.items() if k not in _SESSION_FIELDS}
+    if name in ("update", "delete"):
+        docs = plain.pop("updates" if name == "update" else "deletes", [])
+        if not docs:
+            return []
+        plain["updates" if name == "update" else "deletes"] = docs[:1]
+    explained = client[database].command("explain", plain, verbosity="queryPlanner")
+    stages: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("stage") == "COLLSCAN":
+                stages.append("COLLSCAN")
+            if node.get("stage") == "SORT" and "limitAmount" not in node:
+                stages.append("SORT of every match")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(explained.get("queryPlanner", explained).get("winningPlan", explained))
+    return stages
+
+
+def _query_part(name: str, command: dict[str, Any]) -> Any:
+    """What decides the plan: the filter and sort (or the pipeline), not the values written."""
+    if name == "update":
+        return [u["q"] for u in command["updates"][:1]]
+    if name == "delete":
+        return [d["q"] for d in command["deletes"][:1]]
+    if name == "aggregate":
+        return command["pipeline"]
+    return {k: command.get(k) for k in ("filter", "query", "sort")}
+
+
+def _mongo_shape(value: Any) -> Any:
+    """Field names and operators kept, values replaced."""
+    if isinstance(value, dict):
+        return {k: _mongo_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mongo_shape(v) for v in value]
+    return "?"
+
+
+@pytest.mark.mongo
+def test_mongodb_queries_of_the_api_and_worker_use_indexes(net: FakeStellarNetwork) -> None:
+    url = os.environ.get("REFRACTOR_TEST_MONGO_URL")
+    if not url:
+        pytest.skip(SECANTUS_EXPLAIN)
+    capture = _Capture()
+    monitoring.register(capture)
+    db_name = "plans_" + uuid.uuid4().hex[:10]
+    capture.active = True
+    try:
+        with running_app(_settings(net, "mongodb", url.rstrip("/") + "/" + db_name)) as base, \
+                MongoClient(url) as observer:
+            workload(base, net, lambda: observer[db_name]["deliveries"].count_documents(
+                {"attempts": {"$gt": 0}}) > 0)
+    finally:
+        capture.active = False
+    failures = []
+    with MongoClient(url) as client:
+        seen: set[str] = set()
+        for database, command in capture.commands:
+            name = next(iter(command))
+            if database != db_name or name not in _EXPLAINABLE:
+                continue
+            key = f"{name} {command[name]} {_mongo_shape(_query_part(name, command))}"
+            if key in seen:
+                continue
+            seen.add(key)
+            if name == "aggregate" and any("$group" in stage for stage in command["pipeline"]):
+                continue  # monitoring counts, as on SQLite
+            if name == "find" and set(command.get("filter", {})) == {"tx_hash"}:
+                continue  # sorts the callbacks of one record, as on SQLite
+            problems = mongo_problems(client, database, command)
+            if problems:
+                failures.append(f"{key[:300]}: {', '.join(problems)}")
+        client.drop_database(db_name)
+    assert seen, "no query captured"
+    assert not failures, "queries not backed by an index:\n" + "\n".join(failures)
