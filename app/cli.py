@@ -43,7 +43,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     settings = _settings_or_exit()
-    for warning in settings.warnings:
+    from app.risks import config_risks
+
+    for warning in [*settings.warnings, *config_risks(settings)]:
         print(f"warning: {warning}")
     print(f"ok: storage={settings.storage}, networks={', '.join(settings.networks)}, "
           f"port={settings.port}")

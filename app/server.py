@@ -22,6 +22,7 @@ from hypercorn.config import Config
 
 from app.main import create_app
 from app.observability import setup_logging, setup_sentry
+from app.risks import config_risks
 from app.settings import Settings
 
 log = logging.getLogger("refractor")
@@ -52,7 +53,7 @@ def _shared_socket(host: str, port: int) -> socket.socket:
 def serve_one(settings: Settings, host: str, port: int, shared: bool) -> int:
     setup_logging(settings)
     setup_sentry(settings)
-    for warning in settings.warnings:
+    for warning in [*settings.warnings, *config_risks(settings)]:
         log.warning("config", extra={"fields": {"warning": warning}})
     app = create_app(settings)
     # Request handling allocates many short-lived objects (XDR decoding); the default thresholds

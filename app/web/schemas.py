@@ -155,7 +155,9 @@ NETWORKS = {
 
 HEALTH = {
     "type": "object", "required": ["status"],
-    "properties": {"status": {"enum": ["ok", "unavailable"]}, "reason": {"type": "string"}},
+    "properties": {"status": {"enum": ["ok", "unavailable"]}, "reason": {"type": "string"},
+                   "warnings": {"type": "array", "items": {"type": "string"},
+                                "description": "configuration risks, e.g. unsigned callbacks"}},
 }
 
 AUTH_CHALLENGE = {
