@@ -1,5 +1,6 @@
 import { codesInText, explainResult } from '../lib/resultCodes'
 import type { TxInfo } from '../lib/types'
+import { Link } from '../router'
 
 /** Why the transaction failed: the stored error and every result code, explained in words. */
 export function FailurePanel({ tx }: { tx: TxInfo }) {
@@ -12,6 +13,11 @@ export function FailurePanel({ tx }: { tx: TxInfo }) {
     <section className="card failure" aria-labelledby="failure-title" data-testid="failure">
       <h2 id="failure-title">Why it failed</h2>
       {tx.error && <p className="alert bad">{tx.error}</p>}
+      {tx.reason?.code === 'superseded_by' && tx.reason.hash && (
+        <p data-testid="superseded-by">
+          Applied instead: <Link to={`/tx/${tx.reason.hash}`} className="mono">{tx.reason.hash.slice(0, 12)}…</Link>
+        </p>
+      )}
       {(txCode || ops.length > 0 || fromText.length > 0) && (
         <dl className="codes">
           {txCode && (

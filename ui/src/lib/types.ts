@@ -59,6 +59,26 @@ export interface TxResult {
   resultXdr?: string | null
 }
 
+/** Why a failed record was not applied (`code`: sequence_consumed, superseded_by, expired or a result code). */
+export interface TxReason {
+  code: string
+  message: string
+  hash?: string
+  resultCodes?: Record<string, unknown>
+}
+
+/** What keeps a pending or ready record from being submitted now, besides signatures. */
+export interface WaitingFor {
+  kind: 'predecessor' | 'sibling' | 'blocked' | 'minTime' | 'ledger' | 'minSeqAge' | 'minSeqLedgerGap'
+  hash?: string
+  at?: number
+  ledger?: number
+  notBefore?: number
+  notBeforeLedger?: number
+  missing?: { from: string; to: string }[]
+  missingCount?: number
+}
+
 export interface TxInfo {
   hash: string
   network: string
@@ -72,6 +92,8 @@ export interface TxInfo {
   maxTime: number | null
   submitted: number | null
   error: string | null
+  reason?: TxReason | null
+  waitingFor?: WaitingFor | null
   createdAt: number
   updatedAt: number
   readyAt: number | null

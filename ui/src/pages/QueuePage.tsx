@@ -1,8 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { PageHeading } from '../components/PageHeading'
+import { SourceQueues } from '../components/SourceQueue'
 import { TxList } from '../components/TxList'
 import { WalletPicker } from '../components/WalletPicker'
 import { api } from '../lib/api'
+import { loadNetworks } from '../lib/networks'
 import { isAccountId } from '../lib/strkey'
 import { usePagedList } from '../lib/usePagedList'
 import { navigate, useLocation } from '../router'
@@ -33,6 +35,12 @@ export default function QueuePage() {
   const [error, setError] = useState(account && !valid ? 'Not a valid account key (G…, 56 characters).' : '')
   const [busy, setBusy] = useState<string | null>(null)
   useEffect(() => setInput(account), [account])
+  const [networks, setNetworks] = useState<string[]>([])
+  useEffect(() => {
+    loadNetworks()
+      .then((list) => setNetworks(list.map((n) => n.name)))
+      .catch(() => setNetworks([]))
+  }, [])
 
   const awaiting = usePagedList(valid ? `a:${account}` : null, (cursor) =>
     api.listTx({ awaiting: account, status: 'pending', limit: PAGE, cursor }),
@@ -107,6 +115,7 @@ export default function QueuePage() {
       {valid && (
         <>
           <ListSection title="Awaiting your signature" id="awaiting" list={awaiting} empty="Nothing is waiting for your signature." />
+          <SourceQueues source={account} networks={networks} />
           <ListSection title="All transactions involving this account" id="involved" list={involved} empty="No transactions found." />
         </>
       )}

@@ -4,6 +4,7 @@ import { OperationsList } from '../components/OperationsList'
 import { PageHeading } from '../components/PageHeading'
 import { ProgressPanel } from '../components/ProgressPanel'
 import { SignPanel } from '../components/SignPanel'
+import { SourceQueue } from '../components/SourceQueue'
 import { StatusBadge } from '../components/StatusBadge'
 import { Timeline } from '../components/Timeline'
 import { ShareLink, XdrPanel } from '../components/XdrPanel'
@@ -60,6 +61,9 @@ export default function TxPage({ hash }: { hash: string }) {
             <FailurePanel tx={tx} />
             {tx.status !== 'failed' && <SignPanel tx={tx} onUpdate={apply} />}
             <ProgressPanel tx={tx} />
+            {tx.summary?.source && tx.status !== 'processed' && tx.status !== 'failed' && (
+              <SourceQueue source={tx.summary.source} network={tx.network} current={tx.hash} refresh={tx.updatedAt} />
+            )}
             <OperationsList tx={tx} />
             <DetailsPanel tx={tx} />
           </div>
