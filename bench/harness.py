@@ -3,6 +3,7 @@ and a framework baseline measured in the same run so results compare as ratios."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -33,15 +34,16 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
 
     def row(self, name: str, baseline: float | None = None) -> str:
         ratio = f"{self.rps / baseline:5.2f}" if baseline else "    -"
-        return (f"| {name:<34} | {self.rps:8.0f} | {self.p50_ms:7.2f} | {self.p99_ms:7.2f} | "
+        return (f"| {name:<58} | {self.rps:8.0f} | {self.p50_ms:7.2f} | {self.p99_ms:7.2f} | "
                 f"{ratio} | {self.errors} |")
 
 
-HEADER = ("| benchmark                          |    req/s | p50 ms  | p99 ms  | ratio | non-2xx |\n"
-          "|------------------------------------|----------|---------|---------|-------|---------|")
+HEADER = (f"| {'benchmark':<58} |    req/s | p50 ms  | p99 ms  | ratio | non-2xx |\n"
+          f"|{'-' * 60}|----------|---------|---------|-------|---------|")
 
 
 def _ms(text: str) -> float:
@@ -52,11 +54,11 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str, seconds: int = 8, connections: int = 32, script: Path | None = None,
+def wrk(url: str, seconds: float = 8, connections: int = 32, script: Path | None = None,
         env: dict[str, str] | None = None) -> WrkResult:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", url]
     if script is not None:
         cmd[1:1] = ["-s", str(script)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
@@ -68,7 +70,39 @@ def wrk(url: str, seconds: int = 8, connections: int = 32, script: Path | None =
     p50 = _ms(re.search(r"50%\s+(\S+)", dist).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", dist).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0)
+    total = re.search(r"(\d+) requests in", out)
+    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0,
+                     int(total.group(1)) if total else 0)
+
+
+def post_all(base: str, bodies: list[str], connections: int = 32, path: str = "/tx") -> int:
+    """POST every body once over keep-alive connections (loading a store before a measured run;
+    wrk cannot stop after N requests). Returns how many answers were not 2xx."""
+    host, port = base.removeprefix("http://").split(":")
+    queue = list(reversed(bodies))
+    failures = 0
+
+    async def connection() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        while queue:
+            body = queue.pop().encode()
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+                         f"application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            status = int((await reader.readline()).split()[1])
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            failures += not 200 <= status < 300
+        writer.close()
+
+    async def run() -> None:
+        await asyncio.gather(*(connection() for _ in range(connections)))
+
+    asyncio.run(run())
+    return failures
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
@@ -96,11 +130,24 @@ def process(cmd: list[str], env: dict[str, str] | None = None,
         stop_process(proc, timeout=20)
 
 
+def pin_to(cpu: int | None) -> Any:
+    """A preexec_fn that pins the child to one core, or None where that is not possible."""
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    if cpu not in os.sched_getaffinity(0):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 @contextmanager
-def fake_network() -> Iterator[dict[str, str]]:
-    """The fake Stellar network in its own process (so it does not share our GIL)."""
-    proc = subprocess.Popen([PY, "-m", "tests.fakenet", "--port", "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def fake_network(accounts: Path | None = None, cpu: int | None = None) -> Iterator[dict[str, str]]:
+    """The fake Stellar network in its own process (so it does not share our GIL), with the
+    accounts of a JSON file, optionally pinned to one core."""
+    cmd = [PY, "-m", "tests.fakenet", "--port", "0"]
+    if accounts is not None:
+        cmd += ["--accounts", str(accounts)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            preexec_fn=pin_to(cpu))
     try:
         assert proc.stdout is not None
         urls: dict[str, str] = json.loads(proc.stdout.readline())
@@ -120,12 +167,18 @@ def storage(engine: str) -> Iterator[tuple[str, str]]:
                 yield "mongodb", url.rstrip("/") + "/bench"
 
 
+# The best case of earlier benchmarks, kept for "isolated" rows only: nobody runs the app so.
+ISOLATED: dict[str, Any] = {"logLevel": "WARNING", "accountCacheTtl": 30, "runWorker": False}
+
+
 @contextmanager
 def app(net: dict[str, str], engine: str, db: str, **extra: Any) -> Iterator[str]:
+    """The app as ``make run`` starts it (worker on, default logging and caches), on its own
+    port and database. Rate limits are off: every request comes from one client address."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         config = {"port": port, "storage": engine, "db": db, "rateLimit": False,
-                  "logLevel": "WARNING", "adminToken": "b" * 32, "accountCacheTtl": 30,
+                  "adminToken": "b" * 32,
                   "networks": {"testnet": {"rpc": net["rpc"], "horizon": net["horizon"]}},
                   "callbacks": {"allowPrivateNetworks": True}, **extra}
         path = Path(tmp) / "config.json"
