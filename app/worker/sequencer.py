@@ -109,8 +109,9 @@ class Sequencer:
             cursor = None
             seen = 0
             while seen < MAX_LIVE:
+                # viewer=source: private records of the source count too (the source is a party).
                 page = self.store.search(TxQuery(account=source, status=status, network=network,
-                                                 limit=PAGE, cursor=cursor))
+                                                 limit=PAGE, cursor=cursor, viewer=source))
                 yield from page.items
                 seen += len(page.items)
                 if page.next is None:
@@ -118,4 +119,4 @@ class Sequencer:
                 cursor = page.next
         for status in (TxStatus.PROCESSED, TxStatus.FAILED):
             yield from self.store.search(TxQuery(account=source, status=status, network=network,
-                                                 limit=RECENT_FINAL)).items
+                                                 limit=RECENT_FINAL, viewer=source)).items

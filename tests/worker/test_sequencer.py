@@ -42,8 +42,8 @@ def _bump(t: TransactionBuilder) -> None:
     t.append_bump_sequence_op(0)
 
 
-def test_view_orders_one_source_and_ignores_others(store: TxStore, net: FakeStellarNetwork,
-                                                   sequencer: Sequencer) -> None:
+def test_view_orders_one_source_private_records_included_and_ignores_others(
+        store: TxStore, net: FakeStellarNetwork, sequencer: Sequencer) -> None:
     s, other = Keypair.random(), Keypair.random()
     seq = net.ledger.create_account(s.public_key).seq_num
     net.ledger.create_account(other.public_key)
@@ -51,7 +51,7 @@ def test_view_orders_one_source_and_ignores_others(store: TxStore, net: FakeStel
     foreign = signed(build(net.ledger, other, _bump), other)
     store.insert(_record(n4, TxStatus.READY, s.public_key))
     store.insert(_record(n2, TxStatus.READY, s.public_key))
-    store.insert(_record(n1, TxStatus.PENDING, s.public_key))
+    store.insert(_record(n1, TxStatus.PENDING, s.public_key, private=True, creator=s.public_key))
     # names s as a signer only: not one of s's transactions
     store.insert(_record(foreign, TxStatus.READY, other.public_key, signers=[s.public_key]))
 
