@@ -14,7 +14,9 @@ from app.settings import NetworkSettings
 from app.stellar.sequencing import State, WaitKind
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
+from app.txs.view import tx_info
 from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
+from app.worker.review import Reviewer
 from app.worker.sequencer import Sequencer
 from tests.fakenet import FakeStellarNetwork
 from tests.fakenet.txkit import build, signed
@@ -159,3 +161,56 @@ def test_gate_waits_for_min_seq_age_until_the_time_it_holds(store: TxStore, net:
     held = _ordering(sequencer, net).gate(store.get(aged.hash_hex()))  # type: ignore[arg-type]
     assert isinstance(held, Hold) and held.at == seq_time + 20
     assert held.waiting_for == {"kind": "minSeqAge", "at": seq_time + 20, "notBefore": seq_time + 20}
+
+
+# -- reviewing a source's queue: writes to the store -----------------------------------------
+
+
+def _reviewer(store: TxStore, sequencer: Sequencer, net: FakeStellarNetwork,
+              finished: list[str]) -> Reviewer[str]:
+    return Reviewer(store, _ordering(sequencer, net),
+                    landed_fields=lambda found: {"result": {"ledger": net.ledger.sequence,
+                                                            "successful": True}},
+                    on_final=lambda record: finished.append(record.hash))
+
+
+def test_review_ends_what_can_never_apply_and_tells_the_rest_what_they_wait_for(
+        store: TxStore, net: FakeStellarNetwork, sequencer: Sequencer) -> None:
+    s = Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    applied_elsewhere = signed(build(net.ledger, s, _bump), s)
+    consumed = signed(build(net.ledger, s, lambda t: _bump(t.add_memo(TextMemo("x")))), s)
+    n2 = signed(build(net.ledger, s, _bump, seq=seq + 1), s)
+    n4 = signed(build(net.ledger, s, _bump, seq=seq + 3), s)
+    store.insert(_record(applied_elsewhere, TxStatus.PENDING, s.public_key))
+    store.insert(_record(consumed, TxStatus.PENDING, s.public_key))
+    store.insert(_record(n2, TxStatus.READY, s.public_key))
+    store.insert(_record(n4, TxStatus.READY, s.public_key))
+    assert net.ledger.apply(applied_elsewhere.to_xdr()).successful
+
+    finished: list[str] = []
+    result = _reviewer(store, sequencer, net, finished).review(store.get(n2.hash_hex()))  # type: ignore[arg-type]
+    assert result.landed == [applied_elsewhere.hash_hex()]
+    assert result.ended == [consumed.hash_hex()]
+    assert sorted(finished) == sorted([applied_elsewhere.hash_hex(), consumed.hash_hex()])
+    assert result.eligible == [n2.hash_hex()]
+
+    lost = tx_info(store.get(consumed.hash_hex()))  # type: ignore[arg-type]
+    assert lost["status"] == "failed"
+    assert (lost["reason"]["code"], lost["reason"]["hash"]) == ("superseded_by", applied_elsewhere.hash_hex())
+    assert lost["error"] == lost["reason"]["message"]
+    assert tx_info(store.get(applied_elsewhere.hash_hex()))["status"] == "processed"  # type: ignore[arg-type]
+    waiting = tx_info(store.get(n4.hash_hex()))  # type: ignore[arg-type]
+    assert waiting["status"] == "ready"
+    missing = [{"from": str(seq + 3), "to": str(seq + 3)}]
+    assert waiting["waitingFor"] == {"kind": "blocked", "missing": missing, "missingCount": 1}
+    # n2 lands and a record for the missing n3 arrives: n4 now waits for it
+    assert net.ledger.apply(n2.to_xdr()).successful
+    store.transition(n2.hash_hex(), TxStatus.READY, TxStatus.PROCESSED,
+                     {"submitted": 1, "result": {"envelopeXdr": n2.to_xdr(), "ledger": 1}})
+    n3 = signed(build(net.ledger, s, _bump), s)
+    store.insert(_record(n3, TxStatus.PENDING, s.public_key))
+    again = _reviewer(store, sequencer, net, finished).review(store.get(n4.hash_hex()))  # type: ignore[arg-type]
+    assert again.ended == [] and again.eligible == []
+    assert tx_info(store.get(n4.hash_hex()))["waitingFor"] == {  # type: ignore[arg-type]
+        "kind": "predecessor", "hash": n3.hash_hex()}
