@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from app.observability import RequestContextMiddleware
 from app.services import Services, build_services
 from app.settings import Settings
+from app.web.asgi import CloseUnreadBodies
 from app.web.budget import UpstreamBudget
 from app.web.client import ClientResolver
 from app.web.cors import CorsMiddleware
@@ -53,6 +54,7 @@ def create_app(settings: Settings,
     app = Starlette(
         routes=routes(),
         middleware=[
+            Middleware(CloseUnreadBodies),
             Middleware(RequestContextMiddleware),
             Middleware(CorsMiddleware, origins=settings.cors_origins),
             Middleware(RateLimitMiddleware, settings=settings.rate_limit, clients=clients),

@@ -96,10 +96,6 @@ def _cosigner_paths() -> dict[str, Any]:
             "operationId": "submitTx", "parameters": [_HASH_PARAM],
             "responses": {"202": _json(tx_info, "Queued for submission"),
                           **_errors(400, 404, 409)}}},
-        "/tx/{hash}/deliveries": {"get": {
-            "summary": "Callback delivery log of a transaction", "operationId": "txDeliveries",
-            "parameters": [_HASH_PARAM],
-            "responses": {"200": {"description": "Deliveries"}, **_errors(400, 404)}}},
     }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.settings import RateLimitSettings
-from app.web.asgi import header, send_json
+from app.web.asgi import send_json
 from app.web.client import ClientResolver, remember
 
 _EXEMPT = ("/health", "/monitoring/health")
@@ -74,12 +74,7 @@ class RateLimitMiddleware:
         wait = (self.strict if strict else self.general).take(key)
         if wait > 0:
             retry = str(max(1, round(wait)))
-            headers = [(b"retry-after", retry.encode())]
-            if header(scope, b"content-length") not in (None, "0") \
-                    or header(scope, b"transfer-encoding") is not None:
-                # The body is left unread: the connection cannot carry another request.
-                headers.append((b"connection", b"close"))
             await send_json(send, 429, {"error": "Too many requests, retry later", "status": 429},
-                            headers)
+                            [(b"retry-after", retry.encode())])
             return
         await self.app(scope, receive, send)

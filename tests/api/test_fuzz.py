@@ -33,7 +33,10 @@ PUBLIC_ROUTES = [("GET", "/"), ("GET", "/networks"), ("GET", "/openapi.json"), (
                  ("GET", "/monitoring/health"), ("GET", "/tx"), ("POST", "/tx"),
                  ("GET", f"/tx/{VALID_HASH}"), ("GET", "/tx/" + "ab" * 32),
                  ("GET", "/tx/" + "ab" * 32 + "/events"), ("POST", f"/tx/{VALID_HASH}/submit"),
-                 ("GET", f"/tx/{VALID_HASH}/deliveries"), ("GET", "/monitoring/metrics")]
+                 ("GET", f"/tx/{VALID_HASH}/deliveries"), ("GET", f"/tx/{VALID_HASH}/sep7"),
+                 ("POST", f"/tx/{VALID_HASH}/sep7"), ("GET", "/auth"), ("POST", "/auth"),
+                 ("GET", "/.well-known/stellar.toml"), ("GET", "/subscriptions"),
+                 ("POST", "/subscriptions"), ("GET", "/monitoring/metrics")]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64) | st.floats(allow_nan=False)
@@ -74,7 +77,7 @@ def _check(response: httpx.Response) -> None:
         assert body["status"] == response.status_code and isinstance(body["error"], str)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_post_tx_never_fails_with_5xx(fuzz_base: str, data: st.DataObject) -> None:
     body = data.draw(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=6))

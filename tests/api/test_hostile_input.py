@@ -133,3 +133,14 @@ def test_unhandled_error_is_json_500_without_the_body_in_logs_or_sentry(
     events = [line for body in received for line in body.splitlines() if b'"exception"' in line]
     assert events, "the error did not reach Sentry"
     assert all(b"SECRET-" not in body for body in received)
+
+
+def test_an_answer_before_the_body_is_read_closes_the_connection(client: httpx.Client) -> None:
+    body = b'{"a": "' + b"x" * 60_000 + b'"}'
+    for _ in range(5):  # the same client (connection pool) each time
+        answer = client.post("/tx/" + "ab" * 32 + "/submit", content=body,
+                             headers={"content-type": "application/json"})
+        assert answer.status_code == 404 and answer.headers["connection"] == "close"
+        assert client.get("/networks").status_code == 200
+    read = client.post("/tx", content=b"[1]", headers={"content-type": "application/json"})
+    assert read.status_code == 400 and read.headers.get("connection") != "close"
