@@ -1,21 +1,31 @@
 """Finalizer benchmarks against the fake network (its own process), on SQLite.
 
     .venv/bin/python bench/bench_worker.py [--latency-count 300] [--throughput-count 3000]
+                                           [--load-count 200] [--load-seconds 45]
 
 1. Ready -> submitted latency: transactions are made ready one at a time at a steady pace; for each,
    the time from sending the POST that makes it ready to the fake network receiving it
    (sendTransaction), with 1 app process and with 4 on one database. Because the clock starts
    before the POST, the figure includes the POST itself: an upper bound.
-2. Finalizer throughput at concurrency 50: N ready transactions are queued while the queue is paused,
-   then released at once; transactions submitted per second until the last one is in a ledger.
+2. The same latency with 1 process while bench_api's POST benchmark (``POST /tx`` creating
+   transactions with 2 signatures from 256 accounts, wrk -c32) runs against the same app: the
+   finalizer under load, both numbers in one table.
+3. Finalizer throughput at concurrency 50: N ready transactions are queued while the queue is paused,
+   then released at once; transactions submitted per second until the last one is in a ledger. The
+   fake network is pinned to one core (the last this process may use) where there are two or
+   more, so it does not take the app's.
+The app runs with ``make run``'s defaults (bench.harness.app).
 The original polls every 5 s: 2,500 ms on average before it even starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -118,23 +128,86 @@ def throughput(net: dict[str, str], count: int, concurrency: int) -> dict[str, f
     return {"tx_per_s": len(hashes) / (last - started), "seconds": last - started, "n": len(hashes)}
 
 
+def latency_under_load(net: dict[str, str], count: int, load_seconds: int) -> dict[str, float]:
+    """Ready -> submitted while bench_api's POST benchmark (create, 2 signatures, 256 accounts)
+    runs against the same app: ``count`` probe transactions, made ready one at a time."""
+    from bench.bench_api import POST_LUA, Source, make_bodies, write_lines
+    from bench.harness import wrk
+
+    for i in range(256):
+        httpx.post(net["control"] + "/accounts", json=Source(i).ledger_entry()).raise_for_status()
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = write_lines(Path(tmp) / "load.txt",
+                             [b for _, b, _ in make_bodies(16_000, 256, 0, both=True)])
+        accounts = funded(net["control"], count)
+        dest = funded.dest  # type: ignore[attr-defined]
+        probes = [signed_payment(kp, seq, dest) for kp, seq in accounts]
+        with storage("sqlite") as (kind, db), app(net, kind, db) as base:
+            load: dict[str, Any] = {}
+            loader = threading.Thread(target=lambda: load.update(result=wrk(
+                base, load_seconds, script=POST_LUA, env={"BODIES": str(bodies)})))
+            loader.start()
+            time.sleep(2)  # let the load reach its pace
+            ready_at: dict[str, float] = {}
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for xdr in probes:
+                    sent = time.time()
+                    r = client.post("/tx", json={"network": "testnet", "xdr": xdr, "submit": True})
+                    ready_at[r.json()["hash"]] = sent
+                    time.sleep(0.05)
+                    if not loader.is_alive():
+                        print("note: the POST load ended before the probes did (raise "
+                              "--load-seconds)", file=sys.stderr)
+                        break
+            loader.join()
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                seen = received_at(net["control"])
+                if all(h in seen for h in ready_at):
+                    break
+                time.sleep(0.5)
+    samples = [(seen[h] - t) * 1000 for h, t in ready_at.items() if h in seen]
+    return {"p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "n": len(samples),
+            "load_rps": load["result"].rps, "load_p99": load["result"].p99_ms}
+
+
+def fakenet_core() -> int | None:
+    """The last core this process may use, if there are at least two (one left for the rest)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return cores[-1] if len(cores) >= 2 else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency-count", type=int, default=300)
     parser.add_argument("--throughput-count", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--load-count", type=int, default=200,
+                        help="probe transactions while the POST benchmark runs")
+    parser.add_argument("--load-seconds", type=int, default=45)
     args = parser.parse_args()
+    core = fakenet_core()
+    where = f"pinned to CPU {core}" if core is not None else "not pinned (one core available)"
+    rows = []
     with fake_network() as net:
         for processes in (1, 4):
             r = latency(net, processes, args.latency_count)
-            print(f"ready->submitted, {processes} process(es): p50 {r['p50']:.1f} ms, "
-                  f"p99 {r['p99']:.1f} ms, mean {r['mean']:.1f} ms (n={r['n']})")
+            rows.append(f"| ready -> submitted, idle, {processes} process(es) | p50 {r['p50']:.1f} ms, "
+                        f"p99 {r['p99']:.1f} ms (n={r['n']}) |")
+        r = latency_under_load(net, args.load_count, args.load_seconds)
+        rows.append(f"| ready -> submitted while POST /tx create runs ({r['load_rps']:.0f} req/s, "
+                    f"p99 {r['load_p99']:.0f} ms), 1 process | p50 {r['p50']:.1f} ms, "
+                    f"p99 {r['p99']:.1f} ms (n={r['n']}) |")
+    with fake_network(cpu=core) as net:
         t = throughput(net, args.throughput_count, args.concurrency)
-        print(f"finalizer throughput at concurrency {args.concurrency}: {t['tx_per_s']:.0f} tx/s "
-              f"({t['n']} transactions in {t['seconds']:.1f} s)")
+        rows.append(f"| finalizer throughput, concurrency {args.concurrency}, fake network {where} "
+                    f"| {t['tx_per_s']:.0f} tx/s ({t['n']} transactions in {t['seconds']:.1f} s) |")
+    print("| measure | result |\n|---|---|")
+    print("\n".join(rows))
     print(f"\nreproduce: .venv/bin/python bench/bench_worker.py --latency-count "
           f"{args.latency_count} --throughput-count {args.throughput_count} "
-          f"--concurrency {args.concurrency}")
+          f"--concurrency {args.concurrency} --load-count {args.load_count} "
+          f"--load-seconds {args.load_seconds}")
 
 
 if __name__ == "__main__":

@@ -7,5 +7,6 @@ bash scripts/install-system-deps.sh || true
 bash scripts/bootstrap.sh dev
 echo "== engine"; .venv/bin/python bench/bench_engine.py "$@"
 echo "== HTTP API"; .venv/bin/python bench/bench_api.py --isolated
+echo "== cost growth"; .venv/bin/python bench/bench_growth.py
 echo "== finalizer"; .venv/bin/python bench/bench_worker.py
 echo "== finalizer, sequential transactions"; .venv/bin/python bench/bench_sequence.py
