@@ -64,7 +64,9 @@ def fuzz_base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         net.ledger.create_account(SIGNER.public_key)
         # Cached accounts: POSTs then take the inline (no thread pool) path, fuzzed too.
         settings = app_settings(net.rpc_url, net.horizon_url, db, storage=request.param,
-                                accountCacheTtl=300, adminToken=ADMIN_TOKEN)
+                                accountCacheTtl=300, adminToken=ADMIN_TOKEN,
+                                # Web authentication on, so its routes are fuzzed past "not configured".
+                                auth={"signingKey": Keypair.random().secret, "homeDomain": "example.org"})
         with running_app(settings) as base:
             httpx.post(base + "/tx", json={"network": "testnet", "xdr": VALID}, timeout=30)
             yield base
