@@ -7,12 +7,13 @@ file by itself after logrotate moves it, so no signal is needed.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import logging.handlers
+import os
 import sys
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,13 +80,20 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Ids are a random per-process prefix and a counter (32 hex digits, like a uuid4's hex):
+        # unique across processes and restarts, and a tenth of uuid4()'s cost on every request.
+        self._prefix = os.urandom(6).hex()
+        self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         given = header(scope, b"x-request-id")
-        rid = given if given and len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+        if given and len(given) <= 64 and given.isprintable():
+            rid = given
+        else:
+            rid = f"{self._prefix}{next(self._counter):020x}"
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
