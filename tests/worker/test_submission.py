@@ -126,9 +126,12 @@ def test_never_submitted_before_min_time(worker_app: httpx.Client, net: FakeStel
 def test_expired_while_pending_fails_and_is_not_submitted(worker_app: httpx.Client,
                                                           net: FakeStellarNetwork) -> None:
     p = funded_payment(net)
-    worker_app.post("/tx", json={"network": "testnet", "xdr": p.envelope.to_xdr(), "submit": True,
-                                 "expires": int(time.time()) + 1})
-    done = wait_for(worker_app, p.hash, {"failed"}, timeout=10)
+    # Three seconds ahead: on a loaded machine the POST itself can take most of a second, and an
+    # "expires" already in the past is refused (400) instead of stored.
+    created = worker_app.post("/tx", json={"network": "testnet", "xdr": p.envelope.to_xdr(),
+                                           "submit": True, "expires": int(time.time()) + 3})
+    assert created.status_code == 200, created.text
+    done = wait_for(worker_app, p.hash, {"failed"}, timeout=15)
     assert "expired" in done["error"]
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed()})
     time.sleep(0.5)
