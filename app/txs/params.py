@@ -70,11 +70,11 @@ def parse_expires(value: Any, now: float) -> int | None:
         number = value
     elif isinstance(value, float) and math.isfinite(value):
         number = math.floor(value)  # JavaScript clients send Date.now() / 1000 + ttl
-    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", value):
         number = int(value)
     if number is None or not 0 <= number <= MAX_UNIX:
-        raise ValidationFailed(f'Invalid "expires" parameter. {value} is not a valid UNIX date.',
-                               "expires")
+        raise ValidationFailed(f'Invalid "expires" parameter. {str(value)[:40]} is not a valid UNIX '
+                               "date.", "expires")
     if number < now:
         raise ValidationFailed(f'Invalid "expires" parameter. {value} date has already passed.',
                                "expires")

@@ -88,6 +88,10 @@ def test_post_tx_never_fails_with_5xx(fuzz_base: str, data: st.DataObject) -> No
     if data.draw(st.booleans()):
         body["xdr"] = data.draw(st.sampled_from([VALID, payment_tx(SIGNER).to_xdr()])) \
             if data.draw(st.booleans()) else _mutated_xdr(data)
+    if data.draw(st.booleans()):  # number-like strings: non-ASCII digits, thousands of digits
+        body["expires"] = data.draw(st.one_of(
+            st.text(alphabet=st.characters(categories=["Nd", "No"]), max_size=8),
+            st.integers(0, 5000).map(lambda n: "9" * n), st.integers(-(10**30), 10**30)))
     kind = data.draw(st.sampled_from(["json", "form", "raw"]))
     with httpx.Client(base_url=fuzz_base, timeout=30) as client:
         if kind == "json":

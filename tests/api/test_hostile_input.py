@@ -19,8 +19,12 @@ import sentry_sdk
 
 from app.services import Services, build_services
 from app.settings import Settings
+from tests.api.conftest import Accounts
+from tests.api.test_compat import post, seq_of
 from tests.api.test_errors import error
 from tests.app_server import app_settings, running_app
+from tests.builders import payment_tx
+from tests.fakenet import FakeStellarNetwork
 
 
 def _cursor(raw: bytes) -> str:
@@ -144,3 +148,11 @@ def test_an_answer_before_the_body_is_read_closes_the_connection(client: httpx.C
         assert client.get("/networks").status_code == 200
     read = client.post("/tx", content=b"[1]", headers={"content-type": "application/json"})
     assert read.status_code == 400 and read.headers.get("connection") != "close"
+
+
+@pytest.mark.parametrize("expires", ["9" * 5000, "٣٣٣", "1e9", " 12345678901234 "])
+def test_expires_strings_are_ascii_digits_of_bounded_length(client: httpx.Client, net: FakeStellarNetwork,
+                                                            accounts: Accounts, expires: str) -> None:
+    s = accounts.make()
+    answer = error(post(client, payment_tx(s, seq=seq_of(net, s)).to_xdr(), expires=expires), 400)
+    assert answer["field"] == "expires" and len(str(answer["error"])) < 200
