@@ -102,3 +102,37 @@ def test_cached_accounts_cost_nothing(net: FakeStellarNetwork, tmp_path: Path) -
         answers = [client.post("/tx", json={"network": "testnet", "xdr": xdr}).status_code
                    for _ in range(5)]
     assert answers == [200] * 5
+
+
+def test_horizon_reads_are_bounded_in_flight(net: FakeStellarNetwork) -> None:
+    """The real Horizon client against the fake network, wrapped to count calls in flight."""
+    import threading
+    import time
+
+    from app.ledger.accounts import HORIZON_CONCURRENCY, AccountSource, NetworkClients
+    from app.settings import NetworkSettings
+    from tests.builders import PASSPHRASE
+
+    with httpx.Client(timeout=30) as http:
+        clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, None, net.horizon_url), http)
+        horizon = clients.horizon
+        assert horizon is not None
+        real = horizon.get_account
+        lock, in_flight, most = threading.Lock(), [0], [0]
+
+        def counted(account_id: str) -> Any:
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            try:
+                time.sleep(0.02)  # keep each call open long enough for others to start
+                return real(account_id)
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        horizon.get_account = counted  # type: ignore[method-assign]
+        wanted = [Keypair.random().public_key for _ in range(40)]
+        found = AccountSource({"testnet": clients}, ttl=0).load("testnet", wanted)
+    assert sorted(found) == sorted(wanted) and all(a.missing for a in found.values())
+    assert 1 <= most[0] <= HORIZON_CONCURRENCY
