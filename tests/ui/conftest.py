@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from stellar_sdk import Keypair
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
@@ -42,6 +43,7 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TESTNET = "Test SDF Network ; September 2015"
+AUTH_KEY = Keypair.random()  # the server's SEP-10 / SEP-7 signing key
 
 
 def _free_port() -> int:
@@ -138,6 +140,7 @@ def refractor(
         "tickerTimeout": 100,
         "retryDelay": 200,
         "accountCacheTtl": 0,
+        "auth": {"signingKey": AUTH_KEY.secret, "homeDomain": "refractor.test"},
     }
     cfg = tmp / "config.json"
     cfg.write_text(json.dumps(config))

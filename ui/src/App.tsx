@@ -9,6 +9,8 @@ const UploadPage = lazy(() => import('./pages/UploadPage'))
 const TxPage = lazy(() => import('./pages/TxPage'))
 const QueuePage = lazy(() => import('./pages/QueuePage'))
 const ApiDocsPage = lazy(() => import('./pages/ApiDocsPage'))
+const SignInPage = lazy(() => import('./pages/SignInPage'))
+const NotificationsPage = lazy(() => import('./pages/NotificationsPage'))
 
 const HASH_ROUTE = /^\/tx\/([0-9a-fA-F]{64})\/?$/
 
@@ -19,6 +21,8 @@ function Route({ pathname }: { pathname: string }) {
   if (m) return <TxPage key={m[1].toLowerCase()} hash={m[1].toLowerCase()} />
   if (pathname === '/queue' || pathname === '/queue/') return <QueuePage />
   if (pathname === '/api-docs' || pathname === '/api-docs/') return <ApiDocsPage />
+  if (pathname === '/signin' || pathname === '/signin/') return <SignInPage />
+  if (pathname === '/notifications' || pathname === '/notifications/') return <NotificationsPage />
   return <NotFoundPage />
 }
 

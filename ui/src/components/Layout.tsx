@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react'
+import { setSession, shortKey, useSession } from '../lib/session'
 import { Link, useLocation } from '../router'
 
 const NAV = [
@@ -9,6 +10,8 @@ const NAV = [
 
 export function Layout({ children }: { children: ReactNode }) {
   const { pathname } = useLocation()
+  const session = useSession()
+  const nav = session ? [...NAV.slice(0, 2), { to: '/notifications', label: 'Notifications' }, ...NAV.slice(2)] : NAV
   return (
     <>
       <a className="skip-link" href="#main">
@@ -25,13 +28,29 @@ export function Layout({ children }: { children: ReactNode }) {
           </Link>
           <nav aria-label="Main">
             <ul className="nav">
-              {NAV.map((n) => (
+              {nav.map((n) => (
                 <li key={n.to}>
                   <Link to={n.to} aria-current={pathname.startsWith(n.to) ? 'page' : undefined}>
                     {n.label}
                   </Link>
                 </li>
               ))}
+              <li className="session" data-testid="session">
+                {session ? (
+                  <>
+                    <span className="mono small" title={session.account}>
+                      {shortKey(session.account)}
+                    </span>{' '}
+                    <button type="button" className="link-button" onClick={() => setSession(null)}>
+                      Sign out
+                    </button>
+                  </>
+                ) : (
+                  <Link to="/signin" aria-current={pathname.startsWith('/signin') ? 'page' : undefined}>
+                    Sign in
+                  </Link>
+                )}
+              </li>
             </ul>
           </nav>
         </div>

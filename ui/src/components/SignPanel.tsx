@@ -5,6 +5,7 @@ import { canSign, canSubmitManually } from '../lib/status'
 import type { TxChanges, TxInfo } from '../lib/types'
 import { ChangesFeedback } from './ChangesFeedback'
 import { FileToText } from './FileToText'
+import { SignOnPhone } from './SignOnPhone'
 import { WalletSigner } from './WalletSigner'
 
 /** Everything a co-signer can do: sign with a wallet, import a signed XDR, or submit a ready transaction. */
@@ -70,6 +71,7 @@ export function SignPanel({ tx, onUpdate }: { tx: TxInfo; onUpdate: (tx: TxInfo)
             onSigned={(xdr, wallet) => sendSigned(xdr, `signing with ${wallet}`)}
             onError={setError}
           />
+          <SignOnPhone hash={tx.hash} />
           <form className="import" onSubmit={importXdr} noValidate>
             <label htmlFor="import-xdr">Import a signed XDR</label>
             <textarea

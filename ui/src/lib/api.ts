@@ -3,7 +3,8 @@
 
 import { apiUrl } from './config'
 import { normalizeDeliveries } from './deliveries'
-import type { Delivery, NetworkInfo, NewTxRequest, TxInfo, TxPage, TxPostResponse } from './types'
+import { getSession, setSession } from './session'
+import type { Delivery, NetworkInfo, NewTxRequest, Sep7Link, Subscription, TxInfo, TxPage, TxPostResponse } from './types'
 
 export class ApiError extends Error {
   readonly status: number
@@ -83,6 +84,9 @@ export async function apiRequest<T>(path: string, init: { method?: string; body?
   // no-store: the UI and the API share URLs (/tx/{hash} is a page for browsers and JSON for fetch), so a
   // cached HTML answer must never be reused for a JSON request; the data is live anyway.
   const opts: RequestInit = { method: init.method ?? 'GET', headers, signal: init.signal, cache: 'no-store' }
+  // Signed in: every request carries the token, so private records of the account show up.
+  const session = getSession()
+  if (session) headers.Authorization = `Bearer ${session.token}`
   if (init.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     opts.body = JSON.stringify(init.body)
@@ -104,8 +108,10 @@ export async function apiRequest<T>(path: string, init: { method?: string; body?
     }
   }
   if (!response.ok) {
+    if (response.status === 401 && session && getSession()?.token === session.token) setSession(null) // expired or revoked
     throw errorFromResponse(response.status, response.statusText, body, response.headers.get('Retry-After'))
   }
+  if (response.status === 204) return {} as T
   if (body === null || typeof body !== 'object') {
     throw new ApiError('The server sent an unexpected answer.', response.status, null, body)
   }
@@ -132,4 +138,12 @@ export const api = {
   listTx: (params: { account?: string; signer?: string; awaiting?: string; status?: string; network?: string; limit?: number; cursor?: string | null }) =>
     apiRequest<TxPage>(`/tx${queryString(params)}`),
   openapi: () => apiRequest<Record<string, unknown>>('/openapi.json'),
+  authChallenge: (account: string, network: string) =>
+    apiRequest<{ transaction: string; network_passphrase: string }>(`/auth${queryString({ account, network })}`),
+  authToken: (transaction: string) => apiRequest<{ token: string }>('/auth', { method: 'POST', body: { transaction } }),
+  subscriptions: () => apiRequest<{ items: Subscription[] }>('/subscriptions').then((r) => r.items ?? []),
+  subscribe: (url: string, events: string[]) =>
+    apiRequest<Subscription>('/subscriptions', { method: 'POST', body: { url, events } }),
+  unsubscribe: (id: string) => apiRequest<unknown>(`/subscriptions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+  sep7Link: (hash: string) => apiRequest<Sep7Link>(`/tx/${encodeURIComponent(hash)}/sep7`),
 }

@@ -80,6 +80,8 @@ export interface WaitingFor {
 }
 
 export interface TxInfo {
+  /** only on private records */
+  visibility?: 'private'
   hash: string
   network: string
   xdr: string
@@ -143,4 +145,21 @@ export interface NewTxRequest {
   callbackUrl?: string
   desiredSigners?: string[]
   expires?: number
+  visibility?: 'public' | 'private'
+}
+
+export interface Subscription {
+  id: string
+  url: string
+  events: string[]
+  createdAt: number
+  secret?: string
+}
+
+export interface Sep7Link {
+  uri: string
+  callback: string
+  networkPassphrase: string
+  originDomain: string | null
+  signed: boolean
 }

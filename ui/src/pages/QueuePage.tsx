@@ -5,6 +5,7 @@ import { TxList } from '../components/TxList'
 import { WalletPicker } from '../components/WalletPicker'
 import { api } from '../lib/api'
 import { loadNetworks } from '../lib/networks'
+import { useSession } from '../lib/session'
 import { isAccountId } from '../lib/strkey'
 import { usePagedList } from '../lib/usePagedList'
 import { navigate, useLocation } from '../router'
@@ -29,7 +30,9 @@ function ListSection({ title, id, list, empty }: { title: string; id: string; li
 
 export default function QueuePage() {
   const { search } = useLocation()
-  const account = search.get('account') ?? ''
+  const session = useSession()
+  // Signed in: your own account unless another one is asked for; private records come with the token.
+  const account = search.get('account') ?? session?.account ?? ''
   const valid = isAccountId(account)
   const [input, setInput] = useState(account)
   const [error, setError] = useState(account && !valid ? 'Not a valid account key (G…, 56 characters).' : '')
@@ -42,10 +45,11 @@ export default function QueuePage() {
       .catch(() => setNetworks([]))
   }, [])
 
-  const awaiting = usePagedList(valid ? `a:${account}` : null, (cursor) =>
+  const who = session?.account ?? ''
+  const awaiting = usePagedList(valid ? `a:${account}:${who}` : null, (cursor) =>
     api.listTx({ awaiting: account, status: 'pending', limit: PAGE, cursor }),
   )
-  const involved = usePagedList(valid ? `i:${account}` : null, (cursor) => api.listTx({ account, limit: PAGE, cursor }))
+  const involved = usePagedList(valid ? `i:${account}:${who}` : null, (cursor) => api.listTx({ account, limit: PAGE, cursor }))
 
   const show = (key: string) => {
     const k = key.trim()
@@ -74,7 +78,10 @@ export default function QueuePage() {
   return (
     <section>
       <PageHeading title="My queue" />
-      <p className="lead">Transactions waiting for your signature, and every transaction that involves your account.</p>
+      <p className="lead">
+        Transactions waiting for your signature, and every transaction that involves your account.{' '}
+        {session ? 'Private transactions of your account are included.' : 'Sign in with your wallet to include private ones.'}
+      </p>
       <form
         className="card"
         noValidate

@@ -47,6 +47,11 @@ export default function TxPage({ hash }: { hash: string }) {
         <div className="status-row" data-testid="status">
           {tx ? <StatusBadge tx={tx} /> : <span className="badge tone-wait">Loading…</span>}
           {tx && <span className="muted small">on {tx.network}</span>}
+          {tx?.visibility === 'private' && (
+            <span className="badge tone-wait" data-testid="private" title="Visible only to its accounts, its signers and who uploaded it">
+              Private
+            </span>
+          )}
           {tx && mode !== 'stopped' && (
             <span className={`live-dot mode-${mode}`} data-mode={mode}>
               {MODE_TEXT[mode]}

@@ -3,6 +3,7 @@ import { Field } from '../components/Field'
 import { FileToText } from '../components/FileToText'
 import { PageHeading } from '../components/PageHeading'
 import { ApiError, api, errorField } from '../lib/api'
+import { useSession } from '../lib/session'
 import { fromLocalInput, toLocalInput } from '../lib/time'
 import type { NetworkInfo } from '../lib/types'
 import { validateUpload, type FieldErrors, type UploadForm } from '../lib/validation'
@@ -12,6 +13,8 @@ const EMPTY: UploadForm = { network: '', xdr: '', submit: false, callbackUrl: ''
 const FIELDS = ['network', 'xdr', 'submit', 'callbackUrl', 'expires', 'desiredSigners'] as const
 
 export default function UploadPage() {
+  const session = useSession()
+  const [privateRecord, setPrivateRecord] = useState(false)
   const [networks, setNetworks] = useState<NetworkInfo[] | null>(null)
   const [networksError, setNetworksError] = useState('')
   const [form, setForm] = useState<UploadForm>(EMPTY)
@@ -46,7 +49,7 @@ export default function UploadPage() {
     }
     setBusy(true)
     try {
-      const tx = await api.postTx(request)
+      const tx = await api.postTx(privateRecord ? { ...request, visibility: 'private' } : request)
       navigate(`/tx/${tx.hash}`)
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : new ApiError(String(err), 0)
@@ -111,6 +114,28 @@ export default function UploadPage() {
             </>
           )}
         </Field>
+
+        <fieldset className="field visibility" data-testid="visibility">
+          <legend>Who can see it</legend>
+          <div className="checkbox">
+            <input id="visibility-public" type="radio" name="visibility" checked={!privateRecord} onChange={() => setPrivateRecord(false)} />
+            <label htmlFor="visibility-public">
+              Public
+              <span className="hint block">Anyone with the hash or the link, as with any Refractor server.</span>
+            </label>
+          </div>
+          <div className="checkbox">
+            <input id="visibility-private" type="radio" name="visibility" checked={privateRecord} onChange={() => setPrivateRecord(true)} />
+            <label htmlFor="visibility-private">
+              Private
+              <span className="hint block">
+                Only its source accounts, its possible signers{session ? ' and you' : ''}, once signed in with a wallet; co-signers can
+                still add signatures through the link.
+                {!session && ' Sign in first if you are not one of them, or you will not see it again.'}
+              </span>
+            </label>
+          </div>
+        </fieldset>
 
         <div className="field checkbox">
           <input id="submit" type="checkbox" checked={form.submit} onChange={(e) => set('submit', e.target.checked)} />
