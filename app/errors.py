@@ -3,7 +3,8 @@
     AppError                      500  unexpected: logged and reported, message hidden from clients
     ├── BadRequest                400  the request cannot be understood or is invalid
     │   └── ValidationFailed      400  one named field is invalid (``field`` tells which)
-    ├── Unauthorized              401  missing or wrong admin token
+    ├── Unauthorized              401  missing or wrong admin token; sign-in needed
+    │   └── InvalidToken          401  a sign-in token (JWT) that is malformed, forged or expired
     ├── NotFound                  404  no such record or route
     ├── MethodNotAllowed          405
     ├── Conflict                  409  the record is not in a state that allows the action
@@ -48,6 +49,14 @@ class ValidationFailed(BadRequest):
 
 class Unauthorized(_ClientError):
     status = 401
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token is not (or no longer) a valid sign-in: the client should sign in again.
+    Marked as RFC 6750 says (``WWW-Authenticate: Bearer error="invalid_token"``) and in the body."""
+
+    def body(self) -> dict[str, object]:
+        return {**super().body(), "reason": "invalid_token"}
 
 
 class NotFound(_ClientError):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import jwt
 from stellar_sdk import Keypair
 
-from app.errors import Unauthorized
+from app.errors import InvalidToken
 from app.stellar.signers import is_ed25519_key
 
 
@@ -34,16 +34,16 @@ class Tokens:
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def verify(self, token: str) -> str:
-        """The account the token was issued to; Unauthorized with the reason otherwise."""
+        """The account the token was issued to; InvalidToken with the reason otherwise."""
         try:
             claims = jwt.decode(token, self._key, algorithms=["HS256"], issuer=self.issuer,
                                 options={"require": ["exp", "iat", "sub", "iss"]},
                                 leeway=5)
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("The token has expired; sign in again (GET /auth)") from None
+            raise InvalidToken("The token has expired; sign in again (GET /auth)") from None
         except jwt.PyJWTError as exc:
-            raise Unauthorized(f"Invalid token: {exc}") from None
+            raise InvalidToken(f"Invalid token: {exc}") from None
         account = claims.get("sub")
         if not isinstance(account, str) or not is_ed25519_key(account):
-            raise Unauthorized("Invalid token: no account")
+            raise InvalidToken("Invalid token: no account")
         return account

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.errors import AppError, TooManyRequests
+from app.errors import AppError, InvalidToken, TooManyRequests
 from app.web.responses import json_response
 
 log = logging.getLogger("refractor.errors")
@@ -19,6 +19,8 @@ async def app_error(request: Request, exc: Exception) -> Response:
     if not exc.public:
         log.error("unexpected application error", exc_info=exc)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if isinstance(exc, InvalidToken):
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     return json_response(request, exc.body(), exc.status, headers)
 
 

@@ -102,7 +102,7 @@ def _cosigner_paths() -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     tx_info = {"$ref": "#/components/schemas/TxInfo"}
     admin: list[dict[str, list[str]]] = [{"bearer": []}]
-    return {
+    return _mark_optional_sign_in({
         "openapi": "3.1.0",
         "info": {"title": "Refractor API", "version": __version__,
                  "description": "Store pending Stellar transactions, collect co-signers' signatures, "
@@ -184,7 +184,23 @@ def build_openapi() -> dict[str, Any]:
                                                          "optional on /tx routes, where it shows "
                                                          "private records to their parties"}},
         },
-    }
+    })
+
+
+# Routes where a sign-in token is optional: with one, private records of the account are shown.
+_OPTIONAL_SIGN_IN = {("/tx", "get"), ("/tx", "post"), ("/tx/{hash}", "get"), ("/tx/{hash}/events", "get"),
+                     ("/tx/{hash}/submit", "post"), ("/tx/{hash}/sep7", "get"),
+                     ("/tx/{hash}/sep7", "post")}
+
+
+def _mark_optional_sign_in(document: dict[str, Any]) -> dict[str, Any]:
+    for path, method in _OPTIONAL_SIGN_IN:
+        operation = document["paths"].get(path, {}).get(method)
+        if operation is not None:
+            security = operation.setdefault("security", [{}])
+            if {"sep10": []} not in security:
+                security.append({"sep10": []})
+    return document
 
 
 async def openapi_document(request: Request) -> Response:

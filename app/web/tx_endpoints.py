@@ -18,7 +18,7 @@ from app.stellar.signers import is_ed25519_key
 from app.store.base import TxQuery, decode_cursor, encode_cursor
 from app.txs.model import TxStatus
 from app.txs.view import tx_info
-from app.web.admin import is_admin, require_admin
+from app.web.admin import require_admin
 from app.web.body import read_object
 from app.web.budget import charge_upstream
 from app.web.identity import viewer
@@ -105,8 +105,7 @@ def parse_query(request: Request) -> TxQuery:
         network=network,
         limit=int(limit_text),
         cursor=decode_cursor(cursor) if cursor else None,
-        # The operator's token is not a co-signer's sign-in: it lists the public records.
-        viewer=None if is_admin(request) else viewer(request),
+        viewer=viewer(request),  # None for the operator's token: it lists the public records
     )
 
 

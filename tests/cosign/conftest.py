@@ -20,6 +20,7 @@ from tests.fakenet import FakeStellarNetwork
 
 SERVER_KEY = Keypair.random()
 HOME_DOMAIN = "refractor.test"
+ADMIN_TOKEN = "admin-token-for-the-cosigner-tests"
 
 
 @dataclass
@@ -33,7 +34,7 @@ def auth_settings(net: FakeStellarNetwork, db: str, storage: str) -> Settings:
     return app_settings(net.rpc_url, net.horizon_url, db, storage=storage,
                         auth={"signingKey": SERVER_KEY.secret, "homeDomain": HOME_DOMAIN,
                               "challengeTtl": 300},
-                        subscriptions={"maxPerAccount": 3})
+                        subscriptions={"maxPerAccount": 3}, adminToken=ADMIN_TOKEN)
 
 
 @pytest.fixture(scope="module")

@@ -187,3 +187,7 @@ def test_bad_tokens_are_401(client: httpx.Client) -> None:
     got = client.get("/subscriptions", headers={"Authorization": f"Bearer {forged}"})
     assert got.status_code == 401
     assert got.json()["status"] == 401
+    # Marked so clients know to sign in again (RFC 6750), unlike "sign in first".
+    assert got.json()["reason"] == "invalid_token"
+    assert got.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert "reason" not in client.get("/subscriptions").json()

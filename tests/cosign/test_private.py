@@ -9,7 +9,7 @@ from stellar_sdk import Keypair, TransactionEnvelope
 from tests.api.conftest import Accounts
 from tests.api.test_compat import seq_of
 from tests.builders import payment_tx, signed
-from tests.cosign.conftest import App, sign_in, token_for
+from tests.cosign.conftest import ADMIN_TOKEN, App, sign_in, token_for
 
 
 def post(client: httpx.Client, xdr: str, headers: dict[str, str] | None = None,
@@ -46,8 +46,7 @@ def test_private_record_is_not_found_for_non_parties(client: httpx.Client, app: 
     assert hidden.status_code == 404
     assert hidden.json()["error"] == missing.json()["error"].replace("ab" * 32, tx_hash)
     stranger = token_for(client, Keypair.random())
-    for path in (f"/tx/{tx_hash}", f"/tx/{tx_hash}/events", f"/tx/{tx_hash}/sep7",
-                 f"/tx/{tx_hash}/deliveries"):
+    for path in (f"/tx/{tx_hash}", f"/tx/{tx_hash}/events", f"/tx/{tx_hash}/sep7"):
         assert client.get(path, headers=stranger).status_code == 404, path
         assert client.get(path).status_code == 404, path
     assert client.post(f"/tx/{tx_hash}/submit", headers=stranger).status_code == 404
@@ -118,3 +117,16 @@ def test_public_records_keep_their_shape(client: httpx.Client, app: App,
     bad = post(client, payment_tx(source, seq=seq_of(app.net, source) + 1).to_xdr(),
                visibility="secret")
     assert bad.status_code == 400 and bad.json()["field"] == "visibility"
+
+
+def test_the_operator_token_is_not_a_sign_in(client: httpx.Client, app: App,
+                                             accounts: Accounts) -> None:
+    """The admin token shares the Authorization header: on co-signer routes it counts as no sign-in
+    (public records as usual, private ones not found), never as a bad token."""
+    tx_hash, source, _a, _b, _creator = setup_private(client, app, accounts)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    public = post(client, payment_tx(source, seq=seq_of(app.net, source) + 3).to_xdr())
+    assert client.get(f"/tx/{public.json()['hash']}", headers=admin).status_code == 200
+    assert client.get(f"/tx/{tx_hash}", headers=admin).status_code == 404
+    assert client.get("/tx", params={"account": source.public_key}, headers=admin).status_code == 200
+    assert client.get("/subscriptions", headers=admin).status_code == 401

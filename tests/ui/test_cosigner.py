@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 
 def sign_in(ui: UiPage, key: Keypair, next_path: str = "") -> None:
     """Through the sign-in page with the test wallet holding ``key``."""
-    ui.page.add_init_script(f"window.__REFRACTOR_TEST_WALLET__ = {{secret: '{key.secret}', name: 'Test wallet'}}")
+    ui.page.add_init_script(
+        f"window.__REFRACTOR_TEST_WALLET__ = {{secret: '{key.secret}', name: 'Test wallet'}}")
     ui.goto("/signin" + (f"?next={next_path}" if next_path else ""))
     ui.page.click("[data-testid=sign-in-wallet]")
     ui.page.click("[data-wallet=refractor-test-wallet]")
@@ -30,7 +31,8 @@ def sign_in(ui: UiPage, key: Keypair, next_path: str = "") -> None:
     expect(ui.page.locator("[data-testid=session]")).to_contain_text(short, timeout=30_000)
 
 
-def test_private_record_signed_out_and_in(ui: UiPage, refractor: RefractorServer, fakenet: Any) -> None:
+def test_private_record_signed_out_and_in(ui: UiPage, refractor: RefractorServer,
+                                          fakenet: Any) -> None:
     ms = multisig_account(fakenet, signers=2, threshold=2)
     env = payment(fakenet, ms)
     s1, _s2 = ms.signers
@@ -63,7 +65,8 @@ def test_private_record_signed_out_and_in(ui: UiPage, refractor: RefractorServer
     expect(ui.page.locator("h1")).to_have_text("Transaction not found")
 
 
-def test_upload_privately_when_signed_in(ui: UiPage, refractor: RefractorServer, fakenet: Any) -> None:
+def test_upload_privately_when_signed_in(ui: UiPage, refractor: RefractorServer,
+                                         fakenet: Any) -> None:
     ms = multisig_account(fakenet, signers=2, threshold=2)
     env = payment(fakenet, ms)
     uploader = Keypair.random()  # not a party: sees it only as its creator
@@ -100,25 +103,28 @@ def test_notifications_page(ui: UiPage, refractor: RefractorServer) -> None:
     expect(listed).to_contain_text("tx.signature_added")
     ui.shoot("notifications")
     token = ui.page.evaluate("JSON.parse(localStorage.getItem('refractor.session')).token")
-    items = refractor.api("GET", "/subscriptions", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    auth = {"Authorization": f"Bearer {token}"}
+    items = refractor.api("GET", "/subscriptions", headers=auth).json()["items"]
     assert [i["url"] for i in items] == ["https://hooks.example.org/refractor"]
     listed.locator("button").click()
     expect(ui.page.locator("[data-testid=subscriptions]")).to_contain_text("No subscriptions yet")
-    assert refractor.api("GET", "/subscriptions", headers={"Authorization": f"Bearer {token}"}).json()["items"] == []
+    assert refractor.api("GET", "/subscriptions", headers=auth).json()["items"] == []
 
 
-def test_sign_on_your_phone(ui: UiPage, refractor: RefractorServer, fakenet: Any, ui_dist: Path) -> None:
+def test_sign_on_your_phone(ui: UiPage, refractor: RefractorServer, fakenet: Any,
+                            ui_dist: Path) -> None:
     ms = multisig_account(fakenet, signers=2, threshold=2)
     env = payment(fakenet, ms)
     s1, s2 = ms.signers
-    tx_hash = refractor.api("POST", "/tx", json={"network": "testnet", "xdr": signed_by(env, s1)}).json()["hash"]
+    tx_hash = refractor.api("POST", "/tx", json={"network": "testnet",
+                                                 "xdr": signed_by(env, s1)}).json()["hash"]
     loaded: list[str] = []
     ui.page.on("request", lambda req: loaded.append(req.url.rsplit("/", 1)[-1]))
     ui.goto(f"/tx/{tx_hash}")
     phone = ui.page.locator("[data-testid=sign-on-phone]")
     expect(phone.locator("button")).to_be_visible()
     ui.page.wait_for_load_state("networkidle")
-    assert not [f for f in loaded if f.startswith("qrcode")], "QR code generator loaded before it was asked for"
+    assert not [f for f in loaded if f.startswith("qrcode")], "QR generator loaded before it was asked for"
     phone.locator("button").click()
     expect(phone.locator("[data-testid=sep7-qr]")).to_be_visible()
     assert [f for f in loaded if f.startswith("qrcode")], "QR code generator was not loaded on demand"

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiError, api, errorField, errorFromResponse, queryString, setFetch } from './api'
+import { getSession, setSession } from './session'
 
 function respond(status: number, body: unknown, headers: Record<string, string> = {}) {
   const calls: { url: string; init?: RequestInit }[] = []
@@ -81,5 +82,29 @@ describe('errorField', () => {
     expect(errorField(new ApiError('Too many requests.', 429), FIELDS)).toBeNull()
     expect(errorField(new ApiError('Source account does not exist', 400), FIELDS)).toBeNull()
     expect(errorField(new ApiError('Unknown', 400, 'other'), FIELDS)).toBeNull()
+  })
+})
+
+describe('signed-in requests', () => {
+  const session = { account: 'GCKFBEIYV2U22IO2BJ4KVJOIP7XPWQGQFKKWXR6DOSJBV7STMAQSMTGG', token: 'a.b.c', expires: 4000000000 }
+  afterEach(() => setSession(null))
+
+  it('carry the token', async () => {
+    setSession(session)
+    const calls = respond(200, { items: [] })
+    await api.subscriptions()
+    expect((calls[0].init?.headers as Record<string, string>).Authorization).toBe('Bearer a.b.c')
+  })
+  it('sign out when the server says the token is no longer valid', async () => {
+    setSession(session)
+    respond(401, { error: 'The token has expired', status: 401, reason: 'invalid_token' })
+    await expect(api.subscriptions()).rejects.toBeInstanceOf(ApiError)
+    expect(getSession()).toBeNull()
+  })
+  it('stay signed in after a 401 of another kind (an operator-only route)', async () => {
+    setSession(session)
+    respond(401, { error: 'Missing or invalid admin token', status: 401 })
+    await expect(api.deliveries('ab'.repeat(32))).rejects.toBeInstanceOf(ApiError)
+    expect(getSession()).toEqual(session)
   })
 })

@@ -108,7 +108,10 @@ export async function apiRequest<T>(path: string, init: { method?: string; body?
     }
   }
   if (!response.ok) {
-    if (response.status === 401 && session && getSession()?.token === session.token) setSession(null) // expired or revoked
+    // The sign-in expired or is no longer accepted (RFC 6750 invalid_token): sign out. Other 401s (the
+    // operator's routes) leave the session alone.
+    const invalidToken = response.status === 401 && (body as { reason?: unknown } | null)?.reason === 'invalid_token'
+    if (invalidToken && session && getSession()?.token === session.token) setSession(null)
     throw errorFromResponse(response.status, response.statusText, body, response.headers.get('Retry-After'))
   }
   if (response.status === 204) return {} as T
