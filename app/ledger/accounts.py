@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -35,6 +36,7 @@ class NetworkClients:
 
 
 HORIZON_CONCURRENCY = 4  # Horizon account reads in flight for one request
+CACHE_SIZE = 50_000  # accounts kept; entries also expire after accountCacheTtl
 
 
 class AccountSource:
@@ -44,7 +46,9 @@ class AccountSource:
         self._ttl = ttl
         self._clock = clock
         self._deadline = deadline  # seconds for all of one request's Horizon account reads
-        self._cache: dict[tuple[str, str], tuple[float, AccountData]] = {}
+        # Least recently stored first: a flood of fresh accounts evicts the oldest entries, never
+        # every co-signer's cached account at once.
+        self._cache: OrderedDict[tuple[str, str], tuple[float, AccountData]] = OrderedDict()
         self._lock = threading.Lock()
 
     def load(self, network: str, account_ids: list[str]) -> dict[str, AccountData]:
@@ -60,10 +64,11 @@ class AccountSource:
         if wanted:
             fetched = self._fetch(network, wanted)
             with self._lock:
-                if len(self._cache) > 50_000:
-                    self._cache.clear()
                 for account_id, data in fetched.items():
                     self._cache[(network, account_id)] = (now + self._ttl, data)
+                    self._cache.move_to_end((network, account_id))
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
             found.update(fetched)
         return found
 

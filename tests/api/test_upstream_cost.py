@@ -136,3 +136,24 @@ def test_horizon_reads_are_bounded_in_flight(net: FakeStellarNetwork) -> None:
         found = AccountSource({"testnet": clients}, ttl=0).load("testnet", wanted)
     assert sorted(found) == sorted(wanted) and all(a.missing for a in found.values())
     assert 1 <= most[0] <= HORIZON_CONCURRENCY
+
+
+def test_the_account_cache_evicts_the_oldest_not_everything(net: FakeStellarNetwork,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.ledger import accounts as accounts_module
+    from app.ledger.accounts import AccountSource, NetworkClients
+    from app.settings import NetworkSettings
+    from tests.builders import PASSPHRASE
+
+    monkeypatch.setattr(accounts_module, "CACHE_SIZE", 10)
+    with httpx.Client(timeout=30) as http:
+        clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None), http)
+        source = AccountSource({"testnet": clients}, ttl=300)
+        first = [Keypair.random().public_key for _ in range(9)]
+        source.load("testnet", first)
+        later = [Keypair.random().public_key for _ in range(2)]
+        source.load("testnet", later[:1])
+        assert source.cached("testnet", first + later[:1])  # 10: all kept
+        source.load("testnet", later[1:])  # 11: the oldest goes, and only it
+        assert not source.cached("testnet", first[:1])
+        assert source.cached("testnet", first[1:] + later)
