@@ -274,6 +274,10 @@ class _Reader:
             allow_private_networks=self.boolean(sec, "allowPrivateNetworks", False, "callbacks."),
             timeout=self.number(sec, "timeout", 10.0, 0.1, 300, "callbacks."),
             attempts=self.integer(sec, "attempts", 9, 1, 100, "callbacks."),
+            dns_timeout=self.number(sec, "dnsTimeout", 5.0, 0.1, 60, "callbacks."),
+            concurrency=self.integer(sec, "concurrency", 20, 1, 1000, "callbacks."),
+            per_host_concurrency=self.integer(sec, "perHostConcurrency", 2, 1, 1000,
+                                              "callbacks."),
         )
 
     def auth(self) -> AuthSettings:

@@ -59,8 +59,11 @@ class NetworkSettings:
 class CallbackSettings:
     secret: Secret | None = None
     allow_private_networks: bool = False
-    timeout: float = 10.0
+    timeout: float = 10.0  # the hard deadline of one attempt, DNS to status line
     attempts: int = 9
+    dns_timeout: float = 5.0
+    concurrency: int = 20  # deliveries at once per process
+    per_host_concurrency: int = 2  # deliveries at once to one receiver host, per process
 
 
 @dataclass(frozen=True)

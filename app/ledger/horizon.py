@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 
 from app.errors import UpstreamUnavailable
+from app.ledger.outcomes import Found, LookupResult, SendResult, Sent
+from app.ledger.results import ResultCodes, decode_result
 from app.stellar.accounts import AccountData, AccountSigner
 
 
@@ -47,11 +49,66 @@ class HorizonClient:
             raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code} for an account")
         return account_from_json(response.json())
 
-    def submit(self, envelope_xdr: str) -> httpx.Response:
-        return self._request("POST", "/transactions", data={"tx": envelope_xdr})
+    def send_transaction(self, envelope_xdr: str) -> SendResult:
+        """POST /transactions once: Horizon waits for the ledger, so success means applied."""
+        try:
+            response = self.http.post(self.url + "/transactions", data={"tx": envelope_xdr})
+        except httpx.TimeoutException as exc:
+            return SendResult(Sent.UNKNOWN, f"Horizon timed out ({type(exc).__name__})",
+                              timed_out=True)
+        except httpx.HTTPError as exc:
+            return SendResult(Sent.UNKNOWN, f"Horizon unreachable: {type(exc).__name__}")
+        status = response.status_code
+        body = _json(response)
+        if status == 200:
+            result_xdr = body.get("result_xdr")
+            return SendResult(Sent.APPLIED, ledger=_int(body.get("ledger")),
+                              result_xdr=result_xdr if isinstance(result_xdr, str) else None,
+                              codes=ResultCodes("tx_success"))
+        if status == 504:
+            return SendResult(Sent.UNKNOWN, "Horizon timed out waiting for a ledger",
+                              timed_out=True)
+        extras = body.get("extras")
+        result_xdr = extras.get("result_xdr") if isinstance(extras, dict) else None
+        if status == 400 and isinstance(result_xdr, str):
+            return SendResult(Sent.REJECTED, result_xdr=result_xdr,
+                              codes=decode_result(result_xdr))
+        if status in (429, 503):
+            return SendResult(Sent.TRY_AGAIN_LATER, f"Horizon answered HTTP {status}")
+        return SendResult(Sent.UNKNOWN, f"Horizon answered HTTP {status}")
 
-    def get_transaction(self, tx_hash: str) -> httpx.Response:
-        return self._request("GET", f"/transactions/{tx_hash}")
+    def find_transaction(self, tx_hash: str) -> LookupResult:
+        try:
+            response = self.http.get(f"{self.url}/transactions/{tx_hash}")
+        except httpx.HTTPError as exc:
+            return LookupResult(Found.UNKNOWN, f"Horizon unreachable: {type(exc).__name__}")
+        if response.status_code == 404:
+            return LookupResult(Found.NOT_FOUND)
+        if response.status_code != 200:
+            return LookupResult(Found.UNKNOWN, f"Horizon answered HTTP {response.status_code}")
+        body = _json(response)
+        result_xdr = body.get("result_xdr")
+        decoded = decode_result(result_xdr) if isinstance(result_xdr, str) else None
+        ledger = _int(body.get("ledger"))
+        xdr_text = result_xdr if isinstance(result_xdr, str) else None
+        if body.get("successful"):
+            return LookupResult(Found.APPLIED, ledger=ledger, result_xdr=xdr_text,
+                                codes=decoded or ResultCodes("tx_success"))
+        if decoded is not None:
+            return LookupResult(Found.FAILED, decoded.legacy_message(), ledger, xdr_text, decoded)
+        return LookupResult(Found.UNKNOWN, "Horizon answered without a result")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def account_from_json(body: dict[str, Any]) -> AccountData:

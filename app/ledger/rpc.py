@@ -9,6 +9,8 @@ from stellar_sdk import Keypair
 from stellar_sdk import xdr as stellar_xdr
 
 from app.errors import UpstreamUnavailable
+from app.ledger.outcomes import Found, LookupResult, SendResult, Sent
+from app.ledger.results import ResultCodes, decode_result
 from app.stellar.accounts import AccountData, AccountSigner
 from app.stellar.signers import signer_key_from_xdr
 
@@ -79,11 +81,47 @@ class RpcClient:
                     found[account.account_id] = account
         return found
 
-    def send_transaction(self, envelope_xdr: str) -> dict[str, Any]:
-        return self.call("sendTransaction", {"transaction": envelope_xdr})
+    def send_transaction(self, envelope_xdr: str) -> SendResult:
+        """sendTransaction once, its answer classified."""
+        try:
+            answer = self.call("sendTransaction", {"transaction": envelope_xdr})
+        except RpcError as exc:
+            return SendResult(Sent.UNKNOWN, str(exc))
+        except UpstreamUnavailable as exc:
+            return SendResult(Sent.UNKNOWN, exc.message,
+                              timed_out=isinstance(exc.__cause__, httpx.TimeoutException))
+        status = answer.get("status")
+        if status == "PENDING":
+            return SendResult(Sent.PENDING)
+        if status == "DUPLICATE":
+            return SendResult(Sent.DUPLICATE)
+        if status == "TRY_AGAIN_LATER":
+            return SendResult(Sent.TRY_AGAIN_LATER,
+                              "network asked to try again later (TRY_AGAIN_LATER)")
+        error_xdr = answer.get("errorResultXdr")
+        if status == "ERROR" and isinstance(error_xdr, str) and error_xdr:
+            return SendResult(Sent.REJECTED, result_xdr=error_xdr, codes=decode_result(error_xdr))
+        return SendResult(Sent.UNKNOWN, f"unexpected sendTransaction answer: {status}")
 
-    def get_transaction(self, tx_hash: str) -> dict[str, Any]:
-        return self.call("getTransaction", {"hash": tx_hash})
+    def find_transaction(self, tx_hash: str) -> LookupResult:
+        try:
+            found = self.call("getTransaction", {"hash": tx_hash})
+        except (RpcError, UpstreamUnavailable) as exc:
+            return LookupResult(Found.UNKNOWN, str(exc))
+        status = found.get("status")
+        ledger = found.get("ledger")
+        ledger = ledger if isinstance(ledger, int) else None
+        result_xdr = found.get("resultXdr")
+        result_xdr = result_xdr if isinstance(result_xdr, str) and result_xdr else None
+        if status == "SUCCESS":
+            return LookupResult(Found.APPLIED, ledger=ledger, result_xdr=result_xdr,
+                                codes=ResultCodes("tx_success"))
+        if status == "FAILED" and result_xdr:
+            codes = decode_result(result_xdr)
+            return LookupResult(Found.FAILED, codes.legacy_message(), ledger, result_xdr, codes)
+        if status == "NOT_FOUND":
+            return LookupResult(Found.NOT_FOUND)
+        return LookupResult(Found.UNKNOWN, f"unexpected getTransaction answer: {status}")
 
 
 def _account_key(account_id: str) -> str:

@@ -76,7 +76,7 @@ def convert(tx_hash: str, doc: object, networks: Mapping[str, NetworkSettings],
     extra = list(parsed.shape.extra_signers) + list(parsed.inner.extra_signers if parsed.inner else ())
     record.signers = list(dict.fromkeys([s.key for s in signatures] + extra))
     if status is TxStatus.READY:
-        record.ready_at, record.due_at = now, max(now, float(record.min_time))
+        record.ready_at = now  # its submission job is queued by the worker's reconcile pass
     # Enough for GET to show the signed envelope at once; progress needs the ledger and is
     # recomputed on the next POST.
     record.derived = {

@@ -17,8 +17,10 @@ from typing import Any
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 _FIELDS = {f.name: f for f in dataclasses.fields(TxRecord)}
-_FLOATS = {"created_at", "updated_at", "ready_at", "due_at", "lease_until"}
-_INTS = {"min_time", "max_time", "submitted", "sig_count", "attempts"}
+_FLOATS = {"created_at", "updated_at", "ready_at", "next_attempt_at"}
+_INTS = {"min_time", "max_time", "submitted", "sig_count"}
+# Queue fields records carried before the job queue had its own store; read and dropped.
+_LEGACY = {"attempts", "due_at", "lease_owner", "lease_until"}
 _SETS = ("sources", "signers")
 _SIG_KEYS = {"key", "signature", "added_at"}
 
@@ -49,10 +51,10 @@ def from_json(data: object) -> TxRecord:
     """Rebuild a record; raise RecordFormatError naming what is wrong."""
     if not isinstance(data, dict):
         raise RecordFormatError("a record must be a JSON object")
-    unknown = sorted(set(data) - set(_FIELDS))
+    unknown = sorted(set(data) - set(_FIELDS) - _LEGACY)
     if unknown:
         raise RecordFormatError(f"unknown field(s) {', '.join(unknown)}")
-    values = dict(data)
+    values = {k: v for k, v in data.items() if k not in _LEGACY}
     try:
         values["status"] = TxStatus(str(values.get("status")))
         values["signatures"] = [_signature(s) for s in values.get("signatures", [])]

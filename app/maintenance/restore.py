@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from app.jobs.kinds import DELIVER_CALLBACK
 from app.maintenance import MaintenanceError
 from app.maintenance.backup import FORMAT, FORMAT_VERSION, MANIFEST_NAME, write_backup
 from app.maintenance.collections import (
@@ -109,7 +110,7 @@ def open_backup(path: Path) -> Iterator[VerifiedBackup]:
 def held(store: TxStore) -> dict[str, int]:
     """How many items of each collection ``store`` holds."""
     return {RECORDS.name: sum(store.count_by_status().values()),
-            DELIVERIES.name: sum(store.delivery_counts().values()),
+            DELIVERIES.name: sum(store.jobs.counts(DELIVER_CALLBACK).values()),
             CONTROLS.name: len(store.all_controls())}
 
 
@@ -147,7 +148,7 @@ def _write(store: TxStore, item: Any) -> None:
     elif isinstance(item, Delivery):
         store.restore_delivery(item)
     elif isinstance(item, Control):
-        store.set_control(item.name, item.value)
+        store.controls.set(item.name, item.value)
     else:  # pragma: no cover - COLLECTIONS and this function change together
         raise TypeError(f"no writer for {type(item).__name__}")
 

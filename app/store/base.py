@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.errors import ValidationFailed
+from app.jobs.model import Job, JobState
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 
@@ -24,6 +27,22 @@ class TxQuery:
     cursor: tuple[float, str] | None = None  # (created_at, hash) of the last item already seen
     # Private records are listed only to this signed-in account, when it is a party or the creator.
     viewer: str | None = None
+
+
+class SnapshotUnavailable(Exception):
+    """The engine could not take a snapshot (a missing or unreadable database file)."""
+
+
+@dataclass
+class Snapshot:
+    """Every collection of a store as of one moment, as far as the engine allows."""
+
+    engine: str
+    consistency: str  # "snapshot" or "per-record"
+    records: Iterator[TxRecord]
+    deliveries: Callable[[], Iterator[Delivery]]  # read after the records, in the same snapshot
+    controls: Callable[[], dict[str, dict[str, Any]]]
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +81,8 @@ def decode_cursor(text: str) -> tuple[float, str]:
 
 
 class TxStore(Protocol):
-    """What the domain needs from storage. Every state change is conditional and atomic."""
+    """The transactions collection, and the engine's lifecycle. Every state change is conditional
+    and atomic."""
 
     # Point reads cheap enough (tens of microseconds, no network) to run on the event loop.
     inline_reads: bool
@@ -110,14 +130,9 @@ class TxStore(Protocol):
 
     def count_by_status(self) -> dict[str, int]: ...
 
-    def claim_due(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[TxRecord]:
-        """Lease up to ``limit`` records that are ready and due, or whose lease has expired."""
-
-    def release(self, tx_hash: str, owner: str, fields: dict[str, Any]) -> bool:
-        """Update a leased record and drop the lease, only while ``owner`` holds it."""
-
     def delete_final_before(self, cutoff: float, limit: int) -> int:
-        """Delete processed/failed records last updated before ``cutoff``."""
+        """Delete processed/failed records last updated before ``cutoff``, with their finished
+        jobs (callback logs)."""
 
     def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
         """Delete pending records that never got a signature and were created before ``cutoff``."""
@@ -125,28 +140,19 @@ class TxStore(Protocol):
     def expired(self, now: float, limit: int) -> list[str]:
         """Pending or ready records whose maxTime has passed."""
 
-    def add_delivery(self, delivery: Delivery) -> bool:
-        """Queue a callback; False if one with this id exists."""
-
-    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
-                         limit: int) -> list[Delivery]: ...
-
-    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
-                       fields: dict[str, Any]) -> bool:
-        """Log one attempt, update the delivery and drop the lease, only while ``owner`` holds it."""
-
-    def deliveries(self, tx_hash: str) -> list[Delivery]: ...
-
-    def delivery_counts(self) -> dict[str, int]: ...
-
-    def get_control(self, name: str) -> dict[str, Any] | None: ...
-
-    def set_control(self, name: str, value: dict[str, Any]) -> None: ...
+    def hashes_with_status(self, status: TxStatus, limit: int) -> list[str]:
+        """Up to ``limit`` hashes of records in ``status`` (for reconciling with the jobs)."""
 
     # -- backups: every collection, whole --
 
+    engine: str  # "sqlite", "mongodb": how backups name where they came from
+
+    def snapshot(self, workdir: Path | None = None) -> AbstractContextManager[Snapshot]:
+        """Every collection as of one moment (``workdir`` may hold a temporary copy); raise
+        SnapshotUnavailable if the store cannot be read at all."""
+
     def iter_deliveries(self) -> Iterator[Delivery]:
-        """Every callback delivery with its attempt log, by id."""
+        """Every callback delivery with its attempt log, by id (the ``deliver_callback`` jobs)."""
 
     def restore_delivery(self, delivery: Delivery) -> None:
         """Write a delivery exactly as given, replacing any with the same id."""
@@ -155,5 +161,73 @@ class TxStore(Protocol):
         """Every queue control (pause, concurrency, schema version, ...) by name."""
 
     def clear(self) -> None:
-        """Delete every record, delivery and control: a restore replaces the store's contents.
+        """Delete every record, job and control: a restore replaces the store's contents.
         Only run while no instance uses the store."""
+
+    # The other collections of the same database, each behind its own interface.
+    @property
+    def jobs(self) -> JobStore: ...
+
+    @property
+    def controls(self) -> ControlStore: ...
+
+
+class JobStore(Protocol):
+    """Durable jobs of every kind. One claim API; every write after a claim is conditional on
+    the caller still holding the lease (``owner``)."""
+
+    def add(self, job: Job, rearm: bool = False) -> bool:
+        """Insert ``job``; True if it was new. If a job with its id exists and ``rearm``, make it
+        run again: a final one is queued afresh (attempts reset), a waiting one is due at the
+        earlier time, a running one is queued again when its holder finishes."""
+
+    def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
+              skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
+        """Lease up to ``limit`` jobs of ``kind`` that are due (queued, retry_wait or waiting
+        with ``due_at`` passed) or whose lease has expired, longest overdue first, outside
+        ``skip_groups`` and at most ``per_group`` of one group; each claim counts one attempt."""
+
+    def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
+        """Extend the lease, only while ``owner`` holds it."""
+
+    def finish(self, job_id: str, owner: str, now: float, state: JobState, *,
+               due_at: float | None = None, error: str | None = None,
+               entry: dict[str, Any] | None = None, event: str | None = None,
+               uncount: bool = False) -> bool:
+        """Record the outcome and drop the lease, only while ``owner`` holds it. ``entry`` is
+        appended to the log; ``uncount`` takes back the attempt the claim counted. A job re-armed
+        while running goes back to queued instead of a final state."""
+
+    def signal(self, event: str, now: float) -> int:
+        """Make every job waiting for ``event`` due now; how many."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def for_ref(self, ref: str, kind: str) -> list[Job]:
+        """The jobs of ``kind`` about one transaction, oldest first."""
+
+    def active_refs(self, kind: str, refs: list[str]) -> set[str]:
+        """Those of ``refs`` that have a job of ``kind`` not yet final."""
+
+    def counts(self, kind: str) -> dict[str, int]:
+        """Jobs of ``kind`` per state."""
+
+    def delete_final_before(self, cutoff: float, limit: int) -> int:
+        """Delete succeeded/dead jobs last updated before ``cutoff``."""
+
+    def iter_kind(self, kind: str) -> Iterator[Job]:
+        """Every job of ``kind``, by id (backups)."""
+
+    def put(self, job: Job) -> None:
+        """Write a job exactly as given, replacing any with the same id (restores)."""
+
+
+class ControlStore(Protocol):
+    """Named settings shared by every process (queue pause, concurrency)."""
+
+    def get(self, name: str) -> dict[str, Any] | None: ...
+
+    def set(self, name: str, value: dict[str, Any]) -> None: ...
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every control by name (backups)."""

@@ -4,27 +4,41 @@ One document per transaction (``_id`` = hash) with its signatures embedded. Each
 by a single conditional ``update_one`` (``signatures.key`` not present, count below the limit), so
 concurrent co-signers never overwrite each other. Claims use ``update_one`` with a status filter and
 check ``modified_count`` (cheaper than findAndModify on every server we test against).
+
+Durability is set here, not left to the URI: every write waits for a majority of the replica set
+and the journal, and every read that decides something (claims, evaluations, lease checks) goes
+to the primary with majority read concern, so a failover never rolls back an acknowledged write
+or lets a process decide on data that may be rolled back.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bson import Binary
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReadPreference
+from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidOperation, OperationFailure
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
-from app.store.base import Page, TxQuery
+from app.jobs.kinds import DELIVER_CALLBACK
+from app.store.base import Page, Snapshot, TxQuery
+from app.store.deliveries import to_delivery, to_job
+from app.store.mongo_jobs import MongoControlStore, MongoJobStore, migrate_deliveries
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
+
+WRITE_CONCERN = WriteConcern(w="majority", j=True)
+READ_CONCERN = ReadConcern("majority")
 
 _FIELDS = (
     "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
     "min_time", "max_time", "created_at", "updated_at", "ready_at", "submitted", "error", "result",
-    "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until", "sources", "signers",
-    "private", "creator",
+    "derived", "sig_count", "next_attempt_at", "sources", "signers", "private", "creator",
 )
 
 
@@ -50,7 +64,6 @@ def _record(doc: dict[str, Any]) -> TxRecord:
     data["sources"] = list(data["sources"] or [])
     data["signers"] = list(data["signers"] or [])
     data["sig_count"] = int(data["sig_count"] or 0)
-    data["attempts"] = int(data["attempts"] or 0)
     record = TxRecord(hash=doc["_id"], **data)
     record.signatures = [StoredSignature(s["key"], bytes(s["signature"]), s["added_at"])
                          for s in doc.get("signatures", [])]
@@ -59,15 +72,18 @@ def _record(doc: dict[str, Any]) -> TxRecord:
 
 class MongoStore:
     inline_reads = False
+    engine = "mongodb"
 
     def __init__(self, uri: str, client: MongoClient[dict[str, Any]] | None = None) -> None:
         self._client: MongoClient[dict[str, Any]] = client or MongoClient(
             uri, appname="refractor", tz_aware=True, serverSelectionTimeoutMS=5000,
             connectTimeoutMS=5000, retryWrites=True)
-        db = self._client.get_default_database(default="refractor")
+        db = self._client.get_default_database(
+            default="refractor", write_concern=WRITE_CONCERN, read_concern=READ_CONCERN,
+            read_preference=ReadPreference.PRIMARY)
         self.txs: Collection[dict[str, Any]] = db["txs"]
-        self.controls: Collection[dict[str, Any]] = db["controls"]
-        self.deliveries_: Collection[dict[str, Any]] = db["deliveries"]
+        self.jobs = MongoJobStore(db["jobs"])
+        self.controls = MongoControlStore(db["controls"])
 
     def __repr__(self) -> str:
         return f"MongoStore(db={self.txs.database.name!r})"  # never the URI: it may hold a password
@@ -77,8 +93,6 @@ class MongoStore:
 
     def ensure_schema(self) -> None:
         self.txs.create_index([("inner_hash", ASCENDING)], name="inner_hash", sparse=True)
-        self.txs.create_index([("status", ASCENDING), ("due_at", ASCENDING)], name="status_due")
-        self.txs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)], name="lease")
         self.txs.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="created")
         self.txs.create_index([("status", ASCENDING), ("updated_at", ASCENDING)],
                               name="status_updated")
@@ -91,8 +105,8 @@ class MongoStore:
         for superseded in ("sources", "signers"):  # prefixes of the two above
             with contextlib.suppress(OperationFailure):
                 self.txs.drop_index(superseded)
-        self.deliveries_.create_index([("status", ASCENDING), ("due_at", ASCENDING)], name="due")
-        self.deliveries_.create_index([("tx_hash", ASCENDING)], name="tx_hash")
+        self.jobs.ensure_indexes()
+        migrate_deliveries(self.txs.database, self.jobs)
 
     def ping(self) -> None:
         self._client.admin.command("ping")
@@ -124,17 +138,17 @@ class MongoStore:
 
     def save_evaluation(self, tx_hash: str, sig_count: int, derived: dict[str, Any],
                         ready: bool, now: float) -> bool:
+        if ready:
+            # The view and the move to ready in one conditional write: a crash can never leave
+            # a complete record pending.
+            moved = self.txs.update_one(
+                {"_id": tx_hash, "sig_count": sig_count, "status": TxStatus.PENDING.value},
+                {"$set": {"derived": derived, "status": TxStatus.READY.value, "ready_at": now}})
+            if moved.matched_count == 1:
+                return True
         result = self.txs.update_one({"_id": tx_hash, "sig_count": sig_count},
                                      {"$set": {"derived": derived}})
-        if result.matched_count != 1:
-            return False
-        if ready:
-            doc = self.txs.find_one({"_id": tx_hash}, {"min_time": 1}) or {}
-            self.txs.update_one(
-                {"_id": tx_hash, "status": TxStatus.PENDING.value},
-                {"$set": {"status": TxStatus.READY.value, "ready_at": now,
-                          "due_at": max(now, float(doc.get("min_time") or 0))}})
-        return True
+        return result.matched_count == 1
 
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:
@@ -187,37 +201,13 @@ class MongoStore:
         return {d["_id"]: d["n"] for d in
                 self.txs.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])}
 
-    def claim_due(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[TxRecord]:
-        due = {"$or": [{"status": TxStatus.READY.value, "due_at": {"$lte": now}},
-                       {"status": TxStatus.PROCESSING.value, "lease_until": {"$lt": now}}]}
-        claimed = []
-        for doc in self.txs.find(due, {"_id": 1, "status": 1, "lease_until": 1}).limit(limit):
-            guard = {"_id": doc["_id"], "status": doc["status"]}
-            if doc["status"] == TxStatus.PROCESSING.value:
-                guard["lease_until"] = doc.get("lease_until")
-            result = self.txs.update_one(guard, {
-                "$set": {"status": TxStatus.PROCESSING.value, "lease_owner": owner,
-                         "lease_until": now + lease_seconds, "updated_at": now},
-                "$inc": {"attempts": 1}})
-            if result.modified_count == 1:
-                record = self.get(doc["_id"])
-                if record is not None:
-                    claimed.append(record)
-        return claimed
-
-    def release(self, tx_hash: str, owner: str, fields: dict[str, Any]) -> bool:
-        result = self.txs.update_one(
-            {"_id": tx_hash, "lease_owner": owner, "status": TxStatus.PROCESSING.value},
-            {"$set": {"lease_owner": None, "lease_until": None, **_plain(fields)}})
-        return result.modified_count == 1
-
     def delete_final_before(self, cutoff: float, limit: int) -> int:
         ids = [d["_id"] for d in self.txs.find(
             {"status": {"$in": [TxStatus.PROCESSED.value, TxStatus.FAILED.value]},
              "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit)]
         if not ids:
             return 0
-        self.deliveries_.delete_many({"tx_hash": {"$in": ids}, "status": {"$ne": "pending"}})
+        self.jobs.delete_finished_of(ids)  # their callbacks and logs go with them
         return self.txs.delete_many({"_id": {"$in": ids}}).deleted_count
 
     def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
@@ -231,81 +221,60 @@ class MongoStore:
             {"status": {"$in": [TxStatus.PENDING.value, TxStatus.READY.value]},
              "max_time": {"$gt": 0, "$lt": now}}, {"_id": 1}).limit(limit)]
 
-    # -- callbacks --
-
-    def add_delivery(self, delivery: Delivery) -> bool:
-        doc = {f: getattr(delivery, f) for f in _DELIVERY_FIELDS}
-        doc["_id"] = delivery.id
-        try:
-            self.deliveries_.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
-                         limit: int) -> list[Delivery]:
-        due = {"status": "pending", "due_at": {"$lte": now},
-               "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]}
-        claimed = []
-        for doc in self.deliveries_.find(due).limit(limit):
-            result = self.deliveries_.update_one(
-                {"_id": doc["_id"], "lease_until": doc.get("lease_until")},
-                {"$set": {"lease_owner": owner, "lease_until": now + lease_seconds}})
-            if result.modified_count == 1:
-                doc.update(lease_owner=owner, lease_until=now + lease_seconds)
-                claimed.append(_delivery(doc))
-        return claimed
-
-    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
-                       fields: dict[str, Any]) -> bool:
-        result = self.deliveries_.update_one(
-            {"_id": delivery_id, "lease_owner": owner},
-            {"$push": {"log": attempt},
-             "$set": {"lease_owner": None, "lease_until": None, **fields}})
-        return result.modified_count == 1
-
-    def deliveries(self, tx_hash: str) -> list[Delivery]:
-        return [_delivery(d) for d in
-                self.deliveries_.find({"tx_hash": tx_hash}).sort("created_at", ASCENDING)]
-
-    def delivery_counts(self) -> dict[str, int]:
-        return {d["_id"]: d["n"] for d in
-                self.deliveries_.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])}
-
-    def get_control(self, name: str) -> dict[str, Any] | None:
-        doc = self.controls.find_one({"_id": name})
-        return None if doc is None else dict(doc.get("value") or {})
-
-    def set_control(self, name: str, value: dict[str, Any]) -> None:
-        self.controls.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
+    def hashes_with_status(self, status: TxStatus, limit: int) -> list[str]:
+        return [d["_id"] for d in self.txs.find({"status": status.value}, {"_id": 1}).limit(limit)]
 
     # -- backups --
 
     def iter_deliveries(self) -> Iterator[Delivery]:
-        for doc in self.deliveries_.find({}).sort("_id", ASCENDING):
-            yield _delivery(doc)
+        return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK))
 
     def restore_delivery(self, delivery: Delivery) -> None:
-        doc = {f: getattr(delivery, f) for f in _DELIVERY_FIELDS}
-        self.deliveries_.replace_one({"_id": delivery.id}, doc, upsert=True)
+        self.jobs.put(to_job(delivery))
 
     def all_controls(self) -> dict[str, dict[str, Any]]:
-        return {d["_id"]: dict(d.get("value") or {})
-                for d in self.controls.find({}).sort("_id", ASCENDING)}
+        return self.controls.all()
 
     def clear(self) -> None:
-        for collection in (self.txs, self.deliveries_, self.controls):
-            collection.delete_many({})
+        self.txs.delete_many({})
+        self.jobs.clear()
+        self.controls.clear()
 
+    @contextlib.contextmanager
+    def snapshot(self, workdir: Path | None = None) -> Iterator[Snapshot]:
+        """A snapshot session (replica sets and sharded clusters, 5.0+); a standalone server
+        cannot do that, so its records are read plainly, each consistent only with itself."""
+        session: ClientSession | None = None
+        try:
+            session = self._client.start_session(snapshot=True)
+            cursor = self.txs.find({}, session=session).sort("_id", ASCENDING)
+            # The first batch is where a server without snapshot reads says so.
+            first = next(cursor, None)
+        except (OperationFailure, ConfigurationError, InvalidOperation) as exc:
+            if session is not None:
+                session.end_session()
+            yield Snapshot("mongodb", "per-record", self.iter_all(), self.iter_deliveries,
+                           self.all_controls,
+                           note=f"MongoDB snapshot reads are unavailable ({exc}); read without one")
+            return
+        held = session
 
-_DELIVERY_FIELDS = ("tx_hash", "url", "payload", "created_at", "due_at", "status", "attempts",
-                    "last_error", "log", "lease_owner", "lease_until")
+        def records() -> Iterator[TxRecord]:
+            if first is None:
+                return
+            yield _record(first)
+            for doc in cursor:
+                yield _record(doc)
 
+        def deliveries() -> Iterator[Delivery]:
+            return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK, held))
 
-def _delivery(doc: dict[str, Any]) -> Delivery:
-    fields: dict[str, Any] = {f: doc.get(f) for f in _DELIVERY_FIELDS}
-    fields["log"] = list(fields["log"] or [])
-    return Delivery(id=doc["_id"], **fields)
+        try:
+            yield Snapshot("mongodb", "snapshot", records(), deliveries,
+                           lambda: self.controls.all(held))
+        finally:
+            cursor.close()
+            session.end_session()
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,16 @@ import contextlib
 import functools
 import json
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.store.base import Page, TxQuery
+from app.jobs.kinds import DELIVER_CALLBACK
+from app.store.base import Page, Snapshot, SnapshotUnavailable, TxQuery
+from app.store.deliveries import to_delivery, to_job
+from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, migrate_deliveries
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 _SCHEMA = """
@@ -39,17 +43,12 @@ CREATE TABLE IF NOT EXISTS txs (
   result TEXT,
   derived TEXT NOT NULL DEFAULT '{}',
   sig_count INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  due_at REAL,
-  lease_owner TEXT,
-  lease_until REAL,
   private INTEGER NOT NULL DEFAULT 0,
-  creator TEXT
+  creator TEXT,
+  next_attempt_at REAL
 );
 CREATE INDEX IF NOT EXISTS txs_inner_hash_created ON txs(inner_hash, created_at)
   WHERE inner_hash IS NOT NULL;
-CREATE INDEX IF NOT EXISTS txs_due ON txs(status, due_at);
-CREATE INDEX IF NOT EXISTS txs_lease ON txs(status, lease_until);
 CREATE INDEX IF NOT EXISTS txs_created ON txs(created_at, hash);
 CREATE INDEX IF NOT EXISTS txs_status_updated ON txs(status, updated_at);
 CREATE INDEX IF NOT EXISTS txs_max_time ON txs(status, max_time) WHERE max_time IS NOT NULL;
@@ -68,22 +67,31 @@ CREATE TABLE IF NOT EXISTS tx_parties (
   created_at REAL,
   PRIMARY KEY (tx_hash, party, role)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY,
-  tx_hash TEXT NOT NULL,
-  url TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  created_at REAL NOT NULL,
+  kind TEXT NOT NULL,
+  ref TEXT,
+  grp TEXT,
+  state TEXT NOT NULL,
   due_at REAL NOT NULL,
-  status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT,
+  data TEXT NOT NULL DEFAULT '{}',
   log TEXT NOT NULL DEFAULT '[]',
+  last_error TEXT,
   lease_owner TEXT,
-  lease_until REAL
+  lease_until REAL,
+  rearm INTEGER NOT NULL DEFAULT 0,
+  event TEXT,
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, due_at);
-CREATE INDEX IF NOT EXISTS deliveries_tx ON deliveries(tx_hash);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(kind, due_at)
+  WHERE state IN ('queued', 'retry_wait', 'waiting');
+CREATE INDEX IF NOT EXISTS jobs_lease ON jobs(kind, state, lease_until);
+CREATE INDEX IF NOT EXISTS jobs_ref ON jobs(ref, kind);
+CREATE INDEX IF NOT EXISTS jobs_event ON jobs(event) WHERE event IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_final ON jobs(state, updated_at);
+CREATE INDEX IF NOT EXISTS jobs_kind_state ON jobs(kind, state);
 CREATE TABLE IF NOT EXISTS controls (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -105,11 +113,12 @@ _JSON_FIELDS = {"desired_signers", "result", "derived"}
 _COLUMNS = (
     "hash", "inner_hash", "network", "xdr", "status", "submit", "callback_url", "desired_signers",
     "min_time", "max_time", "created_at", "updated_at", "ready_at", "submitted", "error", "result",
-    "derived", "sig_count", "attempts", "due_at", "lease_owner", "lease_until", "private", "creator",
+    "derived", "sig_count", "next_attempt_at", "private", "creator",
 )
 # Columns added after the first release, with their definitions: databases made before get them
 # by ALTER TABLE at start (``ensure_schema``).
-_ADDED_COLUMNS = {"private": "INTEGER NOT NULL DEFAULT 0", "creator": "TEXT"}
+_ADDED_COLUMNS = {"private": "INTEGER NOT NULL DEFAULT 0", "creator": "TEXT",
+                  "next_attempt_at": "REAL"}
 
 
 def _to_db(name: str, value: Any) -> Any:
@@ -142,6 +151,7 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
 
 class SqliteStore:
     inline_reads = True
+    engine = "sqlite"
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -156,6 +166,8 @@ class SqliteStore:
         self._write = threading.RLock()
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self.jobs = SqliteJobStore(self._conn, self._write)
+        self.controls = SqliteControlStore(self._conn, self._write)
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -227,6 +239,11 @@ class SqliteStore:
                     conn.execute("ROLLBACK")
                     raise
         conn.executescript(_PARTIES_BY_TIME)
+        with self._write:
+            # A database from before the job queue: its queue columns stay, unused; its
+            # callbacks move to the jobs table.
+            conn.executescript("DROP INDEX IF EXISTS txs_due; DROP INDEX IF EXISTS txs_lease;")
+            migrate_deliveries(conn)
 
     @staticmethod
     def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -315,10 +332,9 @@ class SqliteStore:
         cur = conn.execute(
             "UPDATE txs SET derived = ?, "
             "status = CASE WHEN ? AND status = 'pending' THEN 'ready' ELSE status END, "
-            "ready_at = CASE WHEN ? AND status = 'pending' THEN ? ELSE ready_at END, "
-            "due_at = CASE WHEN ? AND status = 'pending' THEN max(?, min_time) ELSE due_at END "
+            "ready_at = CASE WHEN ? AND status = 'pending' THEN ? ELSE ready_at END "
             "WHERE hash = ? AND sig_count = ?",
-            (_to_db("derived", derived), ready, ready, now, ready, now, tx_hash, sig_count))
+            (_to_db("derived", derived), ready, ready, now, tx_hash, sig_count))
         return cur.rowcount == 1
 
     @_writes
@@ -431,38 +447,6 @@ class SqliteStore:
         rows = self._conn().execute("SELECT status, count(*) FROM txs GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
 
-    # -- worker --
-
-    @_writes
-    def claim_due(self, owner: str, now: float, lease_seconds: float, limit: int) -> list[TxRecord]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = conn.execute(
-                "SELECT hash FROM txs WHERE (status = 'ready' AND due_at <= ?) "
-                "UNION SELECT hash FROM txs WHERE (status = 'processing' AND lease_until < ?) "
-                "LIMIT ?", (now, now, limit)).fetchall()
-            hashes = [r[0] for r in rows]
-            conn.executemany(
-                "UPDATE txs SET status = 'processing', lease_owner = ?, lease_until = ?, "
-                "attempts = attempts + 1, updated_at = ? WHERE hash = ?",
-                [(owner, now + lease_seconds, now, h) for h in hashes])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return [r for r in (self.get(h) for h in hashes) if r is not None]
-
-    @_writes
-    def release(self, tx_hash: str, owner: str, fields: dict[str, Any]) -> bool:
-        sets = {"lease_owner": None, "lease_until": None, **fields}
-        assignments = ", ".join(f"{k} = ?" for k in sets)
-        cur = self._conn().execute(
-            f"UPDATE txs SET {assignments} WHERE hash = ? AND lease_owner = ? "
-            f"AND status = 'processing'",
-            [*(_to_db(k, v) for k, v in sets.items()), tx_hash, owner])
-        return cur.rowcount == 1
-
     @_writes
     def delete_final_before(self, cutoff: float, limit: int) -> int:
         conn = self._conn()
@@ -471,7 +455,8 @@ class SqliteStore:
             hashes = [(r[0],) for r in conn.execute(
                 "SELECT hash FROM txs WHERE status IN ('processed', 'failed') AND updated_at < ? "
                 "LIMIT ?", (cutoff, limit))]
-            conn.executemany("DELETE FROM deliveries WHERE tx_hash = ? AND status != 'pending'",
+            # Their finished jobs (callbacks and their logs) go with them.
+            conn.executemany("DELETE FROM jobs WHERE ref = ? AND state IN ('succeeded', 'dead')",
                              hashes)
             conn.executemany("DELETE FROM txs WHERE hash = ?", hashes)
             conn.execute("COMMIT")
@@ -493,120 +478,76 @@ class SqliteStore:
             "AND max_time > 0 AND max_time < ? LIMIT ?", (now, limit)).fetchall()
         return [r[0] for r in rows]
 
-    # -- callbacks --
-
-    @_writes
-    def add_delivery(self, delivery: Delivery) -> bool:
-        cur = self._conn().execute(
-            "INSERT OR IGNORE INTO deliveries (id, tx_hash, url, payload, created_at, due_at, "
-            "status, attempts, last_error, log) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (delivery.id, delivery.tx_hash, delivery.url, json.dumps(delivery.payload),
-             delivery.created_at, delivery.due_at, delivery.status, delivery.attempts,
-             delivery.last_error, json.dumps(delivery.log)))
-        return cur.rowcount == 1
-
-    @staticmethod
-    def _delivery(row: sqlite3.Row) -> Delivery:
-        return Delivery(row["id"], row["tx_hash"], row["url"], json.loads(row["payload"]),
-                        row["created_at"], row["due_at"], row["status"], row["attempts"],
-                        row["last_error"], json.loads(row["log"]), row["lease_owner"],
-                        row["lease_until"])
-
-    @_writes
-    def claim_deliveries(self, owner: str, now: float, lease_seconds: float,
-                         limit: int) -> list[Delivery]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM deliveries WHERE status = 'pending' AND due_at <= ? "
-                "AND (lease_until IS NULL OR lease_until < ?) LIMIT ?", (now, now, limit))]
-            conn.executemany("UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
-                             [(owner, now + lease_seconds, i) for i in ids])
-            rows = [conn.execute("SELECT * FROM deliveries WHERE id = ?", (i,)).fetchone()
-                    for i in ids]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return [self._delivery(r) for r in rows]
-
-    @_writes
-    def finish_attempt(self, delivery_id: str, owner: str, attempt: dict[str, Any],
-                       fields: dict[str, Any]) -> bool:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT log FROM deliveries WHERE id = ? AND lease_owner = ?",
-                               (delivery_id, owner)).fetchone()
-            if row is None:
-                conn.execute("COMMIT")
-                return False
-            log = [*json.loads(row[0]), attempt]
-            sets = {"lease_owner": None, "lease_until": None, "log": json.dumps(log), **fields}
-            conn.execute(f"UPDATE deliveries SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
-                         [*sets.values(), delivery_id])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return True
-
-    def deliveries(self, tx_hash: str) -> list[Delivery]:
-        rows = self._conn().execute("SELECT * FROM deliveries WHERE tx_hash = ? ORDER BY created_at",
-                                    (tx_hash,)).fetchall()
-        return [self._delivery(r) for r in rows]
-
-    def delivery_counts(self) -> dict[str, int]:
-        rows = self._conn().execute("SELECT status, count(*) FROM deliveries GROUP BY status")
-        return {r[0]: r[1] for r in rows}
-
-    def get_control(self, name: str) -> dict[str, Any] | None:
-        row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    @_writes
-    def set_control(self, name: str, value: dict[str, Any]) -> None:
-        self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
-                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                             (name, json.dumps(value)))
+    def hashes_with_status(self, status: TxStatus, limit: int) -> list[str]:
+        rows = self._conn().execute("SELECT hash FROM txs WHERE status = ? LIMIT ?",
+                                    (status.value, limit)).fetchall()
+        return [r[0] for r in rows]
 
     # -- backups --
 
     def iter_deliveries(self) -> Iterator[Delivery]:
-        conn = self._conn()
-        last = ""
-        while True:
-            rows = conn.execute("SELECT * FROM deliveries WHERE id > ? ORDER BY id LIMIT 500",
-                                (last,)).fetchall()
-            if not rows:
-                return
-            yield from (self._delivery(r) for r in rows)
-            last = rows[-1]["id"]
+        return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK))
 
-    @_writes
     def restore_delivery(self, delivery: Delivery) -> None:
-        self._conn().execute(
-            "INSERT OR REPLACE INTO deliveries (id, tx_hash, url, payload, created_at, due_at, "
-            "status, attempts, last_error, log, lease_owner, lease_until) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (delivery.id, delivery.tx_hash, delivery.url, json.dumps(delivery.payload),
-             delivery.created_at, delivery.due_at, delivery.status, delivery.attempts,
-             delivery.last_error, json.dumps(delivery.log), delivery.lease_owner,
-             delivery.lease_until))
+        self.jobs.put(to_job(delivery))
 
     def all_controls(self) -> dict[str, dict[str, Any]]:
-        rows = self._conn().execute("SELECT name, value FROM controls ORDER BY name").fetchall()
-        return {r[0]: dict(json.loads(r[1])) for r in rows}
+        return self.controls.all()
 
     @_writes
     def clear(self) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("tx_parties", "signatures", "deliveries", "controls", "txs"):
+            for table in ("tx_parties", "signatures", "jobs", "controls", "txs"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    # -- snapshots --
+
+    @contextlib.contextmanager
+    def snapshot(self, workdir: Path | None = None) -> Iterator[Snapshot]:
+        """SQLite's online backup API copies the database under one read transaction into a
+        private file, read at leisure while the service keeps writing."""
+        if self.path == ":memory:":
+            yield Snapshot("sqlite", "per-record", self.iter_all(), self.iter_deliveries,
+                           self.all_controls)
+            return
+        with sqlite_copy(self.path, workdir) as copy:
+            yield Snapshot("sqlite", "snapshot", copy.iter_all(), copy.iter_deliveries,
+                           copy.all_controls)
+
+
+def sqlite_uri(path: str, mode: str) -> str:
+    """A URI that opens an existing file only (plain connect would create a missing database)."""
+    return Path(path).resolve().as_uri() + f"?mode={mode}"
+
+
+@contextlib.contextmanager
+def sqlite_copy(path: str, workdir: Path | None = None,
+                missing_ok: bool = False) -> Iterator[SqliteStore]:
+    """A store over a private copy of the database at ``path``, taken under one read transaction.
+
+    The live file is opened read-only and never created; a missing one gives an empty copy if
+    ``missing_ok``.
+    """
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=".refractor-snapshot-") as tmp:
+        copy = str(Path(tmp) / "snapshot.db")
+        if Path(path).is_file():
+            try:
+                with contextlib.closing(sqlite3.connect(sqlite_uri(path, "ro"), uri=True)) as src, \
+                        contextlib.closing(sqlite3.connect(copy)) as dst:
+                    src.backup(dst)
+            except sqlite3.Error as exc:
+                raise SnapshotUnavailable(f"cannot copy SQLite database {path}: {exc}") from None
+        elif not missing_ok:
+            raise SnapshotUnavailable(f"SQLite database {path} does not exist")
+        reader = SqliteStore(copy)
+        try:
+            reader.ensure_schema()  # a database never initialised reads as empty, not as an error
+            yield reader
+        finally:
+            reader.close()

@@ -9,8 +9,8 @@ from typing import Any
 
 class TxStatus(StrEnum):
     PENDING = "pending"  # collecting signatures
-    READY = "ready"  # fully signed, waiting for the worker (or for minTime)
-    PROCESSING = "processing"  # a worker holds a lease on it
+    READY = "ready"  # fully signed, waiting for the worker (minTime, or a retry: next_attempt_at)
+    PROCESSING = "processing"  # a worker is submitting it right now
     PROCESSED = "processed"  # submitted and/or notified: final
     FAILED = "failed"  # final, ``error`` says why
 
@@ -53,15 +53,15 @@ class TxRecord:
     # Computed at write time so reads stay cheap: signed "xdr", "progress" and "summary".
     derived: dict[str, Any] = field(default_factory=dict)
     sig_count: int = 0
-    attempts: int = 0
-    due_at: float | None = None
-    lease_owner: str | None = None
-    lease_until: float | None = None
+    # When a submission that failed transiently is tried again (the job queue owns the schedule;
+    # this copy is what clients see).
+    next_attempt_at: float | None = None
 
 
 @dataclass(slots=True)
 class Delivery:
-    """One callback to deliver (at least once): retried with backoff, every attempt logged."""
+    """One callback as backups carry it (the ``deliver_callback`` job, in the shape it had before
+    the job queue, so backup archives keep their format)."""
 
     id: str  # the webhook-id, stable across retries so receivers can de-duplicate
     tx_hash: str

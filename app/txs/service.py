@@ -16,6 +16,7 @@ from typing import Any
 
 from app.cosigners.visibility import can_see
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.jobs.kinds import submit_job
 from app.ledger.accounts import AccountSource
 from app.settings import NetworkSettings, Settings
 from app.stellar.checker import Candidate
@@ -87,14 +88,15 @@ class TxService:
         changed = False
         if record.status is TxStatus.READY and not record.submit:
             changed = self.store.transition(record.hash, TxStatus.READY, TxStatus.READY,
-                                            {"submit": True, "due_at": now, "updated_at": now})
+                                            {"submit": True, "updated_at": now})
         elif record.status is TxStatus.PROCESSED and not record.submit and record.submitted is None:
             changed = self.store.transition(record.hash, TxStatus.PROCESSED, TxStatus.READY,
-                                            {"submit": True, "due_at": now, "updated_at": now,
+                                            {"submit": True, "updated_at": now,
                                              "result": None, "error": None})
         if not changed:
             raise Conflict(_why_not_submittable(record))
         fresh = self._reload(record.hash)
+        self.store.jobs.add(submit_job(fresh, now), rearm=True)
         self.on_change(fresh)
         return fresh
 
@@ -158,6 +160,11 @@ class TxService:
             raise NotFound(f"Transaction {parsed.hash_hex} not found.")
         if not created and (added or record.status is TxStatus.PENDING):
             record = self._evaluate(record, parsed, accounts, now)
+        was_ready = existing is not None and existing.status is TxStatus.READY
+        if record.status is TxStatus.READY and not was_ready and (created or added):
+            # Became ready with this request: queue its submission (again, if it was submitted
+            # before and went back to pending).
+            self.store.jobs.add(submit_job(record, now), rearm=True)
         if created or added:
             self.on_change(record)
         return {**tx_info(record), "changes": {"accepted": changes.accepted,
@@ -254,7 +261,6 @@ def _apply(record: TxRecord, derived: dict[str, Any], ready: bool, now: float) -
     record.derived = derived
     if ready and record.status is TxStatus.PENDING:
         record.status, record.ready_at = TxStatus.READY, now
-        record.due_at = max(now, float(record.min_time))
 
 
 def _why_not_submittable(record: TxRecord) -> str:

@@ -46,6 +46,8 @@ def _public_info(record: TxRecord) -> dict[str, Any]:
         "createdAt": int(record.created_at),
         "updatedAt": int(record.updated_at),
         "readyAt": _int(record.ready_at),
+        # Set while a ready record waits for its next submission attempt after a transient failure.
+        "nextAttemptAt": _int(record.next_attempt_at),
         "feeBump": derived.get("feeBump"),
         "result": record.result,
         "progress": derived.get("progress"),

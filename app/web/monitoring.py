@@ -11,33 +11,38 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.errors import ValidationFailed
+from app.jobs.kinds import DELIVER_CALLBACK, SUBMIT_TRANSACTION
+from app.jobs.runner import QUEUE_CONTROL
 from app.services import Services
 from app.web.admin import require_admin
 from app.web.body import read_object
 from app.web.responses import json_response
 from app.web.tx_endpoints import services
+from app.worker.callbacks import delivery_counts
 from app.worker.metrics import prometheus
-from app.worker.runner import QUEUE_CONTROL
 from app.worker.sweeps import cleanup
 
 
 def metrics_report(svc: Services, worker: Any) -> dict[str, Any]:
     by_status = svc.store.count_by_status()
     snapshot = svc.metrics.snapshot()
-    control = svc.store.get_control(QUEUE_CONTROL) or {}
+    control = svc.store.controls.get(QUEUE_CONTROL) or {}
+    limit = worker.limit if worker else None
     finalizer = {
         "queueLength": by_status.get("ready", 0) + by_status.get("processing", 0),
         "successRate": round(svc.metrics.success_rate(), 4),
         "paused": bool(control.get("paused", False)),
-        "concurrency": worker.limit.limit if worker else 0,
-        "inFlight": worker.limit.in_use if worker else 0,
+        "concurrency": limit.limit if limit else 0,
+        "inFlight": limit.in_use if limit else 0,
         "workerRunning": worker is not None and worker.health() is None,
         **snapshot,
     }
     return {
         "finalizer": {"metrics": finalizer},
         "transactions": by_status,
-        "callbacks": svc.store.delivery_counts(),
+        "callbacks": delivery_counts(svc.store.jobs.counts(DELIVER_CALLBACK)),
+        "jobs": {kind: svc.store.jobs.counts(kind) for kind in (SUBMIT_TRANSACTION,
+                                                                DELIVER_CALLBACK)},
         "process": {"owner": worker.owner if worker else None,
                     "uptimeSeconds": round(time.time() - svc.metrics.started, 1)},
     }
@@ -53,8 +58,8 @@ async def metrics(request: Request) -> Response:
 
 
 def _set_queue(svc: Services, **changes: Any) -> dict[str, Any]:
-    control = {**(svc.store.get_control(QUEUE_CONTROL) or {}), **changes}
-    svc.store.set_control(QUEUE_CONTROL, control)
+    control = {**(svc.store.controls.get(QUEUE_CONTROL) or {}), **changes}
+    svc.store.controls.set(QUEUE_CONTROL, control)
     return control
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from app.errors import BadRequest, NotFound, ValidationFailed
+from app.jobs.kinds import DELIVER_CALLBACK
 from app.services import Services
 from app.stellar.signers import is_ed25519_key
 from app.store.base import TxQuery, decode_cursor, encode_cursor
@@ -25,6 +26,7 @@ from app.web.identity import viewer
 from app.web.responses import json_response
 from app.web.schemas import TX_REQUEST, check_request
 from app.web.ui import serve_ui_page
+from app.worker.callbacks import delivery_view
 
 T = TypeVar("T")
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
@@ -173,7 +175,5 @@ async def tx_deliveries(request: Request) -> Response:
     record = await run_in_threadpool(svc.store.get, tx_hash)  # the operator sees private records too
     if record is None:
         raise NotFound(f"Transaction {tx_hash} not found.")
-    found = await run_in_threadpool(svc.store.deliveries, record.hash)
-    return json_response(request, {"items": [
-        {"id": d.id, "url": d.url, "status": d.status, "attempts": d.attempts,
-         "lastError": d.last_error, "log": d.log} for d in found]})
+    found = await run_in_threadpool(svc.store.jobs.for_ref, record.hash, DELIVER_CALLBACK)
+    return json_response(request, {"items": [delivery_view(job) for job in found]})

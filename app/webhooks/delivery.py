@@ -1,17 +1,19 @@
 """One delivery attempt to a callback URL, classified as ok, transient or permanent.
 
-The caller (the worker's job handler) records the result and, for transient failures, schedules
-the next attempt with ``backoff_delay``; retries live in the job queue so they survive restarts.
+Each attempt has one hard deadline (``timeout``) covering the DNS lookup (which also has its own
+timeout), connect, TLS, sending and reading the status line; at the deadline the connection is
+dropped. The caller (the ``deliver_callback`` job) records the result; retries are scheduled by
+the job queue, never here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import json
 import logging
-import random
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -38,6 +40,29 @@ class DeliveryResult:
     status: int | None
     error: str | None
     duration_ms: float
+    retry_after: float | None = None  # seconds the receiver asked us to wait (429/503)
+
+
+def receiver_host(url: str) -> str:
+    """The host a callback goes to, the unit of the per-receiver concurrency cap."""
+    try:
+        return httpx.URL(url).host.lower()
+    except (httpx.InvalidURL, TypeError):
+        return ""
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """A Retry-After header (seconds or an HTTP date) as seconds from ``now``, if valid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
 
 
 def _classify(status: int, location: str | None) -> tuple[bool, bool, str | None]:
@@ -76,14 +101,20 @@ class WebhookSender:
         secret: str | None,
         allow_private: bool,
         timeout: float,
+        dns_timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if secret is not None:
             decode_secret(secret)  # a bad secret should stop startup, not every delivery
         self._secret = secret
         self._timeout = timeout
+        if transport is None:
+            # No connection reuse: each attempt opens (and at its deadline drops) its own.
+            transport = GuardedTransport(allow_private=allow_private, dns_timeout=dns_timeout,
+                                         limits=httpx.Limits(max_keepalive_connections=0))
+        self._guarded = transport if isinstance(transport, GuardedTransport) else None
         self._client = httpx.Client(
-            transport=transport if transport is not None else GuardedTransport(allow_private=allow_private),
+            transport=transport,
             follow_redirects=False,
             timeout=httpx.Timeout(timeout),
             # Environment proxies or .netrc credentials must not change where callbacks go.
@@ -96,9 +127,11 @@ class WebhookSender:
         """POST ``payload`` to ``url`` once. Never raises: every failure becomes a result."""
         started = time.perf_counter()
 
-        def result(ok: bool, permanent: bool, status: int | None, error: str | None) -> DeliveryResult:
+        def result(ok: bool, permanent: bool, status: int | None, error: str | None,
+                   retry_after: float | None = None) -> DeliveryResult:
             elapsed = (time.perf_counter() - started) * 1000
-            return DeliveryResult(ok=ok, permanent=permanent, status=status, error=error, duration_ms=elapsed)
+            return DeliveryResult(ok=ok, permanent=permanent, status=status, error=error,
+                                  duration_ms=elapsed, retry_after=retry_after)
 
         try:
             body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
@@ -111,9 +144,12 @@ class WebhookSender:
             if problem is not None:
                 return result(False, True, None, f"invalid callback URL: {problem}"[:_MAX_ECHO])
             # Streaming and never reading the body: a receiver cannot make us buffer megabytes.
-            with self._client.stream("POST", url, content=body, headers=headers) as response:
+            with self._deadline(), \
+                    self._client.stream("POST", url, content=body, headers=headers) as response:
                 ok, permanent, error = _classify(response.status_code, response.headers.get("location"))
-                return result(ok, permanent, response.status_code, error)
+                wait = (retry_after_seconds(response.headers.get("retry-after"), time.time())
+                        if response.status_code in (429, 503) else None)
+                return result(ok, permanent, response.status_code, error, wait)
         except BlockedAddress as exc:
             return result(False, True, None, str(exc))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -130,6 +166,11 @@ class WebhookSender:
             log.exception("unexpected error delivering webhook %s", msg_id)
             return result(False, False, None, f"unexpected error: {type(exc).__name__}"[:_MAX_ECHO])
 
+    def _deadline(self) -> contextlib.AbstractContextManager[None]:
+        if self._guarded is None:
+            return contextlib.nullcontext()
+        return self._guarded.backend.deadline(self._timeout)
+
     def close(self) -> None:
         self._client.close()
 
@@ -144,22 +185,3 @@ class WebhookSender:
     ) -> None:
         self.close()
 
-
-def backoff_delay(
-    attempt: int,
-    base_ms: int,
-    cap_ms: int = 3_600_000,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Seconds before retry number ``attempt`` (1-based): base*2^(attempt-1) ms, capped, with jitter.
-
-    The jitter keeps 50-100% of the delay so many callbacks failing together (a receiver outage)
-    do not all come back in the same second, while never retrying much sooner than planned.
-    """
-    if attempt < 1:
-        raise ValueError("attempt is 1-based")
-    if base_ms < 0 or cap_ms < 0:
-        raise ValueError("delays cannot be negative")
-    # Bound the exponent so a runaway attempt counter cannot build an enormous integer.
-    exponential = base_ms << min(attempt - 1, 64)
-    return min(exponential, cap_ms) * (0.5 + 0.5 * rand()) / 1000

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import Any
 
 import httpcore
@@ -88,12 +92,87 @@ def resolve(host: str, port: int) -> list[tuple[socket.AddressFamily, IPAddress]
     return seen
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """A sync httpcore backend that connects only to addresses that passed ``is_blocked``."""
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by one overall deadline.
 
-    def __init__(self, allow_private: bool) -> None:
+    httpx's timeouts bound each socket operation, so a receiver sending one byte per second
+    would hold the attempt forever; here each operation gets only what is left of the attempt.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("the attempt's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname,
+                                      self._left(timeout, httpcore.ConnectTimeout))
+        return DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """A sync httpcore backend that connects only to addresses that passed ``is_blocked``.
+
+    Inside ``deadline(seconds)`` (one per attempt, per thread) the lookup, connect, TLS and every
+    read and write end by that deadline; the lookup also has its own ``dns_timeout``.
+    """
+
+    def __init__(self, allow_private: bool, dns_timeout: float = 5.0,
+                 dns_threads: int = 8) -> None:
         self.allow_private = allow_private
+        self.dns_timeout = dns_timeout
         self._inner = httpcore.SyncBackend()
+        self._local = threading.local()
+        # getaddrinfo cannot be interrupted: it runs on a few threads of its own, so a resolver
+        # that never answers costs at most those threads, not the caller's deadline.
+        self._dns = ThreadPoolExecutor(max_workers=dns_threads, thread_name_prefix="refractor-dns")
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def _current_deadline(self) -> float | None:
+        value: float | None = getattr(self._local, "deadline", None)
+        return value
+
+    def _resolve(self, host: str, port: int,
+                 deadline: float | None) -> list[tuple[socket.AddressFamily, IPAddress]]:
+        wait = self.dns_timeout
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+        if wait <= 0:
+            raise httpcore.ConnectTimeout(f"no time left to resolve {host}")
+        future = self._dns.submit(resolve, host, port)
+        try:
+            return future.result(timeout=wait)
+        except FutureTimeout:
+            future.cancel()
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+
+    def close(self) -> None:
+        self._dns.shutdown(wait=False, cancel_futures=True)
 
     def connect_tcp(
         self,
@@ -103,8 +182,9 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        attempt_deadline = self._current_deadline()
         try:
-            addresses = resolve(host, port)
+            addresses = self._resolve(host, port, attempt_deadline)
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         if not self.allow_private:
@@ -114,6 +194,8 @@ class GuardedBackend(httpcore.NetworkBackend):
                 if is_blocked(ip):
                     raise BlockedAddress(ip, host)
         deadline = None if timeout is None else time.monotonic() + timeout
+        if attempt_deadline is not None:
+            deadline = attempt_deadline if deadline is None else min(deadline, attempt_deadline)
         last: Exception = httpcore.ConnectError(f"no address for {host}")
         for _family, ip in addresses:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -121,13 +203,14 @@ class GuardedBackend(httpcore.NetworkBackend):
                 raise httpcore.ConnectTimeout(f"connecting to {host} timed out")
             try:
                 # An IP literal here means the inner backend does no second lookup.
-                return self._inner.connect_tcp(
+                stream = self._inner.connect_tcp(
                     str(ip),
                     port,
                     timeout=remaining,
                     local_address=local_address,
                     socket_options=socket_options,
                 )
+                return stream if attempt_deadline is None else DeadlineStream(stream, attempt_deadline)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         raise last
@@ -147,7 +230,7 @@ class GuardedBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` whose connections go through ``GuardedBackend``."""
 
-    def __init__(self, allow_private: bool, **kwargs: Any) -> None:
+    def __init__(self, allow_private: bool, dns_timeout: float = 5.0, **kwargs: Any) -> None:
         for option in ("proxy", "uds"):
             # Both hand the connection to something that resolves the target on its own.
             if kwargs.get(option) is not None:
@@ -157,5 +240,10 @@ class GuardedTransport(httpx.HTTPTransport):
         if not isinstance(pool, httpcore.ConnectionPool):  # pragma: no cover - httpx internals
             raise TypeError("unexpected httpx connection pool type")
         # HTTPTransport has no parameter for the backend, so swap it on the pool it just built.
-        pool._network_backend = GuardedBackend(allow_private)
+        self.backend = GuardedBackend(allow_private, dns_timeout)
+        pool._network_backend = self.backend
         self.allow_private = allow_private
+
+    def close(self) -> None:
+        super().close()
+        self.backend.close()

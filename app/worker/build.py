@@ -1,26 +1,25 @@
-"""Assemble one process's worker from its services."""
+"""Assemble one process's job runner from its services: the kinds, their pools and housekeeping."""
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
-from typing import TypeVar
 
-from app.errors import UpstreamUnavailable
-from app.ledger.accounts import AccountSource, NetworkClients
-from app.ledger.horizon import HorizonClient
-from app.ledger.rpc import RpcClient
+from app.jobs.kinds import DELIVER_CALLBACK, SUBMIT_TRANSACTION
+from app.jobs.limits import AdaptiveLimit
+from app.jobs.policy import Backoff
+from app.jobs.registry import JobKind, Registry
+from app.jobs.runner import Periodic, Runner
+from app.ledger.accounts import AccountSource
 from app.services import Services
 from app.webhooks.delivery import WebhookSender
 from app.worker.callbacks import CallbackQueue
-from app.worker.limits import AdaptiveLimit
 from app.worker.processor import TxProcessor
-from app.worker.runner import Worker
 from app.worker.submission import Submitter
-from app.worker.sweeps import cleanup
+from app.worker.sweeps import cleanup, expire, reconcile
 
-T = TypeVar("T")
+CLEANUP_EVERY = 3600.0
+RECONCILE_EVERY = 60.0
+CALLBACK_BACKOFF = Backoff(base=1.0, cap=3600.0, retry_after_max=3600.0)
 
 
 def _sequence_loader(accounts: AccountSource, network: str) -> Callable[[str], int | None]:
@@ -32,57 +31,48 @@ def _sequence_loader(accounts: AccountSource, network: str) -> Callable[[str], i
     return load
 
 
-class RetryingClients(NetworkClients):
-    """Network clients whose calls retry transient upstream failures (horizonRetryAttempts/Delay).
-
-    Retrying is safe for every call made: lookups are reads, and a resent envelope is the same
-    bytes, which the network treats as a duplicate."""
-
-    def __init__(self, base: NetworkClients, attempts: int, delay_ms: int) -> None:
-        self.network = base.network
-        # Own copies, so the shared clients used for account lookups keep their behaviour.
-        self.rpc = RpcClient(base.rpc.url, base.rpc.http) if base.rpc else None
-        self.horizon = HorizonClient(base.horizon.url, base.horizon.http) if base.horizon else None
-        for client in (self.rpc, self.horizon):
-            if client is None:
-                continue
-            for name in ("send_transaction", "get_transaction", "submit"):
-                if hasattr(client, name):
-                    setattr(client, name, _retrying(getattr(client, name), attempts, delay_ms))
-
-
-def _retrying(call: Callable[..., T], attempts: int, delay_ms: int) -> Callable[..., T]:
-    def wrapped(*args: object) -> T:
-        for attempt in range(attempts + 1):
-            try:
-                return call(*args)
-            except UpstreamUnavailable:
-                if attempt >= attempts:
-                    raise
-                time.sleep(delay_ms / 1000 * (2**attempt) * (0.5 + random.random() / 2))
-        raise AssertionError("unreachable")
-
-    return wrapped
-
-
-def build_worker(services: Services) -> Worker:
-    settings, w = services.settings, services.settings.worker
+def build_worker(services: Services) -> Runner:
+    settings, w, cb = services.settings, services.settings.worker, services.settings.callbacks
+    store = services.store
     submitters = {}
     for name, clients in services.networks.items():
         limit = AdaptiveLimit(w.horizon_concurrency, 1, w.max_horizon_concurrency,
                               w.adaptive_horizon_concurrency)
-        retrying = RetryingClients(clients, w.horizon_retry_attempts, w.horizon_retry_delay_ms)
-        submitters[name] = Submitter(retrying, limit, _sequence_loader(services.accounts, name))
-    secret = settings.callbacks.secret.reveal() if settings.callbacks.secret else None
-    sender = WebhookSender(secret=secret, allow_private=settings.callbacks.allow_private_networks,
-                           timeout=settings.callbacks.timeout)
-    callbacks = CallbackQueue(settings, services.store, sender, services.metrics)
-    processor = TxProcessor(settings, services.store, services.accounts, submitters, callbacks,
+        submitters[name] = Submitter(clients, limit, _sequence_loader(services.accounts, name))
+    secret = cb.secret.reveal() if cb.secret else None
+    sender = WebhookSender(secret=secret, allow_private=cb.allow_private_networks,
+                           timeout=cb.timeout, dns_timeout=cb.dns_timeout)
+    callbacks = CallbackQueue(sender, services.metrics)
+    processor = TxProcessor(settings, store, services.accounts, submitters, callbacks,
                             services.metrics)
-    pool = AdaptiveLimit(w.parallel_tasks, w.min_parallel_tasks, w.max_parallel_tasks,
-                         w.adaptive_concurrency)
-    return Worker(services.store, processor, callbacks, services.metrics, pool,
-                  ticker_seconds=w.ticker_timeout_ms / 1000, lease_seconds=w.lease_seconds,
-                  batch=w.target_queue_size, retry_delay_ms=w.retry_delay_ms,
-                  give_up_after=max(10, 2 * (w.retry_attempts + 1)),
-                  run_cleanup=lambda now: cleanup(services.store, settings, now))
+    registry = Registry()
+    registry.register(JobKind(
+        SUBMIT_TRANSACTION, processor,
+        AdaptiveLimit(w.parallel_tasks, w.min_parallel_tasks, w.max_parallel_tasks,
+                      w.adaptive_concurrency),
+        Backoff(base=w.retry_delay_ms / 1000),
+        max_attempts=w.retry_attempts + 1, on_dead=processor.give_up))
+    registry.register(JobKind(
+        DELIVER_CALLBACK, callbacks,
+        AdaptiveLimit(cb.concurrency, cb.concurrency, cb.concurrency, adaptive=False),
+        CALLBACK_BACKOFF, max_attempts=cb.attempts, group_cap=cb.per_host_concurrency))
+    runner: Runner
+
+    def expire_and_notify(now: float) -> None:
+        for tx_hash in expire(store, now):
+            record = store.get(tx_hash, by_inner=False)
+            if record is not None and record.ready_at is not None:
+                CallbackQueue.enqueue(record, runner.enqueue, now)
+
+    runner = Runner(store.jobs, store.controls, registry, services.metrics,
+                    ticker_seconds=w.ticker_timeout_ms / 1000, lease_seconds=w.lease_seconds,
+                    batch=w.target_queue_size, controlled_kind=SUBMIT_TRANSACTION,
+                    periodic=[
+                        Periodic("expire", 0.0, expire_and_notify),
+                        Periodic("reconcile", RECONCILE_EVERY,
+                                 lambda now: reconcile(store, runner.enqueue, now),
+                                 at_start=True),
+                        Periodic("cleanup", CLEANUP_EVERY,
+                                 lambda now: cleanup(store, settings, now)),
+                    ])
+    return runner

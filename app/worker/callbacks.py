@@ -1,7 +1,8 @@
-"""Callbacks: queued after the outcome is known, delivered at least once with backoff.
+"""The ``deliver_callback`` job: a record's outcome POSTed to its callback URL, at least once.
 
-Each callback is its own durable job (the ``deliveries`` store), so a slow or failing receiver never
-holds up a submission, and its webhook-id stays the same across retries for de-duplication.
+Each callback is its own durable job, with its own pool and a cap per receiver host, so a slow or
+hostile receiver never holds up a submission or another receiver; its webhook-id stays the same
+across retries for de-duplication. Every attempt is logged on the job.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from app.settings import Settings
-from app.store.base import TxStore
-from app.txs.model import Delivery, TxRecord
-from app.webhooks.delivery import WebhookSender, backoff_delay
+from app.jobs.kinds import DELIVER_CALLBACK as KIND
+from app.jobs.model import Dead, Done, Job, Outcome, Retry, job_id
+from app.jobs.runner import JobContext
+from app.txs.model import TxRecord
+from app.webhooks.delivery import WebhookSender, receiver_host
 from app.worker.metrics import Metrics
 
 log = logging.getLogger("refractor.callbacks")
-RETRY_BASE_MS = 1000
+_STATUS = {"queued": "pending", "running": "pending", "retry_wait": "pending",
+           "waiting": "pending", "succeeded": "delivered", "dead": "failed"}
 
 
 def callback_payload(record: TxRecord) -> dict[str, Any]:
@@ -42,38 +45,55 @@ def delivery_id(record: TxRecord) -> str:
     return "msg_" + digest[:32]
 
 
+def delivery_job(record: TxRecord, now: float) -> Job | None:
+    if not record.callback_url:
+        return None
+    msg_id = delivery_id(record)
+    return Job(id=job_id(KIND, msg_id), kind=KIND, due_at=now, created_at=now, updated_at=now,
+               ref=record.hash, group=receiver_host(record.callback_url),
+               data={"url": record.callback_url, "payload": callback_payload(record),
+                     "msgId": msg_id})
+
+
+def delivery_view(job: Job) -> dict[str, Any]:
+    """A delivery as ``GET /tx/{hash}/deliveries`` shows it (the shape from before the queue)."""
+    return {"id": job.data.get("msgId"), "url": job.data.get("url"),
+            "status": _STATUS[job.state.value], "attempts": job.attempts,
+            "lastError": job.last_error, "log": job.log}
+
+
+def delivery_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Job states as the delivery statuses monitoring reported before (pending/delivered/failed)."""
+    out: dict[str, int] = {}
+    for state, n in counts.items():
+        out[_STATUS.get(state, state)] = out.get(_STATUS.get(state, state), 0) + n
+    return out
+
+
 class CallbackQueue:
-    def __init__(self, settings: Settings, store: TxStore, sender: WebhookSender, metrics: Metrics,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self.store = store
+    def __init__(self, sender: WebhookSender, metrics: Metrics) -> None:
         self.sender = sender
         self.metrics = metrics
-        self.clock = clock
 
-    def enqueue(self, record: TxRecord) -> None:
-        if not record.callback_url:
-            return
-        now = self.clock()
-        self.store.add_delivery(Delivery(delivery_id(record), record.hash, record.callback_url,
-                                         callback_payload(record), now, now))
+    @staticmethod
+    def enqueue(record: TxRecord, add: Callable[[Job], bool], now: float | None = None) -> None:
+        job = delivery_job(record, time.time() if now is None else now)
+        if job is not None:
+            add(job)
 
-    def deliver(self, delivery: Delivery, owner: str) -> None:
-        result = self.sender.send(delivery.url, delivery.id, delivery.payload)
-        now = self.clock()
-        attempts = delivery.attempts + 1
-        attempt = {"attempt": attempts, "at": round(now, 3), "status": result.status,
-                   "error": result.error, "durationMs": round(result.duration_ms, 1)}
-        fields: dict[str, Any] = {"attempts": attempts, "last_error": result.error}
+    def __call__(self, job: Job, ctx: JobContext) -> Outcome:
+        url, msg_id = str(job.data.get("url")), str(job.data.get("msgId"))
+        payload = job.data.get("payload")
+        result = self.sender.send(url, msg_id, payload if isinstance(payload, dict) else {})
+        entry = {"attempt": job.attempts, "at": round(ctx.now(), 3), "status": result.status,
+                 "error": result.error, "durationMs": round(result.duration_ms, 1)}
         if result.ok:
-            fields["status"] = "delivered"
             self.metrics.count("callbacks_delivered")
-        elif result.permanent or attempts >= self.settings.callbacks.attempts:
-            fields["status"] = "failed"
+            return Done(entry)
+        if result.permanent or ctx.final_attempt:
             self.metrics.count("callbacks_failed")
-            log.warning("callback failed", extra={"fields": {"hash": delivery.tx_hash,
+            log.warning("callback failed", extra={"fields": {"hash": job.ref,
                                                              "error": result.error}})
-        else:
-            fields["due_at"] = now + backoff_delay(attempts, RETRY_BASE_MS)
-            self.metrics.count("callbacks_retried")
-        self.store.finish_attempt(delivery.id, owner, attempt, fields)
+            return Dead(result.error or "failed", entry)
+        self.metrics.count("callbacks_retried")
+        return Retry(result.error or "failed", retry_after=result.retry_after, entry=entry)

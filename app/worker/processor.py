@@ -1,18 +1,20 @@
-"""One claimed transaction, from ready to processed or failed.
+"""The ``submit_transaction`` job: one ready transaction, to processed or failed.
 
-The record is the job: a worker holds it through an expiring lease (status ``processing``). A transient
-failure re-schedules it by releasing the lease with a later ``lease_until``, so retries survive
-restarts and can be picked up by any process.
+The job (in the jobs store) carries the schedule and the lease; the record carries what users see:
+``processing`` while an attempt runs, ``ready`` with ``next_attempt_at`` while a retry waits,
+then ``processed`` or ``failed``. Every write to the record is preceded by a lease check
+(``JobContext.require``) and conditional on the record still being ``processing``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from app.errors import UpstreamUnavailable
+from app.jobs.model import Dead, Done, Job, Outcome, Retry, RunAt
+from app.jobs.runner import JobContext
 from app.ledger.accounts import AccountSource
 from app.settings import Settings
 from app.stellar.envelope import ParsedEnvelope, Sig, attach_signatures, parse_envelope
@@ -20,53 +22,68 @@ from app.stellar.evaluation import accounts_to_load, evaluate
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
 from app.txs.service import candidates
-from app.webhooks.delivery import backoff_delay
 from app.worker.callbacks import CallbackQueue
 from app.worker.metrics import Metrics
-from app.worker.submission import Outcome, Submission, Submitter
+from app.worker.submission import Outcome as Sent
+from app.worker.submission import Submission, Submitter
+from app.worker.sweeps import EXPIRED
 
 log = logging.getLogger("refractor.worker")
-EXPIRED = "Transaction has already expired"
+# While the network holds a transaction it accepted but has not put in a ledger yet, it is looked
+# up again after this many seconds, up to PENDING_CHECKS times before that counts as a failure.
+PENDING_RECHECK = 1.0
+PENDING_CHECKS = 30
 
 
 class TxProcessor:
     def __init__(self, settings: Settings, store: TxStore, accounts: AccountSource,
-                 submitters: dict[str, Submitter], callbacks: CallbackQueue, metrics: Metrics,
-                 clock: Callable[[], float] = time.time) -> None:
+                 submitters: dict[str, Submitter], callbacks: CallbackQueue,
+                 metrics: Metrics) -> None:
         self.settings = settings
         self.store = store
         self.accounts = accounts
         self.submitters = submitters
         self.callbacks = callbacks
         self.metrics = metrics
-        self.clock = clock
 
-    def process(self, record: TxRecord, owner: str) -> None:
-        now = self.clock()
+    def __call__(self, job: Job, ctx: JobContext) -> Outcome:
+        record = self.store.get(job.ref or "", by_inner=False)
+        if record is None or record.status not in (TxStatus.READY, TxStatus.PROCESSING):
+            return Done()  # deleted, back to pending, or finished by an earlier holder
+        now = ctx.now()
+        if record.status is TxStatus.READY:
+            if record.min_time and record.min_time > now:
+                return RunAt(float(record.min_time))
+            ctx.require()
+            if not self.store.transition(record.hash, TxStatus.READY, TxStatus.PROCESSING,
+                                         {"next_attempt_at": None, "updated_at": now}):
+                return Done()  # changed under us (expired, say): nothing left to submit
+            record.status = TxStatus.PROCESSING
+        return self.process(record, job, ctx)
+
+    def process(self, record: TxRecord, job: Job, ctx: JobContext) -> Outcome:
+        now = ctx.now()
         sent_before = bool((record.result or {}).get("envelopeXdr"))
         if record.max_time and record.max_time < now and not sent_before:
-            self._finish(record, owner, TxStatus.FAILED, {"error": EXPIRED})
-            return
+            return self._finish(record, ctx, TxStatus.FAILED, {"error": EXPIRED})
         if not record.submit:
-            self._finish(record, owner, TxStatus.PROCESSED, {})
-            return
+            return self._finish(record, ctx, TxStatus.PROCESSED, {})
         parsed = parse_envelope(record.xdr, self.settings.networks[record.network].passphrase)
         try:
-            envelope = self._envelope(record, owner, parsed)
+            envelope = self._envelope(record, job, ctx, parsed)
         except UpstreamUnavailable as exc:  # could not load the accounts: try again later
-            self._retry(record, owner, exc.message, dict(record.result or {}))
-            return
+            return self._retry(record, ctx, exc.message, dict(record.result or {}))
         if envelope is None:
-            return
+            return Done()
         submitter = self.submitters[record.network]
         inner = parsed.inner or parsed.shape
         outcome = submitter.submit(Submission(
             envelope_xdr=envelope, tx_hash=record.hash, source=inner.source,
-            sequence=inner.sequence,
-            previously_sent=record.attempts > 1 or sent_before))
-        self._apply(record, owner, envelope, outcome)
+            sequence=inner.sequence, previously_sent=job.attempts > 1 or sent_before))
+        return self._apply(record, job, ctx, envelope, outcome)
 
-    def _envelope(self, record: TxRecord, owner: str, parsed: ParsedEnvelope) -> str | None:
+    def _envelope(self, record: TxRecord, job: Job, ctx: JobContext,
+                  parsed: ParsedEnvelope) -> str | None:
         """The envelope to send: the one sent before, byte for byte, or a fresh minimal one.
 
         Signers may have changed on-chain since the last signature, so readiness is checked again
@@ -75,14 +92,16 @@ class TxProcessor:
         if isinstance(earlier, str):
             return earlier
         stored = record.derived.get("xdr")
-        if record.attempts > 1 and isinstance(stored, str):
+        if job.attempts > 1 and isinstance(stored, str):
             return stored  # an earlier attempt may have sent it: the same bytes again
         accounts = self.accounts.load(record.network, accounts_to_load(parsed))
         result = evaluate(parsed, accounts, candidates(record), record.desired_signers or ())
         if result.selected is None:
             derived = {**record.derived, "progress": result.progress}
-            self.store.release(record.hash, owner, {"status": TxStatus.PENDING, "derived": derived,
-                                                    "ready_at": None})
+            ctx.require()
+            self.store.transition(record.hash, TxStatus.PROCESSING, TxStatus.PENDING,
+                                  {"derived": derived, "ready_at": None,
+                                   "updated_at": ctx.now()})
             log.warning("no longer fully signed; back to pending",
                         extra={"fields": {"hash": record.hash}})
             return None
@@ -91,11 +110,14 @@ class TxProcessor:
             # Stored before the first send (the usual case needs no write: the record already
             # holds this envelope), so every retry resubmits exactly these bytes.
             record.derived = {**record.derived, "xdr": envelope}
-            self.store.update_fields(record.hash, {"derived": record.derived})
+            ctx.require()
+            self.store.transition(record.hash, TxStatus.PROCESSING, TxStatus.PROCESSING,
+                                  {"derived": record.derived})
         return envelope
 
-    def _apply(self, record: TxRecord, owner: str, envelope: str, outcome: Outcome) -> None:
-        now = self.clock()
+    def _apply(self, record: TxRecord, job: Job, ctx: JobContext, envelope: str,
+               outcome: Sent) -> Outcome:
+        now = ctx.now()
         result: dict[str, Any] = {"envelopeXdr": envelope}
         if outcome.codes is not None:
             result.update(outcome.codes.to_json())
@@ -106,37 +128,70 @@ class TxProcessor:
             if record.ready_at is not None:
                 self.metrics.observe_submission(now - record.ready_at)
             self.metrics.count("submitted", record.network)
-            self._finish(record, owner, TxStatus.PROCESSED,
-                         {"submitted": int(now), "result": result, "derived": derived, "error": None})
-        elif outcome.kind == "failed":
+            return self._finish(record, ctx, TxStatus.PROCESSED,
+                                {"submitted": int(now), "result": result, "derived": derived,
+                                 "error": None})
+        if outcome.kind == "failed":
             self.metrics.count("submission_failed", record.network)
-            self._finish(record, owner, TxStatus.FAILED,
-                         {"error": outcome.message, "result": result, "derived": derived})
-        else:
-            self._retry(record, owner, outcome.message, result)
+            return self._finish(record, ctx, TxStatus.FAILED,
+                                {"error": outcome.message, "result": result, "derived": derived})
+        if outcome.kind == "pending" and _pending_checks(job) < PENDING_CHECKS:
+            # Accepted: not a failure. Look again shortly, from the store, not by sleeping here.
+            at = now + PENDING_RECHECK
+            ctx.require()
+            self.store.transition(record.hash, TxStatus.PROCESSING, TxStatus.READY,
+                                  {"next_attempt_at": at, "updated_at": now,
+                                   "result": {**result, "lastError": outcome.message}})
+            return RunAt(at, entry={"pending": round(now, 3)})
+        return self._retry(record, ctx, outcome.message, result)
 
-    def _retry(self, record: TxRecord, owner: str, message: str, result: dict[str, Any]) -> None:
-        now = self.clock()
-        w = self.settings.worker
-        if record.attempts > w.retry_attempts:
-            self._finish(record, owner, TxStatus.FAILED,
+    def _retry(self, record: TxRecord, ctx: JobContext, message: str,
+               result: dict[str, Any]) -> Outcome:
+        now = ctx.now()
+        if ctx.final_attempt:
+            self._finish(record, ctx, TxStatus.FAILED,
                          {"error": f"Failed to submit transaction: {message}", "result": result})
-            return
+            return Dead(message)
         if record.max_time and record.max_time < now:
-            self._finish(record, owner, TxStatus.FAILED, {"error": EXPIRED, "result": result})
-            return
+            self._finish(record, ctx, TxStatus.FAILED, {"error": EXPIRED, "result": result})
+            return Dead(EXPIRED)
         self.metrics.count("retried", record.network)
-        delay = backoff_delay(record.attempts, w.retry_delay_ms)
-        self.store.release(record.hash, owner, {"lease_until": now + delay,
-                                                "result": {**result, "lastError": message}})
+        at = ctx.retry_at()
+        ctx.require()
+        self.store.transition(record.hash, TxStatus.PROCESSING, TxStatus.READY,
+                              {"next_attempt_at": at, "updated_at": now,
+                               "result": {**result, "lastError": message}})
+        return Retry(message, at=at)
 
-    def _finish(self, record: TxRecord, owner: str, status: TxStatus, fields: dict[str, Any]) -> None:
-        fields = {"updated_at": self.clock(), **fields}
-        if not self.store.release(record.hash, owner, {"status": status, **fields}):
-            log.warning("lease lost before finishing", extra={"fields": {"hash": record.hash}})
-            return
+    def _finish(self, record: TxRecord, ctx: JobContext, status: TxStatus,
+                fields: dict[str, Any]) -> Outcome:
+        ctx.require()
+        fields = {"updated_at": ctx.now(), "next_attempt_at": None, **fields}
+        if not self.store.transition(record.hash, TxStatus.PROCESSING, status, fields):
+            log.warning("record changed before finishing", extra={"fields": {"hash": record.hash}})
+            return Done()
         self.metrics.count(status.value, record.network)
         if record.callback_url:
             final = self.store.get(record.hash, by_inner=False)
             if final is not None:
-                self.callbacks.enqueue(final)
+                self.callbacks.enqueue(final, ctx.enqueue)
+        return Done()
+
+    def give_up(self, job: Job, error: str) -> None:
+        """The job failed every attempt with internal errors: the record says so."""
+        record = self.store.get(job.ref or "", by_inner=False)
+        if record is None or record.status not in (TxStatus.READY, TxStatus.PROCESSING):
+            return
+        self.store.transition(record.hash, record.status, TxStatus.FAILED, {
+            "updated_at": time.time(), "next_attempt_at": None,
+            "error": f"Internal error after {job.attempts} attempts: {error}"})
+
+
+def _pending_checks(job: Job) -> int:
+    """How many times in a row this job has found its transaction accepted but not applied."""
+    count = 0
+    for entry in reversed(job.log):
+        if entry.get("pending") is None:
+            break
+        count += 1
+    return count

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.jobs.kinds import SUBMIT_TRANSACTION, submit_job
+from app.jobs.model import Job
 from app.settings import Settings
 from app.store.base import TxStore
 from app.txs.model import TxStatus
-from app.worker.processor import EXPIRED
+
+EXPIRED = "Transaction has already expired"
 
 BATCH = 500
 
@@ -47,6 +51,9 @@ def cleanup(store: TxStore, settings: Settings, now: float, dry_run: bool = Fals
         deleted_final += n
     while (n := store.delete_unsigned_before(unsigned_cutoff, BATCH)) > 0:
         deleted_unsigned += n
+    # Finished jobs (callbacks' delivery logs) go with the same retention as final records.
+    while store.jobs.delete_final_before(final_cutoff, BATCH) > 0:
+        pass
     return CleanupReport(expired, deleted_final, deleted_unsigned)
 
 
@@ -57,3 +64,22 @@ def _count_final(store: TxStore, cutoff: float) -> int:
 def _count_unsigned(store: TxStore, cutoff: float) -> int:
     return sum(1 for r in store.iter_all()
                if r.status is TxStatus.PENDING and r.sig_count == 0 and r.created_at < cutoff)
+
+
+def reconcile(store: TxStore, add: Callable[[Job], object], now: float,
+              limit: int = 10_000) -> int:
+    """Queue a submission job for each ready or processing record that has none active.
+
+    The record and its job are separate writes (separate collections on MongoDB): a crash
+    between them, a restored backup or a migration can leave a ready record without a job. This
+    finds those; how many it queued."""
+    queued = 0
+    for status in (TxStatus.READY, TxStatus.PROCESSING):
+        hashes = store.hashes_with_status(status, limit)
+        missing = set(hashes) - store.jobs.active_refs(SUBMIT_TRANSACTION, hashes)
+        for tx_hash in sorted(missing):
+            record = store.get(tx_hash, by_inner=False)
+            if record is not None and record.status in (TxStatus.READY, TxStatus.PROCESSING):
+                add(submit_job(record, now))
+                queued += 1
+    return queued

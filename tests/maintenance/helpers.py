@@ -26,16 +26,15 @@ def sample_records() -> list[TxRecord]:
                  sources=["GZ", "GA"], signers=["GS2", "GS1", "GZ"], signatures=sig[:1],
                  sig_count=1, desired_signers=[], derived=derived),
         TxRecord(h(2), "testnet", "AAAA2", TxStatus.READY, t + 1, t + 2, min_time=1764370100,
-                 max_time=1900000000, ready_at=t + 2.5, due_at=1764370100.0, signatures=sig,
+                 max_time=1900000000, ready_at=t + 2.5, next_attempt_at=t + 9.75, signatures=sig,
                  sig_count=2, sources=["GA"], signers=["GA", "GB"], desired_signers=["GB"]),
-        TxRecord(h(3), "public", "AAAA3", TxStatus.PROCESSING, t + 3, t + 4, attempts=2,
-                 lease_owner="worker-1", lease_until=t + 64.25, due_at=t, ready_at=t,
+        TxRecord(h(3), "public", "AAAA3", TxStatus.PROCESSING, t + 3, t + 4, ready_at=t,
                  submit=True, callback_url="https://example.com/cb?x=1"),
         TxRecord(h(4), "public", "AAAA4", TxStatus.PROCESSED, t + 5, t + 6, submitted=1764370200,
                  result={"ledger": 123, "fee": "100", "nested": [1, 2.5, None]},
                  signatures=sig[1:], sig_count=1, inner_hash=h(40)),
         TxRecord(h(5), "testnet", "AAAA5", TxStatus.FAILED, t + 7, t + 8,
-                 error="Tx error: txBadSeq — ünïcode", attempts=5),
+                 error="Tx error: txBadSeq — ünïcode"),
     ]
 
 
@@ -75,4 +74,4 @@ def fill_all(store: TxStore) -> None:
     for delivery in sample_deliveries():
         store.restore_delivery(delivery)
     for name, value in SAMPLE_CONTROLS.items():
-        store.set_control(name, value)
+        store.controls.set(name, value)

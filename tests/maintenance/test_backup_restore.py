@@ -177,11 +177,12 @@ def test_restore_is_a_point_in_time_for_every_collection(
     store.restore(TxRecord(h(98), "testnet", "NEW", TxStatus.READY, 9.0, 9.0))   # added
     store.update_fields(h(2), {"error": "modified after the backup"})               # modified
     store.delete_final_before(1e12, 10)                                              # deleted
-    store.set_control("queue", {"paused": False, "concurrency": 50})                 # resumed
-    store.set_control("extra", {"x": 1})
+    store.controls.set("queue", {"paused": False, "concurrency": 50})                # resumed
+    store.controls.set("extra", {"x": 1})
     new = sample_deliveries()[0]
     new.id, new.tx_hash, new.log, new.attempts = "msg_new", h(98), [], 0
-    store.add_delivery(new)                                                          # queued
+    new.lease_owner = new.lease_until = None
+    store.restore_delivery(new)                                                      # queued
     store.restore_delivery(dataclasses.replace(sample_deliveries()[0], status="failed"))
     assert _everything(store) != before
 
@@ -191,8 +192,8 @@ def test_restore_is_a_point_in_time_for_every_collection(
     assert result.restored == {"records": 5, "deliveries": 2, "controls": 2}
     assert result.previously == {"records": 4, "deliveries": 2, "controls": 3}
     assert _everything(store) == before
-    assert store.get(h(98)) is None and store.get_control("extra") is None
-    assert store.get_control("queue") == {"paused": True, "concurrency": 7}
+    assert store.get(h(98)) is None and store.controls.get("extra") is None
+    assert store.controls.get("queue") == {"paused": True, "concurrency": 7}
     [pending] = [d for d in store.iter_deliveries() if d.status == "pending"]
     assert pending == sample_deliveries()[0]
 
@@ -268,7 +269,7 @@ def _refiled(files: dict[str, bytes], name: str, data: bytes, tmp: Path) -> Path
 def _tampered_with_new_checksum(archive: Path, tmp: Path) -> Path:
     """Records altered and the checksum fixed up: the logical digest still catches it."""
     files = members(archive)
-    records = files["records.jsonl"].replace(b'"attempts":5', b'"attempts":6')
+    records = files["records.jsonl"].replace(b'txBadSeq', b'txBadAuth')
     return _refiled(files, "records.jsonl", records, tmp)
 
 

@@ -105,16 +105,19 @@ def test_save_evaluation_only_for_current_signature_count(store: TxStore) -> Non
     got = store.get("a" * 64)
     assert got is not None
     assert got.status is TxStatus.READY and got.derived == {"xdr": "fresh"}
-    assert got.ready_at == pytest.approx(now) and got.due_at == pytest.approx(now)
-
-
-def test_ready_waits_for_min_time(store: TxStore) -> None:
-    later = int(time.time()) + 3600
-    store.insert(record(min_time=later))
-    store.save_evaluation("a" * 64, 0, {}, True, time.time())
+    assert got.ready_at == pytest.approx(now)
+    # Ready already: a later evaluation stores the view and keeps the first ready_at.
+    assert store.save_evaluation("a" * 64, 1, {"xdr": "again"}, True, now + 5)
     got = store.get("a" * 64)
-    assert got is not None and got.due_at == later
-    assert store.claim_due("w1", time.time(), 30, 10) == []
+    assert got is not None and got.ready_at == pytest.approx(now) and got.derived == {"xdr": "again"}
+
+
+def test_hashes_with_status(store: TxStore) -> None:
+    store.insert(record(h(1)))
+    store.insert(record(h(2)))
+    store.save_evaluation(h(2), 0, {}, True, time.time())
+    assert store.hashes_with_status(TxStatus.READY, 10) == [h(2)]
+    assert store.hashes_with_status(TxStatus.PENDING, 10) == [h(1)]
 
 
 def test_transition_is_conditional(store: TxStore) -> None:
@@ -164,44 +167,6 @@ def test_account_listing_pages_once_per_record_newest_first(store: TxStore) -> N
     assert [r.hash for r in both] == [h(6), h(5), h(4), h(3), h(2), h(1), h(0)]
 
 
-def test_claim_is_exclusive_and_leases_expire(store: TxStore, engine: str, tmp_path: Path,
-                                              request: pytest.FixtureRequest) -> None:
-    now = time.time()
-    for n in range(6):
-        store.insert(record(h(n)))
-        store.save_evaluation(h(n), 0, {}, True, now - 1)
-    other = store if engine == "mongodb" else make_store(engine, tmp_path, request)
-    results: list[list[TxRecord]] = []
-
-    def claim(owner: str, s: TxStore) -> None:
-        results.append(s.claim_due(owner, time.time(), 30, 10))
-
-    threads = [threading.Thread(target=claim, args=(f"w{i}", store if i % 2 else other))
-               for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    claimed = [r.hash for batch in results for r in batch]
-    assert sorted(claimed) == [h(n) for n in range(6)]  # each exactly once
-    one = store.get(h(0))
-    assert one is not None and one.status is TxStatus.PROCESSING and one.attempts == 1
-    assert store.claim_due("late", time.time(), 30, 10) == []
-    again = store.claim_due("late", time.time() + 31, 30, 10)  # every lease has expired
-    assert sorted(r.hash for r in again) == [h(n) for n in range(6)]
-    assert all(r.lease_owner == "late" and r.attempts == 2 for r in again)
-
-
-def test_release_only_by_lease_owner(store: TxStore) -> None:
-    store.insert(record())
-    store.save_evaluation("a" * 64, 0, {}, True, time.time() - 1)
-    [claimed] = store.claim_due("w1", time.time(), 30, 10)
-    assert not store.release(claimed.hash, "w2", {"status": TxStatus.PROCESSED})
-    assert store.release(claimed.hash, "w1", {"status": TxStatus.PROCESSED, "submitted": 5})
-    got = store.get(claimed.hash)
-    assert got is not None and got.status is TxStatus.PROCESSED and got.lease_owner is None
-
-
 def test_cleanup_and_expiry_queries(store: TxStore) -> None:
     now = time.time()
     store.insert(record(h(1), max_time=int(now) - 10))
@@ -226,31 +191,3 @@ def test_iter_all_and_restore_round_trip(store: TxStore) -> None:
     store.restore(original[0])  # replacing in place keeps everything
     assert list(store.iter_all()) == original
     assert original[0].sources == ["GSRC"] and sorted(original[0].signers) == ["GA", "GB"]
-
-
-def test_controls(store: TxStore) -> None:
-    assert store.get_control("queue") is None
-    store.set_control("queue", {"paused": True})
-    store.set_control("queue", {"paused": False, "concurrency": 5})
-    assert store.get_control("queue") == {"paused": False, "concurrency": 5}
-
-
-def test_deliveries_claim_log_and_finish(store: TxStore) -> None:
-    from app.txs.model import Delivery
-
-    now = time.time()
-    d = Delivery("msg_1", "a" * 64, "https://example.com/cb", {"hash": "a" * 64}, now, now - 1)
-    assert store.add_delivery(d)
-    assert not store.add_delivery(d)
-    [claimed] = store.claim_deliveries("w1", now, 30, 10)
-    assert store.claim_deliveries("w2", now, 30, 10) == []  # leased
-    assert not store.finish_attempt("msg_1", "w2", {"status": 500}, {})
-    assert store.finish_attempt("msg_1", "w1", {"status": 500},
-                                {"attempts": 1, "due_at": now + 5, "last_error": "HTTP 500"})
-    assert store.claim_deliveries("w2", now, 30, 10) == []  # not due yet
-    [again] = store.claim_deliveries("w2", now + 6, 30, 10)
-    assert again.attempts == 1 and again.payload == {"hash": "a" * 64}
-    assert store.finish_attempt("msg_1", "w2", {"status": 200}, {"attempts": 2, "status": "delivered"})
-    [final] = store.deliveries("a" * 64)
-    assert final.status == "delivered" and [a["status"] for a in final.log] == [500, 200]
-    assert store.delivery_counts() == {"delivered": 1}

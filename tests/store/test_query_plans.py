@@ -37,12 +37,13 @@ ADMIN = {"Authorization": "Bearer " + "a" * 32}
 SQLITE_ACCEPTED = {
     "SELECT key, signature, added_at FROM signatures WHERE tx_hash":
         "sorts the signatures of one record (at most maxSignatures)",
-    "SELECT * FROM deliveries WHERE tx_hash": "sorts the callbacks of one record",
+    "SELECT * FROM jobs WHERE ref": "sorts the jobs of one record (its callbacks)",
+    "SELECT ? FROM sqlite_master": "start-up schema check: the schema's own table, a few rows",
     "SELECT status, count(*) FROM txs GROUP BY status":
         "monitoring counts: walks the (status, ...) index once per metrics scrape, off the "
         "request and job paths",
-    "SELECT status, count(*) FROM deliveries GROUP BY status":
-        "monitoring counts: walks the (status, due_at) index once per metrics scrape",
+    "SELECT state, count(*) FROM jobs WHERE kind":
+        "monitoring counts: walks the (kind, state) index once per metrics scrape",
 }
 
 
@@ -179,7 +180,8 @@ def test_sqlite_queries_of_the_api_and_worker_use_indexes(net: FakeStellarNetwor
     db = tmp_path / "refractor.db"
     def attempted() -> bool:
         with closing(real_connect(db)) as conn:
-            return bool(conn.execute("SELECT count(*) FROM deliveries WHERE attempts > 0")
+            return bool(conn.execute("SELECT count(*) FROM jobs WHERE kind = 'deliver_callback' "
+                                     "AND attempts > 0")
                         .fetchone()[0])
 
     with running_app(_settings(net, "sqlite", str(db))) as base:
@@ -297,8 +299,8 @@ def test_mongodb_queries_of_the_api_and_worker_use_indexes(net: FakeStellarNetwo
     try:
         with running_app(_settings(net, "mongodb", url.rstrip("/") + "/" + db_name)) as base, \
                 MongoClient(url) as observer:
-            workload(base, net, lambda: observer[db_name]["deliveries"].count_documents(
-                {"attempts": {"$gt": 0}}) > 0)
+            workload(base, net, lambda: observer[db_name]["jobs"].count_documents(
+                {"kind": "deliver_callback", "attempts": {"$gt": 0}}) > 0)
     finally:
         capture.active = False
     failures = []

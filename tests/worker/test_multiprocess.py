@@ -106,3 +106,21 @@ def test_pause_and_concurrency_apply_to_every_process(cluster_config: dict[str, 
         return bool(report["finalizer"]["metrics"]["concurrency"] == 9)
 
     wait_until(b_concurrency, timeout=10)
+
+
+def test_job_slower_than_its_lease_is_never_claimed_twice(cluster_config: dict[str, Any],
+                                                          net: FakeStellarNetwork,
+                                                          processes: list[AppProcess],
+                                                          tmp_path: Path) -> None:
+    """The network answers after 3 leases' worth of time; the holder's heartbeat keeps the lease,
+    so the other process never takes the job over and the envelope is sent once."""
+    slow = {**cluster_config, "leaseSeconds": 2, "networkTimeout": 30}
+    a = AppProcess(slow, tmp_path, "a").start()
+    b = AppProcess(slow, tmp_path, "b").start()
+    processes += [a, b]
+    net.faults.add("sendTransaction", "timeout", times=1, seconds=6)
+    [p] = [funded_payment(net)]
+    post_all([a.url], [p])
+    wait_until(lambda: statuses(b.url, [p.hash])[p.hash] == "processed", timeout=60)
+    assert net.request_count("sendTransaction") == 1
+    assert len(sends(net)[p.hash]) == 1

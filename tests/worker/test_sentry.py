@@ -13,9 +13,9 @@ import pytest
 import sentry_sdk
 
 from app.config import parse_settings
+from app.jobs.model import Job
+from app.jobs.runner import _report
 from app.observability import setup_sentry
-from app.txs.model import TxRecord, TxStatus
-from app.worker.runner import _report
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_job_crash_is_reported_with_tags(sink: tuple[str, list[bytes]]) -> None:
     settings = parse_settings({"sentry": {"dsn": dsn, "environment": "test"}}, {})
     assert setup_sentry(settings)
     try:
-        record = TxRecord("ab" * 32, "testnet", "AAAA", TxStatus.PROCESSING, 0.0, 0.0)
+        record = Job("submit_transaction:" + "ab" * 32, "submit_transaction", 0.0, 0.0, 0.0,
+                     ref="ab" * 32)
         try:
             raise RuntimeError("submission exploded")
         except RuntimeError as exc:
@@ -61,6 +62,6 @@ def test_job_crash_is_reported_with_tags(sink: tuple[str, list[bytes]]) -> None:
     tagged = [e for e in events if "tags" in e]
     assert tagged, "the job's own report was not sent"
     event = tagged[0]
-    assert event["tags"]["job"] == "process_tx" and event["tags"]["key"] == "ab" * 32
+    assert event["tags"]["job"] == "submit_transaction" and event["tags"]["key"] == "ab" * 32
     assert event["environment"] == "test"
     assert "submission exploded" in json.dumps(event["exception"])

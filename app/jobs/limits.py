@@ -1,6 +1,6 @@
 """Concurrency limits that adapt (AIMD): grow by one after sustained success, halve on overload.
 
-Used for the per-network cap on concurrent RPC/Horizon calls and for the worker pool size.
+Used for the per-network cap on concurrent RPC/Horizon calls and for the submission pool size.
 """
 
 from __future__ import annotations

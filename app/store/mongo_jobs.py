@@ -1,0 +1,233 @@
+"""The jobs and controls collections of the MongoDB engine.
+
+A claim is one ``update_one`` per job, conditional on the state (and the expired lease) it was
+read with; every write after it is conditional on ``lease_owner``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection as MongoCollection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from app.jobs.model import Job, JobState
+from app.webhooks.delivery import receiver_host
+
+_FIELDS = ("kind", "ref", "group", "state", "due_at", "attempts", "data", "log", "last_error",
+           "lease_owner", "lease_until", "rearm", "event", "created_at", "updated_at")
+_WAITING = [JobState.QUEUED.value, JobState.RETRY_WAIT.value, JobState.WAITING.value]
+_ACTIVE = [*_WAITING, JobState.RUNNING.value]
+_FINAL = [JobState.SUCCEEDED.value, JobState.DEAD.value]
+
+
+def _doc(job: Job) -> dict[str, Any]:
+    doc: dict[str, Any] = {"_id": job.id}
+    for name in _FIELDS:
+        value = getattr(job, name)
+        doc[name] = value.value if isinstance(value, JobState) else value
+    return doc
+
+
+def _job(doc: dict[str, Any]) -> Job:
+    values: dict[str, Any] = {name: doc.get(name) for name in _FIELDS}
+    values["state"] = JobState(values["state"])
+    values["attempts"] = int(values["attempts"] or 0)
+    values["data"] = dict(values["data"] or {})
+    values["log"] = list(values["log"] or [])
+    values["rearm"] = bool(values["rearm"])
+    return Job(id=doc["_id"], **values)
+
+
+class MongoJobStore:
+    def __init__(self, jobs: MongoCollection[dict[str, Any]]) -> None:
+        self._jobs = jobs
+
+    def ensure_indexes(self) -> None:
+        self._jobs.create_index([("kind", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)],
+                                name="due")
+        self._jobs.create_index([("kind", ASCENDING), ("state", ASCENDING),
+                                 ("lease_until", ASCENDING)], name="lease")
+        self._jobs.create_index([("ref", ASCENDING), ("kind", ASCENDING)], name="ref")
+        self._jobs.create_index([("event", ASCENDING)], name="event", sparse=True)
+        self._jobs.create_index([("state", ASCENDING), ("updated_at", ASCENDING)], name="final")
+
+    def add(self, job: Job, rearm: bool = False) -> bool:
+        try:
+            self._jobs.insert_one(_doc(job))
+            return True
+        except DuplicateKeyError:
+            if not rearm:
+                return False
+        now = job.updated_at
+        self._jobs.update_one({"_id": job.id, "state": {"$in": _FINAL}}, {"$set": {
+            "state": JobState.QUEUED.value, "due_at": job.due_at, "attempts": 0, "data": job.data,
+            "last_error": None, "event": None, "updated_at": now}})
+        self._jobs.update_one({"_id": job.id, "state": {"$in": _WAITING}},
+                              {"$min": {"due_at": job.due_at},
+                               "$set": {"state": JobState.QUEUED.value, "event": None,
+                                        "updated_at": now}})
+        self._jobs.update_one({"_id": job.id, "state": JobState.RUNNING.value},
+                              {"$set": {"rearm": True, "due_at": job.due_at, "updated_at": now}})
+        return False
+
+    def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
+              skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
+        if limit <= 0:
+            return []
+        due: dict[str, Any] = {"kind": kind, "$or": [
+            {"state": {"$in": _WAITING}, "due_at": {"$lte": now}},
+            {"state": JobState.RUNNING.value, "lease_until": {"$lt": now}}]}
+        if skip_groups:
+            due["group"] = {"$nin": list(skip_groups)}
+        claimed: list[Job] = []
+        taken: Counter[str] = Counter()
+        # Longest overdue first: a backlog is worked through in order.
+        found = self._jobs.find(due, {"_id": 1, "state": 1, "lease_until": 1, "group": 1})
+        found = found.sort("due_at", ASCENDING)
+        if per_group is None:
+            found = found.limit(limit)
+        for doc in found:  # closed when garbage-collected, or at once by the break
+            if len(claimed) >= limit:
+                found.close()
+                break
+            group = doc.get("group")
+            if per_group is not None and group is not None:
+                if taken[group] >= per_group:
+                    continue
+                taken[group] += 1
+            guard: dict[str, Any] = {"_id": doc["_id"], "state": doc["state"]}
+            if doc["state"] == JobState.RUNNING.value:
+                guard["lease_until"] = doc.get("lease_until")
+            result = self._jobs.update_one(guard, {
+                "$set": {"state": JobState.RUNNING.value, "lease_owner": owner,
+                         "lease_until": now + lease_seconds, "event": None, "updated_at": now},
+                "$inc": {"attempts": 1}})
+            if result.modified_count == 1:
+                mine = self._jobs.find_one({"_id": doc["_id"], "lease_owner": owner})
+                if mine is not None:
+                    claimed.append(_job(mine))
+        return claimed
+
+    def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
+        result = self._jobs.update_one(
+            {"_id": job_id, "lease_owner": owner, "state": JobState.RUNNING.value},
+            {"$set": {"lease_until": lease_until}})
+        return result.matched_count == 1
+
+    def finish(self, job_id: str, owner: str, now: float, state: JobState, *,
+               due_at: float | None = None, error: str | None = None,
+               entry: dict[str, Any] | None = None, event: str | None = None,
+               uncount: bool = False) -> bool:
+        held = {"_id": job_id, "lease_owner": owner, "state": JobState.RUNNING.value}
+        update: dict[str, Any] = {"$set": {"lease_owner": None, "lease_until": None,
+                                           "last_error": error, "updated_at": now,
+                                           "rearm": False}}
+        if entry is not None:
+            update["$push"] = {"log": entry}
+        if uncount:
+            update["$inc"] = {"attempts": -1}
+        if state.final:
+            # Enqueued again while it ran: it goes back to the queue instead of finishing.
+            rearmed = self._jobs.update_one({**held, "rearm": True}, {
+                **update, "$set": {**update["$set"], "state": JobState.QUEUED.value,
+                                   "event": None}, "$min": {"due_at": now}})
+            if rearmed.matched_count == 1:
+                return True
+        fields: dict[str, Any] = {"state": state.value, "event": event}
+        if due_at is not None:
+            fields["due_at"] = due_at
+        result = self._jobs.update_one(held, {**update, "$set": {**update["$set"], **fields}})
+        return result.matched_count == 1
+
+    def signal(self, event: str, now: float) -> int:
+        result = self._jobs.update_many(
+            {"event": event, "state": JobState.WAITING.value},
+            {"$set": {"state": JobState.QUEUED.value, "due_at": now, "event": None,
+                      "updated_at": now}})
+        return result.modified_count
+
+    def get(self, job_id: str) -> Job | None:
+        doc = self._jobs.find_one({"_id": job_id})
+        return None if doc is None else _job(doc)
+
+    def for_ref(self, ref: str, kind: str) -> list[Job]:
+        return [_job(d) for d in self._jobs.find({"ref": ref, "kind": kind})
+                .sort([("created_at", ASCENDING), ("_id", ASCENDING)])]
+
+    def active_refs(self, kind: str, refs: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(refs), 500):
+            batch = refs[start:start + 500]
+            found.update(str(d["ref"]) for d in self._jobs.find(
+                {"kind": kind, "ref": {"$in": batch}, "state": {"$in": _ACTIVE}}, {"ref": 1}))
+        return found
+
+    def counts(self, kind: str) -> dict[str, int]:
+        return {d["_id"]: d["n"] for d in self._jobs.aggregate(
+            [{"$match": {"kind": kind}}, {"$group": {"_id": "$state", "n": {"$sum": 1}}}])}
+
+    def delete_final_before(self, cutoff: float, limit: int) -> int:
+        ids = [d["_id"] for d in self._jobs.find(
+            {"state": {"$in": _FINAL}, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(limit)]
+        return self._jobs.delete_many({"_id": {"$in": ids}}).deleted_count if ids else 0
+
+    def delete_finished_of(self, refs: list[str]) -> None:
+        """Delete the succeeded/dead jobs of these records (deleted by retention)."""
+        self._jobs.delete_many({"ref": {"$in": refs}, "state": {"$in": _FINAL}})
+
+    def iter_kind(self, kind: str, session: ClientSession | None = None) -> Iterator[Job]:
+        for doc in self._jobs.find({"kind": kind}, session=session).sort("_id", ASCENDING):
+            yield _job(doc)
+
+    def put(self, job: Job) -> None:
+        self._jobs.replace_one({"_id": job.id}, _doc(job), upsert=True)
+
+    def clear(self) -> None:
+        """Delete every job (restores replace the whole store)."""
+        self._jobs.delete_many({})
+
+
+class MongoControlStore:
+    def __init__(self, controls: MongoCollection[dict[str, Any]]) -> None:
+        self._controls = controls
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        doc = self._controls.find_one({"_id": name})
+        return None if doc is None else dict(doc.get("value") or {})
+
+    def set(self, name: str, value: dict[str, Any]) -> None:
+        self._controls.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
+
+    def all(self, session: ClientSession | None = None) -> dict[str, dict[str, Any]]:
+        return {d["_id"]: dict(d.get("value") or {})
+                for d in self._controls.find({}, session=session).sort("_id", ASCENDING)}
+
+    def clear(self) -> None:
+        self._controls.delete_many({})
+
+
+_STATES = {"pending": JobState.QUEUED, "delivered": JobState.SUCCEEDED, "failed": JobState.DEAD}
+
+
+def migrate_deliveries(db: Database[dict[str, Any]], jobs: MongoJobStore) -> None:
+    """Move callbacks from the collection used before the job queue into jobs, once."""
+    if "deliveries" not in db.list_collection_names():
+        return
+    old = db["deliveries"]
+    for doc in old.find({}):
+        jobs.add(Job(id=f"deliver_callback:{doc['_id']}", kind="deliver_callback",
+                     due_at=float(doc.get("due_at") or 0), created_at=float(doc["created_at"]),
+                     updated_at=float(doc["created_at"]), ref=doc.get("tx_hash"),
+                     group=receiver_host(str(doc.get("url") or "")),
+                     state=_STATES.get(str(doc.get("status")), JobState.QUEUED),
+                     attempts=int(doc.get("attempts") or 0),
+                     data={"url": doc.get("url"), "payload": doc.get("payload"),
+                           "msgId": doc["_id"]},
+                     log=list(doc.get("log") or []), last_error=doc.get("last_error")))
+    old.drop()

@@ -1,0 +1,253 @@
+"""The jobs and controls tables of the SQLite engine (same file and connections as the records).
+
+Every claim is one IMMEDIATE transaction; every write after it is one statement conditional on
+``lease_owner``, so a process that lost its lease changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+from app.jobs.model import Job, JobState
+from app.webhooks.delivery import receiver_host
+
+_ACTIVE = ("queued", "running", "retry_wait", "waiting")
+_DUE = "state IN ('queued', 'retry_wait', 'waiting') AND due_at <= ?"
+_EXPIRED = "state = 'running' AND lease_until < ?"
+_COLUMNS = ("id", "kind", "ref", "grp", "state", "due_at", "attempts", "data", "log",
+            "last_error", "lease_owner", "lease_until", "rearm", "event", "created_at",
+            "updated_at")
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(id=row["id"], kind=row["kind"], due_at=row["due_at"], created_at=row["created_at"],
+               updated_at=row["updated_at"], ref=row["ref"], group=row["grp"],
+               state=JobState(row["state"]), attempts=row["attempts"],
+               data=json.loads(row["data"]), log=json.loads(row["log"]),
+               last_error=row["last_error"], lease_owner=row["lease_owner"],
+               lease_until=row["lease_until"], rearm=bool(row["rearm"]), event=row["event"])
+
+
+def _values(job: Job) -> list[Any]:
+    return [job.id, job.kind, job.ref, job.group, job.state.value, job.due_at, job.attempts,
+            json.dumps(job.data), json.dumps(job.log), job.last_error, job.lease_owner,
+            job.lease_until, int(job.rearm), job.event, job.created_at, job.updated_at]
+
+
+class SqliteJobStore:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], write: threading.RLock) -> None:
+        self._conn = conn
+        self._write = write
+
+    def add(self, job: Job, rearm: bool = False) -> bool:
+        with self._write:
+            conn = self._conn()
+            cur = conn.execute(f"INSERT OR IGNORE INTO jobs ({','.join(_COLUMNS)}) "
+                               f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+            if cur.rowcount == 1 or not rearm:
+                return cur.rowcount == 1
+            conn.execute(
+                "UPDATE jobs SET "
+                "rearm = CASE WHEN state = 'running' THEN 1 ELSE rearm END, "
+                "attempts = CASE WHEN state IN ('succeeded', 'dead') THEN 0 ELSE attempts END, "
+                "due_at = CASE WHEN state IN ('succeeded', 'dead') THEN ? "
+                "  WHEN state = 'running' THEN ? ELSE min(due_at, ?) END, "
+                "data = CASE WHEN state IN ('succeeded', 'dead') THEN ? ELSE data END, "
+                "state = CASE WHEN state = 'running' THEN 'running' ELSE 'queued' END, "
+                "last_error = CASE WHEN state IN ('succeeded', 'dead') THEN NULL "
+                "  ELSE last_error END, "
+                "event = NULL, updated_at = ? WHERE id = ?",
+                (job.due_at, job.due_at, job.due_at, json.dumps(job.data), job.updated_at, job.id))
+            return False
+
+    def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
+              skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
+        if limit <= 0:
+            return []
+        skip = list(skip_groups)
+        not_skipped = (f" AND (grp IS NULL OR grp NOT IN ({','.join('?' * len(skip))}))"
+                       if skip else "")
+        # Candidates beyond the limit only matter when the per-group cap drops some of them.
+        scan = limit if per_group is None else limit * 10
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Expired leases first (their holders died), then the longest overdue: a backlog
+                # is worked through in order and a retry that fell due is not overtaken forever.
+                rows = conn.execute(
+                    f"SELECT id, grp FROM jobs WHERE kind = ? AND {_EXPIRED}{not_skipped} "
+                    f"LIMIT ?", (kind, now, *skip, scan)).fetchall()
+                rows += conn.execute(
+                    f"SELECT id, grp FROM jobs WHERE kind = ? AND {_DUE}{not_skipped} "
+                    f"ORDER BY due_at LIMIT ?", (kind, now, *skip, scan)).fetchall()
+                ids: list[str] = []
+                taken: Counter[str] = Counter()
+                for job_id, group in rows:
+                    if len(ids) >= limit:
+                        break
+                    if per_group is not None and group is not None:
+                        if taken[group] >= per_group:
+                            continue
+                        taken[group] += 1
+                    ids.append(job_id)
+                conn.executemany(
+                    "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
+                    "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
+                    [(owner, now + lease_seconds, now, i) for i in ids])
+                found = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()
+                         for i in ids]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return [_job(r) for r in found]
+
+    def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
+        with self._write:
+            cur = self._conn().execute(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? "
+                "AND state = 'running'", (lease_until, job_id, owner))
+        return cur.rowcount == 1
+
+    def finish(self, job_id: str, owner: str, now: float, state: JobState, *,
+               due_at: float | None = None, error: str | None = None,
+               entry: dict[str, Any] | None = None, event: str | None = None,
+               uncount: bool = False) -> bool:
+        with self._write:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT log, rearm, due_at FROM jobs WHERE id = ? "
+                                   "AND lease_owner = ? AND state = 'running'",
+                                   (job_id, owner)).fetchone()
+                if row is None:
+                    conn.execute("COMMIT")
+                    return False
+                log = json.loads(row["log"])
+                if entry is not None:
+                    log.append(entry)
+                new_due = due_at if due_at is not None else row["due_at"]
+                if row["rearm"] and state.final:
+                    state, new_due, event = JobState.QUEUED, min(new_due, now), None
+                conn.execute(
+                    "UPDATE jobs SET state = ?, due_at = ?, last_error = ?, log = ?, event = ?, "
+                    "lease_owner = NULL, lease_until = NULL, rearm = 0, updated_at = ?, "
+                    "attempts = attempts - ? WHERE id = ?",
+                    (state.value, new_due, error, json.dumps(log), event, now, int(uncount),
+                     job_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return True
+
+    def signal(self, event: str, now: float) -> int:
+        with self._write:
+            cur = self._conn().execute(
+                "UPDATE jobs SET state = 'queued', due_at = ?, event = NULL, updated_at = ? "
+                "WHERE event = ? AND state = 'waiting'", (now, now, event))
+        return cur.rowcount
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def for_ref(self, ref: str, kind: str) -> list[Job]:
+        rows = self._conn().execute("SELECT * FROM jobs WHERE ref = ? AND kind = ? "
+                                    "ORDER BY created_at, id", (ref, kind)).fetchall()
+        return [_job(r) for r in rows]
+
+    def active_refs(self, kind: str, refs: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(refs), 500):
+            batch = refs[start:start + 500]
+            rows = self._conn().execute(
+                f"SELECT ref FROM jobs WHERE kind = ? AND state IN {_ACTIVE} "
+                f"AND ref IN ({','.join('?' * len(batch))})", (kind, *batch)).fetchall()
+            found.update(r[0] for r in rows)
+        return found
+
+    def counts(self, kind: str) -> dict[str, int]:
+        rows = self._conn().execute("SELECT state, count(*) FROM jobs WHERE kind = ? "
+                                    "GROUP BY state", (kind,)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def delete_final_before(self, cutoff: float, limit: int) -> int:
+        with self._write:
+            cur = self._conn().execute(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
+                "('succeeded', 'dead') AND updated_at < ? LIMIT ?)", (cutoff, limit))
+        return cur.rowcount
+
+    def iter_kind(self, kind: str) -> Iterator[Job]:
+        conn = self._conn()
+        last = ""
+        while True:
+            rows = conn.execute("SELECT * FROM jobs WHERE kind = ? AND id > ? ORDER BY id "
+                                "LIMIT 500", (kind, last)).fetchall()
+            if not rows:
+                return
+            yield from (_job(r) for r in rows)
+            last = rows[-1]["id"]
+
+    def put(self, job: Job) -> None:
+        with self._write:
+            self._conn().execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
+                                 f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+
+
+class SqliteControlStore:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], write: threading.RLock) -> None:
+        self._conn = conn
+        self._write = write
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def set(self, name: str, value: dict[str, Any]) -> None:
+        with self._write:
+            self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
+                                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                                 (name, json.dumps(value)))
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        rows = self._conn().execute("SELECT name, value FROM controls ORDER BY name").fetchall()
+        return {r[0]: dict(json.loads(r[1])) for r in rows}
+
+
+_STATES = {"pending": "queued", "delivered": "succeeded", "failed": "dead"}
+
+
+def migrate_deliveries(conn: sqlite3.Connection) -> None:
+    """Move callbacks from the table used before the job queue into jobs, once."""
+    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+    if conn.execute(exists).fetchone() is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute(exists).fetchone() is None:  # another process moved them meanwhile
+            conn.execute("COMMIT")
+            return
+        for row in conn.execute("SELECT * FROM deliveries").fetchall():
+            data = {"url": row["url"], "payload": json.loads(row["payload"]), "msgId": row["id"]}
+            job = Job(id=f"deliver_callback:{row['id']}", kind="deliver_callback",
+                      due_at=row["due_at"], created_at=row["created_at"],
+                      updated_at=row["created_at"], ref=row["tx_hash"],
+                      group=receiver_host(row["url"]), state=JobState(_STATES[row["status"]]),
+                      attempts=row["attempts"], data=data, log=json.loads(row["log"]),
+                      last_error=row["last_error"])
+            conn.execute(f"INSERT OR IGNORE INTO jobs ({','.join(_COLUMNS)}) "
+                         f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+        conn.execute("DROP TABLE deliveries")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
