@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_worker.py [--latency-count 300] [--throughput-count 3000]
                                            [--load-count 200] [--load-seconds 45]
+                                           [--hanging 200] [--only-hanging]
 
 1. Ready -> submitted latency: transactions are made ready one at a time at a steady pace; for each,
    the time from sending the POST that makes it ready to the fake network receiving it
@@ -14,6 +15,12 @@
    then released at once; transactions submitted per second until the last one is in a ledger. The
    fake network is pinned to one core (the last this process may use) where there are two or
    more, so it does not take the app's.
+4. Ready -> submitted latency (1 process) with hostile callback receivers in the background: first
+   ``--hanging`` transactions (200) are processed whose callbacks go half to a receiver that
+   accepts and then sends one byte per second without ever finishing, half to one that never
+   accepts; their deliveries keep hanging (and being retried) while the normal transactions are
+   measured, next to the idle run (target: p99 within 2x of it). ``--only-hanging`` runs just
+   these two.
 The app runs with ``make run``'s defaults (bench.harness.app).
 The original polls every 5 s: 2,500 ms on average before it even starts.
 """
@@ -22,13 +29,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
+import socket
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +88,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def latency(net: dict[str, str], processes: int, count: int) -> dict[str, float]:
+def latency(net: dict[str, str], processes: int, count: int,
+            hanging: int = 0) -> dict[str, float]:
     accounts = funded(net["control"], count)
     dest = funded.dest  # type: ignore[attr-defined]
     with storage("sqlite") as (kind, db), ExitStack() as stack:
         urls = [stack.enter_context(app(net, kind, db, tickerTimeout=1000)) for _ in range(processes)]
+        if hanging:
+            hooks = stack.enter_context(hanging_receivers())
+            make_hanging(net, urls[0], hanging, hooks)
         ready_at: dict[str, float] = {}
         for i, (kp, seq) in enumerate(accounts):
             xdr = signed_payment(kp, seq, dest)
@@ -101,6 +115,59 @@ def latency(net: dict[str, str], processes: int, count: int) -> dict[str, float]
     samples = [(seen[h] - t) * 1000 for h, t in ready_at.items() if h in seen]
     return {"p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "mean": statistics.mean(samples),
             "n": len(samples)}
+
+
+@contextmanager
+def hanging_receivers() -> Iterator[tuple[str, str]]:
+    """A receiver that drips one byte per second and never finishes, and one that never accepts."""
+    stop = threading.Event()
+    drip = socket.create_server(("127.0.0.1", 0), backlog=512)
+    drip.settimeout(0.2)
+    deaf = socket.create_server(("127.0.0.2", 0), backlog=1)
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while not stop.is_set():
+                    readable, _, _ = select.select([conn], [], [], 1.0)
+                    if readable and not conn.recv(65536):
+                        return
+                    conn.sendall(b"H")
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = drip.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield (f"http://127.0.0.1:{drip.getsockname()[1]}/hook",
+               f"http://127.0.0.2:{deaf.getsockname()[1]}/hook")
+    finally:
+        stop.set()
+        drip.close()
+        deaf.close()
+
+
+def make_hanging(net: dict[str, str], base: str, count: int, hooks: tuple[str, str]) -> None:
+    """``count`` transactions processed at once whose callbacks then hang."""
+    accounts = funded(net["control"], count)
+    dest = funded.dest  # type: ignore[attr-defined]
+    bodies = [{"network": "testnet", "xdr": signed_payment(kp, seq, dest),
+               "callbackUrl": hooks[i % 2]} for i, (kp, seq) in enumerate(accounts)]
+    with ThreadPoolExecutor(8) as pool, httpx.Client(base_url=base, timeout=60) as client:
+        hashes = list(pool.map(lambda b: client.post("/tx", json=b).json()["hash"], bodies))
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        report = httpx.get(base + "/monitoring/metrics", headers=ADMIN, timeout=60).json()
+        if report["transactions"].get("processed", 0) >= len(hashes):
+            return
+        time.sleep(0.5)
 
 
 def throughput(net: dict[str, str], count: int, concurrency: int) -> dict[str, float]:
@@ -185,7 +252,23 @@ def main() -> None:
     parser.add_argument("--load-count", type=int, default=200,
                         help="probe transactions while the POST benchmark runs")
     parser.add_argument("--load-seconds", type=int, default=45)
+    parser.add_argument("--hanging", type=int, default=200,
+                        help="transactions whose callbacks hang in the hostile-receivers run")
+    parser.add_argument("--only-hanging", action="store_true",
+                        help="just the quiet and the hostile-receivers 1-process latency runs")
     args = parser.parse_args()
+    if args.only_hanging:
+        with fake_network() as net:
+            quiet = latency(net, 1, args.latency_count)
+            noisy = latency(net, 1, args.latency_count, hanging=args.hanging)
+        print("| measure | result |\n|---|---|")
+        for label, r in (("idle", quiet), (f"{args.hanging} hanging callback receivers", noisy)):
+            print(f"| ready -> submitted, {label}, 1 process | p50 {r['p50']:.1f} ms, "
+                  f"p99 {r['p99']:.1f} ms (n={r['n']}) |")
+        print(f"\np99 hostile / idle: {noisy['p99'] / quiet['p99']:.2f}")
+        print(f"\nreproduce: .venv/bin/python bench/bench_worker.py --only-hanging "
+              f"--latency-count {args.latency_count} --hanging {args.hanging}")
+        return
     core = fakenet_core()
     where = f"pinned to CPU {core}" if core is not None else "not pinned (one core available)"
     rows = []
@@ -194,6 +277,9 @@ def main() -> None:
             r = latency(net, processes, args.latency_count)
             rows.append(f"| ready -> submitted, idle, {processes} process(es) | p50 {r['p50']:.1f} ms, "
                         f"p99 {r['p99']:.1f} ms (n={r['n']}) |")
+        r = latency(net, 1, args.latency_count, hanging=args.hanging)
+        rows.append(f"| ready -> submitted, {args.hanging} hanging callback receivers, 1 process "
+                    f"| p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms (n={r['n']}) |")
         r = latency_under_load(net, args.load_count, args.load_seconds)
         rows.append(f"| ready -> submitted while POST /tx create runs ({r['load_rps']:.0f} req/s, "
                     f"p99 {r['load_p99']:.0f} ms), 1 process | p50 {r['p50']:.1f} ms, "
@@ -207,7 +293,7 @@ def main() -> None:
     print(f"\nreproduce: .venv/bin/python bench/bench_worker.py --latency-count "
           f"{args.latency_count} --throughput-count {args.throughput_count} "
           f"--concurrency {args.concurrency} --load-count {args.load_count} "
-          f"--load-seconds {args.load_seconds}")
+          f"--load-seconds {args.load_seconds} --hanging {args.hanging}")
 
 
 if __name__ == "__main__":
