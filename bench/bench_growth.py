@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +65,8 @@ class Filler:
         self.now = now
         self.rng = random.Random(7)
         self.busy_positions: list[tuple[float, str]] = []
+        # Real keys, drawn from a pool: making a key per record would dominate the fill time.
+        self.keys = [Keypair.random().public_key for _ in range(20_000)]
 
     def record(self, status: TxStatus | None = None, created: float | None = None,
                updated: float | None = None) -> TxRecord:
@@ -77,15 +77,15 @@ class Filler:
                       TxStatus.FAILED if roll < 0.85 else TxStatus.PENDING)
         created = self.now - rng.random() * 25 * DAY if created is None else created
         t = self.template
-        source = BUSY if rng.random() < 0.1 else Keypair.random().public_key
-        signers = [Keypair.random().public_key for _ in range(rng.randint(1, 3))]
+        source = BUSY if rng.random() < 0.1 else rng.choice(self.keys)
+        signers = rng.sample(self.keys, rng.randint(1, 3))
         count = 0 if status is TxStatus.PENDING and rng.random() < 0.3 else len(signers)
         record = TxRecord(
-            hash=uuid.uuid4().hex + uuid.uuid4().hex, network=t.network, xdr=t.xdr, status=status,
+            hash=rng.randbytes(32).hex(), network=t.network, xdr=t.xdr, status=status,
             created_at=created, updated_at=created + 30 if updated is None else updated,
             submit=True, min_time=0, max_time=int(created + 7 * DAY), sources=[source],
             signers=signers, derived=copy.deepcopy(t.derived), sig_count=count,
-            signatures=[StoredSignature(k, os.urandom(64), created) for k in signers[:count]],
+            signatures=[StoredSignature(k, rng.randbytes(64), created) for k in signers[:count]],
             submitted=int(created + 30) if status is TxStatus.PROCESSED else None,
             result={"successful": True} if status is TxStatus.PROCESSED else None,
             error="tx_bad_seq" if status is TxStatus.FAILED else None,
@@ -184,7 +184,8 @@ OPERATIONS = ("GET by hash", "POST add a signature", "GET /tx?account= first pag
               "cleanup expired (500 per call)")
 
 
-def run_engine(engine: str, sizes: list[int], samples: int) -> dict[int, dict[str, list[float]]]:
+def run_engine(engine: str, sizes: list[int], samples: int,
+               label: str) -> dict[int, dict[str, list[float]]]:
     out: dict[int, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp_name, FakeStellarNetwork() as net, \
             engine_store(engine, Path(tmp_name)) as (kind, db):
@@ -217,6 +218,8 @@ def run_engine(engine: str, sizes: list[int], samples: int) -> dict[int, dict[st
                     OPERATIONS[4]: measure.claim(),
                     OPERATIONS[5]: measure.cleanup(),
                 }
+                # What is measured so far, in case a long fill has to be stopped.
+                print(table(label, out), file=sys.stderr, flush=True)
         finally:
             services.close()
     return out
@@ -262,7 +265,7 @@ def main() -> None:
     for engine in args.engines.split(","):
         sizes = [int(s) for s in (args.mongo_sizes if engine == "mongodb" else args.sizes).split(",")]
         label = {"sqlite": "SQLite", "mongodb": "MongoDB-wire test server (SecantusDB)"}[engine]
-        tables.append(table(label, run_engine(engine, sizes, args.samples)))
+        tables.append(table(label, run_engine(engine, sizes, args.samples, label)))
     print("\n\n".join(tables))
     print(f"\nreproduce: .venv/bin/python bench/bench_growth.py --sizes {args.sizes} --engines "
           f"{args.engines} --mongo-sizes {args.mongo_sizes} --samples {args.samples}")
