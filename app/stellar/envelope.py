@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from stellar_sdk import (
     DecoratedSignature,
     FeeBumpTransactionEnvelope,
     MuxedAccount,
+    SignerKey,
+    StrKey,
     TransactionEnvelope,
 )
 from stellar_sdk import xdr as stellar_xdr
@@ -78,7 +80,24 @@ class ParsedEnvelope:
     inner_signatures: tuple[Sig, ...]
     signatures: tuple[Sig, ...]
     unsigned_xdr: str  # the envelope with the collected signature list emptied
-    envelope: TransactionEnvelope | FeeBumpTransactionEnvelope
+    # The SDK's objects for the (unsigned) envelope: built on first use only, since converting the
+    # decoded XDR into them costs as much as decoding it, and co-signing never needs them.
+    source_xdr: stellar_xdr.TransactionEnvelope | None = None
+    passphrase: str = ""
+    _envelope: list[TransactionEnvelope | FeeBumpTransactionEnvelope] = field(
+        default_factory=list, compare=False, repr=False)
+
+    @property
+    def envelope(self) -> TransactionEnvelope | FeeBumpTransactionEnvelope:
+        if not self._envelope:
+            assert self.source_xdr is not None
+            built = (TransactionEnvelope.from_xdr_object(self.source_xdr, self.passphrase)
+                     if self.source_xdr.type != stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP
+                     else FeeBumpTransactionEnvelope.from_xdr_object(self.source_xdr,
+                                                                     self.passphrase))
+            built.signatures = []
+            self._envelope.append(built)
+        return self._envelope[0]
 
     @property
     def hash_hex(self) -> str:
@@ -143,6 +162,70 @@ def _shape(te: TransactionEnvelope, tx_hash: bytes | None = None) -> TxShape:
     )
 
 
+_XDR_LOW_OPERATIONS = frozenset({
+    stellar_xdr.OperationType.ALLOW_TRUST, stellar_xdr.OperationType.SET_TRUST_LINE_FLAGS,
+    stellar_xdr.OperationType.BUMP_SEQUENCE, stellar_xdr.OperationType.CLAIM_CLAIMABLE_BALANCE,
+    stellar_xdr.OperationType.EXTEND_FOOTPRINT_TTL, stellar_xdr.OperationType.RESTORE_FOOTPRINT,
+    stellar_xdr.OperationType.INFLATION})
+
+
+def _xdr_account(muxed: stellar_xdr.MuxedAccount) -> str:
+    """The base G... account of a decoded (possibly muxed) account."""
+    if muxed.ed25519 is not None:
+        return StrKey.encode_ed25519_public_key(muxed.ed25519.uint256)
+    assert muxed.med25519 is not None
+    return StrKey.encode_ed25519_public_key(muxed.med25519.ed25519.uint256)
+
+
+def _xdr_operation_level(body: stellar_xdr.OperationBody) -> Level:
+    """operation_level, read from the decoded XDR (kept equal by a test)."""
+    kind = body.type
+    if kind in _XDR_LOW_OPERATIONS:
+        return Level.LOW
+    if kind == stellar_xdr.OperationType.ACCOUNT_MERGE:
+        return Level.HIGH
+    if kind == stellar_xdr.OperationType.SET_OPTIONS:
+        so = body.set_options_op
+        assert so is not None
+        if any(v is not None for v in (so.master_weight, so.low_threshold, so.med_threshold,
+                                       so.high_threshold, so.signer)):
+            return Level.HIGH
+    return Level.MEDIUM
+
+
+def _xdr_shape(tx: stellar_xdr.Transaction, tx_hash: bytes) -> TxShape:
+    """_shape from the decoded XDR of a v1 transaction, without the SDK's objects."""
+    source = _xdr_account(tx.source_account)
+    needs: dict[str, Level] = {source: Level.LOW}
+    accounts: dict[bytes, str] = {}
+    for op in tx.operations:
+        if op.source_account is None:
+            account = source
+        else:
+            key = op.source_account.to_xdr_bytes()
+            account = accounts.get(key) or accounts.setdefault(key, _xdr_account(op.source_account))
+        needs[account] = max(needs.get(account, Level.LOW), _xdr_operation_level(op.body))
+    cond = tx.cond
+    bounds: stellar_xdr.TimeBounds | None = None
+    extra: tuple[str, ...] = ()
+    if cond.type == stellar_xdr.PreconditionType.PRECOND_TIME:
+        bounds = cond.time_bounds
+    elif cond.type == stellar_xdr.PreconditionType.PRECOND_V2:
+        assert cond.v2 is not None
+        bounds = cond.v2.time_bounds
+        extra = tuple(SignerKey.from_xdr_object(k).encoded_signer_key
+                      for k in cond.v2.extra_signers)
+    return TxShape(
+        hash=tx_hash,
+        source=source,
+        sequence=tx.seq_num.sequence_number.int64,
+        needs=needs,
+        extra_signers=extra,
+        min_time=bounds.min_time.time_point.uint64 if bounds else 0,
+        max_time=bounds.max_time.time_point.uint64 if bounds else 0,
+    )
+
+
 def _sigs(decorated: list[DecoratedSignature]) -> tuple[Sig, ...]:
     return tuple(Sig(bytes(d.signature_hint), bytes(d.signature)) for d in decorated)
 
@@ -159,6 +242,10 @@ def parse_envelope(xdr_b64: str, passphrase: str) -> ParsedEnvelope:
     try:
         if xdr_obj.type == stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP:
             return _parse_fee_bump(raw, xdr_obj, passphrase)
+        if xdr_obj.type == stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX and xdr_obj.v1 is not None:
+            fast = _parse_v1(raw, xdr_obj, xdr_obj.v1, passphrase)
+            if fast is not None:
+                return fast
         te = TransactionEnvelope.from_xdr_object(xdr_obj, passphrase)
     except InvalidEnvelope:
         raise
@@ -179,7 +266,29 @@ def parse_envelope(xdr_b64: str, passphrase: str) -> ParsedEnvelope:
         inner_signatures=(),
         signatures=signatures,
         unsigned_xdr=unsigned,
-        envelope=te,
+        _envelope=[te],
+    )
+
+
+def _parse_v1(raw: bytes, xdr_obj: stellar_xdr.TransactionEnvelope,
+              v1: stellar_xdr.TransactionV1Envelope, passphrase: str) -> ParsedEnvelope | None:
+    """A v1 envelope read from its decoded XDR alone; None to take the SDK's way."""
+    signatures = tuple(Sig(d.hint.signature_hint, d.signature.signature) for d in v1.signatures)
+    body = body_without_signatures(raw, signatures)
+    if body is None:
+        return None
+    tx_hash = envelope_hash(body, passphrase)
+    if tx_hash is None:
+        return None
+    return ParsedEnvelope(
+        hash=tx_hash,
+        shape=_xdr_shape(v1.tx, tx_hash),
+        inner=None,
+        inner_signatures=(),
+        signatures=signatures,
+        unsigned_xdr=base64.b64encode(body + EMPTY_ARRAY).decode(),
+        source_xdr=xdr_obj,
+        passphrase=passphrase,
     )
 
 
@@ -209,7 +318,7 @@ def _parse_fee_bump(raw: bytes, xdr_obj: stellar_xdr.TransactionEnvelope,
         inner_signatures=_sigs(inner_te.signatures),
         signatures=signatures,
         unsigned_xdr=base64.b64encode(body + EMPTY_ARRAY).decode() if body else fb.to_xdr(),
-        envelope=fb,
+        _envelope=[fb],
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stellar_sdk import Keypair, TransactionEnvelope
+from stellar_sdk import Account, Asset, Keypair, SignerKey, TransactionBuilder, TransactionEnvelope
 
-from app.stellar.envelope import Sig, attach_signatures, parse_envelope
+from app.stellar.envelope import Sig, _shape, attach_signatures, parse_envelope
 from tests.builders import PASSPHRASE, fee_bump, payment_tx
 
 KEYS = [Keypair.from_raw_ed25519_seed(bytes([i + 1]) * 32) for i in range(4)]
@@ -58,3 +60,60 @@ def test_v0_envelope_falls_back_to_the_sdk() -> None:
     assert TransactionEnvelope.from_xdr(attach_signatures(parsed.unsigned_xdr,
                                                           list(parsed.signatures)),
                                         PASSPHRASE).hash() == te.hash()
+
+
+# -- the shape read from the decoded XDR equals the one read through the SDK's objects --
+
+MUXED = "MA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJUAAAAAAAAAABUTGI4"
+
+
+def _operation(builder: TransactionBuilder, kind: str, source: str | None) -> None:
+    dest = KEYS[3].public_key
+    if kind == "payment":
+        builder.append_payment_op(dest, Asset.native(), "1", source=source)
+    elif kind == "bump":
+        builder.append_bump_sequence_op(10, source=source)
+    elif kind == "merge":
+        builder.append_account_merge_op(dest, source=source)
+    elif kind == "options-weight":
+        builder.append_set_options_op(master_weight=2, source=source)
+    elif kind == "options-domain":
+        builder.append_set_options_op(home_domain="example.com", source=source)
+    elif kind == "claim":
+        builder.append_claim_claimable_balance_op("00" * 4 + "ab" * 32, source=source)
+    elif kind == "trust":
+        builder.append_set_trust_line_flags_op(dest, Asset("USD", KEYS[0].public_key),
+                                               source=source)
+    else:
+        builder.append_manage_data_op("k", b"v", source=source)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["payment", "bump", "merge", "options-weight",
+                                               "options-domain", "claim", "trust", "data"]),
+                              st.sampled_from([None, 1, 2, "muxed"])), min_size=1, max_size=5),
+       bounds=st.sampled_from(["none", "timeout", "min", "v2"]), source_muxed=st.booleans())
+def test_shape_from_the_xdr_matches_the_sdk(ops: list[tuple[str, object]], bounds: str,
+                                            source_muxed: bool) -> None:
+    source = MUXED if source_muxed else KEYS[0].public_key
+    builder = TransactionBuilder(Account(source, 41), PASSPHRASE, 100)
+    for kind, who in ops:
+        op_source = (None if who is None else MUXED if who == "muxed"
+                     else KEYS[int(str(who))].public_key)
+        _operation(builder, kind, op_source)
+    if bounds == "timeout":
+        builder.set_timeout(300)
+    elif bounds == "min":
+        builder.add_time_bounds(1000, 2000)
+    elif bounds == "v2":
+        builder.add_time_bounds(5, 0)
+        builder.add_extra_signer(SignerKey.ed25519_public_key(KEYS[2].public_key))
+    with warnings.catch_warnings():  # "none": no time bounds at all, which the SDK warns about
+        warnings.simplefilter("ignore")
+        te = builder.build()
+    te.sign(KEYS[1])
+    parsed = parse_envelope(te.to_xdr(), PASSPHRASE)
+    assert parsed.envelope.to_xdr() == type(te).from_xdr(  # built lazily, signatures emptied
+        parsed.unsigned_xdr, PASSPHRASE).to_xdr()
+    sdk = TransactionEnvelope.from_xdr(te.to_xdr(), PASSPHRASE)
+    assert parsed.shape == _shape(sdk, parsed.hash)
