@@ -14,7 +14,8 @@ p99 in milliseconds and the median's ratio to the smallest size:
   co-signer's signature to a real pending transaction (accounts cached: the store's share is
   what grows);
 - ``GET /tx?account=<busy>``: first page, and a page from a cursor half-way through its history;
-- the worker's claim of due jobs (batches of 50 out of 500 due);
+- the worker's claim of due submission jobs (batches of 50 out of 500 due; every record that
+  left ``pending`` also has its finished job in the store);
 - cleanup of expired records (batches of 500 final records past the retention).
 
 The app's HTTP layer is left out on purpose: its cost does not depend on the store's size
@@ -41,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stellar_sdk import Keypair
 
 from app.config import parse_settings
+from app.jobs.kinds import SUBMIT_TRANSACTION, submit_job
+from app.jobs.model import JobState
 from app.services import Services, build_services
 from app.store.base import TxQuery, TxStore
 from app.txs.model import StoredSignature, TxRecord, TxStatus
@@ -169,17 +172,17 @@ class Measure:
         now = time.time()
         for _ in range(500):
             record = self.filler.record(TxStatus.READY, created=now - 5)
-            record.due_at = now - 1
             self.store.insert(record)
+            self.store.jobs.add(submit_job(record, now - 1))
         out = []
         while True:
             started = time.perf_counter()
-            claimed = self.store.claim_due("bench", time.time(), 600, 50)
+            claimed = self.store.jobs.claim(SUBMIT_TRANSACTION, "bench", time.time(), 600, 50)
             if not claimed:
                 return out
             out.append((time.perf_counter() - started) * 1000)
-            for record in claimed:  # finish them, as the worker would
-                self.store.release(record.hash, "bench", {"status": TxStatus.PROCESSED})
+            for job in claimed:  # finish them, as the worker would
+                self.store.jobs.finish(job.id, "bench", time.time(), JobState.SUCCEEDED)
 
     def cleanup(self) -> list[float]:
         old = self.filler.now - 90 * DAY
@@ -215,6 +218,11 @@ def run_engine(engine: str, sizes: list[int], samples: int,
                 for _ in range(batch):
                     record = filler.record()
                     services.store.insert(record)
+                    if record.status is not TxStatus.PENDING:  # its submission job, finished
+                        job = submit_job(record, record.created_at)
+                        job.state, job.attempts = JobState.SUCCEEDED, 1
+                        job.updated_at = record.updated_at
+                        services.store.jobs.put(job)
                     if len(measure.hashes) < 100_000:
                         measure.hashes.append(record.hash)
                 stored = size
