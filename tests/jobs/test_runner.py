@@ -86,22 +86,22 @@ def test_retries_are_scheduled_in_the_store_and_end_dead(store: TxStore,
 
 
 def test_a_job_slower_than_its_lease_keeps_it(store: TxStore, runners: list[Runner]) -> None:
-    """Lease 1 s, job 3 s: the heartbeat renews it, so a second runner never claims it."""
+    """Lease 2 s, job 6 s: the heartbeat renews it, so a second runner never claims it."""
     runs: list[str] = []
     release = threading.Event()
 
     def slow(j: Job, ctx: JobContext) -> Outcome:
         runs.append(ctx.owner)
-        release.wait(3)
+        release.wait(6)
         ctx.require()  # still the holder after three leases' worth of time
         return Done()
 
     store.jobs.add(job(1))
-    first = make_runner(store, [kind("k", slow)], lease=1.0)
+    first = make_runner(store, [kind("k", slow)], lease=2.0)
     runners.append(first)
     first.start()
     wait_until(lambda: len(runs) == 1)
-    second = make_runner(store, [kind("k", slow)], lease=1.0)
+    second = make_runner(store, [kind("k", slow)], lease=2.0)
     runners.append(second)
     second.start()
     wait_until(lambda: (j := store.jobs.get("k:1")) is not None and j.state is JobState.SUCCEEDED)

@@ -114,11 +114,11 @@ def test_job_slower_than_its_lease_is_never_claimed_twice(cluster_config: dict[s
                                                           tmp_path: Path) -> None:
     """The network answers after 3 leases' worth of time; the holder's heartbeat keeps the lease,
     so the other process never takes the job over and the envelope is sent once."""
-    slow = {**cluster_config, "leaseSeconds": 2, "networkTimeout": 30}
+    slow = {**cluster_config, "leaseSeconds": 4, "networkTimeout": 30}
     a = AppProcess(slow, tmp_path, "a").start()
     b = AppProcess(slow, tmp_path, "b").start()
     processes += [a, b]
-    net.faults.add("sendTransaction", "timeout", times=1, seconds=6)
+    net.faults.add("sendTransaction", "timeout", times=1, seconds=12)
     [p] = [funded_payment(net)]
     post_all([a.url], [p])
     wait_until(lambda: statuses(b.url, [p.hash])[p.hash] == "processed", timeout=60)
