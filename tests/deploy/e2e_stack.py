@@ -95,23 +95,36 @@ class _RelayHandler(socketserver.BaseRequestHandler):
 
 
 class AlertSink(ThreadingHTTPServer):
-    """Receives the monitoring role's webhook alerts."""
+    """Receives the monitoring role's webhook alerts and Alertmanager's (/alert), the dead-man
+    switch's pings (/ping/<host>) and transaction callbacks (/callback, answered with
+    ``callback_status``)."""
 
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.alerts: list[dict[str, Any]] = []
+        self.pings: list[str] = []
+        self.callbacks: list[tuple[int, dict[str, Any]]] = []  # (status answered, body)
+        self.callback_status = 204
         super().__init__(address, _SinkHandler)
 
 
 class _SinkHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
+        sink: AlertSink = self.server  # type: ignore[assignment]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            self.server.alerts.append(json.loads(body))  # type: ignore[attr-defined]
-        except ValueError:
-            self.server.alerts.append({"raw": body.decode(errors="replace")})  # type: ignore[attr-defined]
-        self.send_response(204)
+        status = 204
+        if self.path.startswith("/ping/"):
+            sink.pings.append(self.path.removeprefix("/ping/"))
+        elif self.path.startswith("/callback"):
+            status = sink.callback_status
+            sink.callbacks.append((status, json.loads(body)))
+        else:
+            try:
+                sink.alerts.append(json.loads(body))
+            except ValueError:
+                sink.alerts.append({"raw": body.decode(errors="replace")})
+        self.send_response(status)
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:
@@ -174,10 +187,17 @@ class Stack:
         }
         if self.mongo:
             secrets_["db"] = f"mongodb://{self.address}:{self._start_mongo()}/refractor"
+        sink_url = f"http://{self.address}:{self.sink.server_address[1]}"
+        private_key, public_key = self._backup_key()
         generated = {
             "base_apt_proxy": f"http://{self.address}:3149",
             "refractor_secrets": secrets_,
-            "refractor_alert_webhook_url": f"http://{self.address}:{self.sink.server_address[1]}/alert",
+            "refractor_alert_webhook_url": f"{sink_url}/alert",
+            "refractor_deadman_url": sink_url + "/ping/{host}",
+            # restic, where the inventory names a repository; the key pair for an SFTP one.
+            "backup_restic_password": secrets.token_urlsafe(24),
+            "backup_restic_ssh_private_key": private_key,
+            "refractor_backup_ssh_public_key": public_key,
             "refractor_networks": {
                 "testnet": {
                     "passphrase": "Test SDF Network ; September 2015",
@@ -188,6 +208,16 @@ class Stack:
         }
         self.generated.write_text(yaml.safe_dump(generated, sort_keys=True))
         self.build(self.build_dir)
+
+    def _backup_key(self) -> tuple[str, str]:
+        key = self.workdir / "backup_key"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "refractor-backup", "-f", str(key)])
+        return key.read_text(), key.with_suffix(".pub").read_text().strip()
+
+    @property
+    def sink_url(self) -> str:
+        assert self.sink is not None
+        return f"http://{self.address}:{self.sink.server_address[1]}"
 
     def _take_lock(self) -> None:
         # One e2e environment at a time per machine: another would tear this one's hosts down.

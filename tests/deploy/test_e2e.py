@@ -253,22 +253,30 @@ def _snapshot(c: httpx.Client, admin_token: str) -> Any:
 
 
 def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
-    if "backup" not in ssh("/opt/refractor/current/bin/refractor --help", check=False).stdout:
-        pytest.skip("LOUD: the app has no `refractor backup` command yet; backup/restore not exercised")
     with client() as c:
         before = _snapshot(c, stack.admin_token)
-    backup = run(["bash", "scripts/backup.sh", "e2e"]).stdout.strip().splitlines()[-1]
+    made = run(["bash", "scripts/backup.sh", "e2e"])
+    backup = made.stdout.strip().splitlines()[-1]
     assert backup.startswith("/var/backups/refractor/refractor-")
+    assert "off-host restic snapshot" in made.stderr, made.stderr  # the local-path repository
     ssh(
         "systemctl stop refractor.target && rm -f /var/lib/refractor/refractor.db* && "
         "systemctl start refractor.target && sleep 2"
     )
     with client() as c:
         assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
-    run(["bash", "scripts/restore.sh", "e2e", backup], timeout=300)
+    # Without a terminal to confirm on and without --yes, nothing happens.
+    refused = run(["bash", "scripts/restore.sh", "e2e", backup], check=False)
+    assert refused.returncode == 1 and "nothing was changed" in refused.stderr, refused.stderr
+    restored = run(["bash", "scripts/restore.sh", "e2e", backup, "--yes"], timeout=300)
+    assert json.loads(restored.stdout.strip().splitlines()[-1])["safety_backup"].startswith(
+        "/var/backups/refractor/pre-restore-"
+    )
     with client() as c:
         after = _snapshot(c, stack.admin_token)
     assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+    drill = ssh("systemctl start refractor-backup-drill.service && cat /var/lib/refractor-backup/drill.json")
+    assert json.loads(drill.stdout)["ok"] is True
 
 
 def test_scheduled_jobs_run_cleanly_on_the_host(stack: Stack) -> None:
@@ -277,16 +285,24 @@ def test_scheduled_jobs_run_cleanly_on_the_host(stack: Stack) -> None:
         "refractor-monitor",
         "refractor-backup",
         "refractor-backup-check",
+        "refractor-backup-drill",
         "refractor-db-maintenance",
     ):
         assert f"{timer}.timer" in timers, timers
     ssh("systemctl start refractor-db-maintenance.service refractor-backup-check.service")
-    units = "refractor@.service refractor.target refractor-monitor.service refractor-backup.service"
+    units = (
+        "refractor@.service refractor.target refractor-monitor.service refractor-backup.service "
+        "refractor-backup-drill.service"
+    )
     verify = ssh(f"cd /etc/systemd/system && systemd-analyze verify --man=no {units} 2>&1", check=False)
     assert verify.returncode == 0 and verify.stdout.strip() == "", verify.stdout
     checks = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
     assert checks.returncode == 0, checks.stdout
     assert "OK   queue: queue length is 0" in checks.stdout and "OK   success-rate" in checks.stdout
+    assert "OK   metrics" in checks.stdout and "OK   callbacks" in checks.stdout
+    assert f"OK   https-{UI_HOST}" in checks.stdout and f"OK   https-{API_HOST}" in checks.stdout
+    assert "OK   deadman: pinged" in checks.stdout
+    assert stack.sink is not None and "e2e-web" in stack.sink.pings
 
 
 def _alerted(stack: Stack, check: str, status: str = "FAIL", wait: float = 15) -> bool:
@@ -321,15 +337,22 @@ def test_rotated_app_log_is_reopened(stack: Stack) -> None:
 
 def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
     assert stack.sink is not None
+    pings = len(stack.sink.pings)
     ssh("systemctl stop refractor.target")
     try:
         proc = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
         assert proc.returncode != 0
         assert "FAIL health-8001" in proc.stdout, proc.stdout
         assert _alerted(stack, "health-8001"), stack.sink.alerts
+        # A failing run does not ping the dead-man switch: the pings stop, which alerts outside.
+        assert "deadman" not in proc.stdout and len(stack.sink.pings) == pings
     finally:
         ssh("systemctl start refractor.target")
     ssh(
         "for p in 8001 8002; do for i in $(seq 60); do "
         "curl -fsS http://127.0.0.1:$p/health >/dev/null && break; sleep 0.5; done; done"
     )
+    recovered = run(["bash", "scripts/monitor.sh", "e2e"], check=False)
+    assert recovered.returncode == 0, recovered.stdout
+    assert _alerted(stack, "health-8001", status="OK"), stack.sink.alerts
+    assert len(stack.sink.pings) == pings + 1

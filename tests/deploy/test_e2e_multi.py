@@ -3,7 +3,9 @@ that share an external MongoDB (a MongoDB-wire test server on the build host).""
 
 from __future__ import annotations
 
+import json
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -11,9 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
+from pymongo import MongoClient
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
 from tests.deploy.e2e_stack import Stack, ssh
+from tests.deploy.tools import run
 
 pytestmark = pytest.mark.e2e
 
@@ -130,3 +135,168 @@ def test_release_rolls_host_by_host_without_failed_requests(multi_stack: Stack, 
     assert release(WEB) == new_build, "the web host got the new UI"
     failures = [r for r in results if r != 200]
     assert len(results) > 50 and not failures, f"{len(failures)} of {len(results)} failed: {failures[:5]}"
+
+
+# -- metrics, alerts and the dead-man switch ------------------------------------------------------
+
+
+def _prometheus(path: str) -> Any:
+    return json.loads(ssh(f"curl -fsS 'http://127.0.0.1:9090{path}'", host=WEB).stdout)
+
+
+def _wait(condition: Any, timeout: float, what: str) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+
+
+def _firing(sink: Any, alertname: str, instance: str) -> bool:
+    return any(
+        a.get("status") == "firing" and a["labels"].get("alertname") == alertname
+        and a["labels"].get("instance") == instance
+        for payload in list(sink.alerts) for a in payload.get("alerts", [])
+    )
+
+
+def test_metrics_scrape_every_target_and_alert_when_an_instance_stops(multi_stack: Stack) -> None:
+    sink = multi_stack.sink
+    assert sink is not None
+
+    def targets_up() -> dict[str, int] | None:
+        active = _prometheus("/api/v1/targets?state=active")["data"]["activeTargets"]
+        if any(t["health"] != "up" for t in active):
+            return None
+        jobs: dict[str, int] = {}
+        for t in active:
+            jobs[t["labels"]["job"]] = jobs.get(t["labels"]["job"], 0) + 1
+        return jobs
+
+    jobs = _wait(targets_up, 120, "every Prometheus target to be up")
+    assert jobs == {"prometheus": 1, "refractor": 2, "node": 3}, jobs
+
+    checks = run(["bash", "scripts/monitor.sh", "e2e-multi"], check=False)
+    assert checks.returncode == 0, checks.stdout
+    assert f"OK   https-{UI_HOST}" in checks.stdout and "OK   callbacks" in checks.stdout
+    assert {"m-web", "m-app1", "m-app2"} <= set(sink.pings), sink.pings
+
+    pings = len(sink.pings)
+    ssh("systemctl stop refractor@8001.service", host=APP2)
+    try:
+        _wait(lambda: _firing(sink, "RefractorInstanceDown", "10.213.30.34:8001"), 180,
+              "Alertmanager to deliver RefractorInstanceDown for the stopped instance")
+        failing = run(["bash", "scripts/monitor.sh", "e2e-multi"], check=False)
+        assert failing.returncode != 0
+        app2 = failing.stdout.split("== m-app2")[1].split("\n== ")[0]
+        assert "FAIL health-8001" in app2, failing.stdout
+        # Hosts whose checks pass keep pinging; the failing one falls silent.
+        assert sorted(sink.pings[pings:]) == ["m-app1", "m-web"], sink.pings[pings:]
+    finally:
+        ssh("systemctl start refractor@8001.service", host=APP2)
+    ssh("for i in $(seq 60); do curl -fsS http://10.213.30.34:8001/health >/dev/null && exit 0; "
+        "sleep 1; done; exit 1", host=APP2)
+
+
+# -- off-host backups and a point-in-time restore on every app host -------------------------------
+
+
+def _admin(method: str, path: str, token: str, host: int = APP1) -> Any:
+    out = ssh(f"curl -fsS -X {method} -H 'Authorization: Bearer {token}' "
+              f"http://10.213.30.{host}:8001{path}", host=host).stdout
+    return json.loads(out) if out.strip() else None
+
+
+def _new_tx(control: httpx.Client, **body: Any) -> str:
+    source, signer = Keypair.random(), Keypair.random()
+    control.post("/accounts", json={
+        "id": source.public_key, "master_weight": 0, "low": 1, "med": 1, "high": 1,
+        "signers": [{"key": signer.public_key, "weight": 1}],
+    }).raise_for_status()
+    seq = int(control.get(f"/accounts/{source.public_key}").json()["seq_num"])
+    tx = (
+        TransactionBuilder(Account(source.public_key, seq), Network.TESTNET_NETWORK_PASSPHRASE, base_fee=100)
+        .append_manage_data_op("refractor-e2e", b"1")
+        .set_timeout(3600)
+        .build()
+    )
+    tx.sign(signer)
+    with client() as c:
+        created = c.post("/tx", headers={"Host": UI_HOST, "Accept": "application/json"},
+                         json={"network": "testnet", "xdr": tx.to_xdr(), **body})
+    assert created.status_code == 200, created.text
+    return tx.hash_hex()
+
+
+def _state(hashes: list[str], with_callback: str, token: str) -> dict[str, Any]:
+    with client() as c:
+        records = {h: get(c, f"/tx/{h}").json() for h in hashes}
+        listing = c.get("/tx", params={"limit": 100}, headers={
+            "Host": UI_HOST, "Accept": "application/json", "Authorization": f"Bearer {token}"})
+    metrics = _admin("GET", "/monitoring/metrics", token)
+    return {"records": records, "listing": listing.json()["items"],
+            "deliveries": _admin("GET", f"/tx/{with_callback}/deliveries", token)["items"],
+            "paused": metrics["finalizer"]["metrics"]["paused"]}
+
+
+def _invocations() -> list[str]:
+    return [ssh("systemctl show -p InvocationID --value refractor@8001.service", host=h).stdout.strip()
+            for h in (APP1, APP2)]
+
+
+def test_off_host_backup_and_point_in_time_restore(multi_stack: Stack, tmp_path: Path) -> None:
+    sink, token = multi_stack.sink, multi_stack.admin_token
+    assert sink is not None
+    control = httpx.Client(base_url=multi_stack.control_url, timeout=10)
+    # A callback that keeps failing (503) stays pending with its attempts logged.
+    sink.callback_status = 503
+    with_callback = _new_tx(control, submit=True, callbackUrl=f"{multi_stack.sink_url}/callback")
+    _wait(lambda: any(b.get("hash") == with_callback for _, b in sink.callbacks), 90,
+          "a first callback attempt")
+    _admin("POST", "/monitoring/queue/pause", token)
+    time.sleep(3)  # settle: an attempt claimed before the pause finishes (this is not an assertion)
+
+    fetched = tmp_path / "fetched"
+    made = run(["bash", "scripts/backup.sh", "e2e-multi", "--fetch", str(fetched)], timeout=300)
+    assert "off-host restic snapshot" in made.stderr, made.stderr
+    [local] = fetched.iterdir()
+    assert stat.S_IMODE(local.stat().st_mode) == 0o600
+    hashes = [STATE["tx_hash"], with_callback]
+    before = _state(hashes, with_callback, token)
+    assert before["paused"] is True
+    assert [d["status"] for d in before["deliveries"]] == ["pending"], before
+
+    # After the backup: a record added, one deleted, the queue resumed, the callback retried.
+    added = _new_tx(control)
+    uri = yaml.safe_load(multi_stack.generated.read_text())["refractor_secrets"]["db"]
+    with MongoClient(uri) as mongo:
+        assert mongo.get_default_database()["txs"].delete_one({"_id": STATE["tx_hash"]}).deleted_count == 1
+    _admin("POST", "/monitoring/queue/resume", token)
+    changed = _state([*hashes, added], with_callback, token)
+    assert changed["records"][STATE["tx_hash"]]["status"] == 404, "deleted"
+    assert changed["paused"] is False
+
+    started = _invocations()
+    restored = run(["bash", "scripts/restore.sh", "e2e-multi", "restic:latest", "--yes"], timeout=600)
+    result = json.loads(restored.stdout.strip().splitlines()[-1])
+    assert result["previously"]["records"] >= 2 and result["safety_backup"]
+    assert all(a != b for a, b in zip(started, _invocations(), strict=True)), "every instance was restarted"
+
+    after = _state(hashes, with_callback, token)
+    assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
+    with client() as c:
+        assert get(c, f"/tx/{added}").status_code == 404, "a record absent from the backup is gone"
+
+    # The restored pending callback goes out once the queue is resumed.
+    sink.callback_status = 204
+    _admin("POST", "/monitoring/queue/resume", token)
+    _wait(lambda: any(s == 204 and b.get("hash") == with_callback for s, b in sink.callbacks), 120,
+          "the restored pending callback to be delivered")
+    control.close()
+
+    drill = ssh("systemctl start refractor-backup-drill.service && cat /var/lib/refractor-backup/drill.json",
+                host=APP1, timeout=300)
+    report = json.loads(drill.stdout)
+    assert report["ok"] is True and report["counts"]["records"] == result["restored"]["records"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import yaml
 from tests.deploy.tools import ROOT, VENV_BIN, have, run
 
 ENVS = ["staging", "production", "e2e", "e2e-multi"]
-ROLES = ["base", "nginx", "tls", "mongodb", "logrotate", "backup", "monitoring"]
+ROLES = ["base", "nginx", "tls", "mongodb", "logrotate", "backup", "monitoring", "metrics"]
 SCRIPTS = ["deploy.sh", "plan.sh", "backup.sh", "restore.sh", "monitor.sh", "deploy-update.sh"]
 
 
@@ -83,6 +84,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # logrotate -d refuses unknown users; the account only exists on provisioned hosts.
         "logrotate_app_user": "root",
         "logrotate_app_group": "root",
+        "metrics_app_targets": ["10.0.1.11:8001", "10.0.1.12:8001"],
+        "metrics_node_targets": ["10.0.1.10:9100", "10.0.1.11:9100"],
+        "metrics_alertmanager_webhook_url": "https://hooks.example.com/alerts",
+        "metrics_alertmanager_email_to": "ops@example.com",
+        "metrics_alertmanager_smtp_smarthost": "smtp.example.com:587",
+        "metrics_alertmanager_smtp_username": "alerts",
     }
     run(["ansible-playbook", "tests/deploy/render.yml", "-e", json.dumps(extra)])
     return out
@@ -152,6 +159,7 @@ def _stub_binaries(text: str, stub_dir: Path) -> str:
         "/usr/local/sbin/refractor-alert",
         "/usr/local/sbin/refractor-backup",
         "/usr/local/sbin/refractor-backup-check",
+        "/usr/local/sbin/refractor-backup-drill",
     ):
         stub = stub_dir / Path(path).name
         stub.write_text("#!/bin/sh\nexit 0\n")
@@ -193,6 +201,27 @@ def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, nam
     )
     assert proc.returncode == 0, proc.stderr
     assert "error:" not in proc.stderr.lower(), proc.stderr
+
+
+def test_metrics_configuration_has_targets_rules_and_routes(rendered: Path) -> None:
+    prom = yaml.safe_load((rendered / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prom["scrape_configs"]}
+    assert jobs["refractor"]["static_configs"][0]["targets"] == ["10.0.1.11:8001", "10.0.1.12:8001"]
+    assert jobs["refractor"]["params"] == {"format": ["prometheus"]}
+    assert "credentials_file" in jobs["refractor"]["authorization"]  # never the token itself
+    assert jobs["node"]["static_configs"][0]["targets"] == ["10.0.1.10:9100", "10.0.1.11:9100"]
+    rules = yaml.safe_load((rendered / "prometheus" / "refractor-rules.yml").read_text())
+    names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    assert names == {"RefractorInstanceDown", "HostDown", "RefractorQueueGrowing", "RefractorSuccessRateLow",
+                     "RefractorCallbackBacklog", "DiskAlmostFull", "CertificateExpiresSoon"}
+    am = yaml.safe_load((rendered / "prometheus" / "alertmanager.yml").read_text())
+    [receiver] = am["receivers"]
+    assert receiver["webhook_configs"][0]["url"] == "https://hooks.example.com/alerts"
+    assert receiver["email_configs"][0]["to"] == "ops@example.com"
+    assert am["global"]["smtp_auth_password_file"].startswith("/etc/prometheus/")
+    tool = shutil.which("promtool")
+    if tool:  # Debian's prometheus package; the role runs the same checks on the host
+        run([tool, "check", "rules", str(rendered / "prometheus" / "refractor-rules.yml")])
 
 
 def test_host_scripts_parse(rendered: Path) -> None:
