@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -222,6 +225,61 @@ def test_metrics_configuration_has_targets_rules_and_routes(rendered: Path) -> N
     tool = shutil.which("promtool")
     if tool:  # Debian's prometheus package; the role runs the same checks on the host
         run([tool, "check", "rules", str(rendered / "prometheus" / "refractor-rules.yml")])
+
+
+class _Receiver(ThreadingHTTPServer):
+    daemon_threads = True
+    answer = 204
+    got: list[dict[str, Any]]
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        server: _Receiver = self.server  # type: ignore[assignment]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if server.answer < 300:
+            server.got.append(json.loads(body))
+        self.send_response(server.answer)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_alerts_repeat_recover_once_and_retry_undelivered(rendered: Path, tmp_path: Path) -> None:
+    """refractor-alert --state, run for real against a webhook on loopback."""
+    for tool in ("jq", "curl"):
+        if not have(tool):
+            pytest.skip(f"{tool} is not installed (scripts/install-system-deps.sh installs it)")
+    receiver = _Receiver(("127.0.0.1", 0), _ReceiverHandler)
+    receiver.got = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    conf = tmp_path / "monitor.conf"
+    conf.write_text(f"ALERT_WEBHOOK_URL=http://127.0.0.1:{receiver.server_address[1]}/alert\n"
+                    "ALERT_COMMAND=\nALERT_REPEAT_SECONDS=3600\nALERT_JOURNAL=0\n")
+    state = tmp_path / "state"
+
+    def alert(status: str, message: str) -> list[tuple[str, str]]:
+        before = len(receiver.got)
+        run([str(rendered / "bin" / "refractor-alert"), "--state", str(state), "disk", status, message],
+            env={"REFRACTOR_MONITOR_CONF": str(conf)})
+        return [(a["status"], a["message"]) for a in receiver.got[before:]]
+
+    try:
+        assert alert("OK", "fine") == []  # nothing to recover from
+        assert alert("FAIL", "full") == [("FAIL", "full")]
+        assert alert("FAIL", "full") == []  # within the repeat interval
+        (state / "disk").write_text("FAIL 0\n")  # the last alert went out long ago
+        assert alert("FAIL", "full") == [("FAIL", "still failing: full")]
+        assert alert("OK", "fine") == [("OK", "recovered: fine")]
+        assert alert("OK", "fine") == []
+        receiver.answer = 500  # the alert could not be delivered: it is sent again next run
+        assert alert("FAIL", "full") == []
+        receiver.answer = 204
+        assert alert("FAIL", "full") == [("FAIL", "full")]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
 
 
 def test_host_scripts_parse(rendered: Path) -> None:
