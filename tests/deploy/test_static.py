@@ -87,6 +87,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
         # logrotate -d refuses unknown users; the account only exists on provisioned hosts.
         "logrotate_app_user": "root",
         "logrotate_app_group": "root",
+        "logrotate_mongod_user": "root",
         "metrics_app_targets": ["10.0.1.11:8001", "10.0.1.12:8001"],
         "metrics_node_targets": ["10.0.1.10:9100", "10.0.1.11:9100"],
         "metrics_alertmanager_webhook_url": "https://hooks.example.com/alerts",
@@ -195,7 +196,7 @@ def test_release_units_pass_systemd_analyze_verify(env: str, tmp_path: Path) -> 
     _verify_units(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["refractor", "nginx"])
+@pytest.mark.parametrize("name", ["refractor", "nginx", "mongod"])
 def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, name: str) -> None:
     if not have("logrotate"):
         pytest.skip("logrotate is not installed")
