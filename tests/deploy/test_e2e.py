@@ -265,8 +265,9 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
     )
     with client() as c:
         assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
-    # Without a terminal to confirm on and without --yes, nothing happens.
-    refused = run(["bash", "scripts/restore.sh", "e2e", backup], check=False)
+    # Without a terminal to confirm on (setsid: none, even when the suite runs in one) and without
+    # --yes, nothing happens.
+    refused = run(["setsid", "-w", "bash", "scripts/restore.sh", "e2e", backup], check=False)
     assert refused.returncode == 1 and "nothing was changed" in refused.stderr, refused.stderr
     restored = run(["bash", "scripts/restore.sh", "e2e", backup, "--yes"], timeout=300)
     assert json.loads(restored.stdout.strip().splitlines()[-1])["safety_backup"].startswith(
