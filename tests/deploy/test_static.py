@@ -283,6 +283,18 @@ def test_alerts_repeat_recover_once_and_retry_undelivered(rendered: Path, tmp_pa
         receiver.server_close()
 
 
+def test_timers_count_from_activation_and_jobs_wait_for_the_first_release(rendered: Path) -> None:
+    """A host provisioned long after boot must not fire its checks before its first release."""
+    units = {p.name: p.read_text() for p in (rendered / "units").iterdir()}
+    for name, text in units.items():
+        assert "OnBootSec" not in text, name
+    assert "OnActiveSec=" in units["refractor-monitor.timer"]
+    for service in ("refractor-backup.service", "refractor-backup-drill.service"):
+        assert "ConditionPathExists=/opt/refractor/current" in units[service], service
+    monitor = (rendered / "bin" / "refractor-monitor").read_text()
+    assert "no release in $RELEASE_PATH yet" in monitor
+
+
 def test_host_scripts_parse(rendered: Path) -> None:
     for script in (rendered / "bin").iterdir():
         run(["bash", "-n", str(script)])
