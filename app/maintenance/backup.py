@@ -3,8 +3,9 @@
 The archive (format version 2, docs/operations.md) is a gzip'd tar holding ``manifest.json``, then
 one JSON Lines file per collection: ``records.jsonl`` (transactions with their signatures, see
 app.maintenance.records), ``deliveries.jsonl`` (callbacks, pending and done, with their attempt
-logs) and ``controls.jsonl`` (queue controls and any other control document, such as the schema
-version). The manifest has each file's count, size, sha256 and a digest of its logical content.
+logs), ``controls.jsonl`` (queue controls and any other control document, such as the schema
+version) and ``subscriptions.jsonl`` (co-signers' webhook subscriptions). The manifest has each
+file's count, size, sha256 and a digest of its logical content.
 It is built in a private temporary directory next to the target and renamed into place, so a crash
 never leaves a half-written file under the final name.
 """
@@ -30,12 +31,14 @@ from app.maintenance.collections import (
     DELIVERIES,
     DIGEST_METHOD,
     RECORDS,
+    SUBSCRIPTIONS,
     Collection,
     Control,
     Stats,
 )
 from app.maintenance.snapshot import snapshot
 from app.store.base import TxStore
+from app.store.cosigners import CosignerStore
 
 FORMAT = "refractor-backup"
 FORMAT_VERSION = 2
@@ -55,8 +58,10 @@ def default_output(now: datetime | None = None) -> Path:
     return Path("var") / "backups" / f"refractor-{stamp}.tar.gz"
 
 
-def write_backup(store: TxStore, output: Path) -> BackupResult:
-    """Write the archive of every collection in ``store`` to ``output`` (mode 0600, atomically)."""
+def write_backup(store: TxStore, output: Path,
+                 cosigners: CosignerStore | None = None) -> BackupResult:
+    """Write the archive of every collection in ``store`` (and the co-signers' webhook
+    subscriptions) to ``output`` (mode 0600, atomically)."""
     output = output.absolute()
     if output.is_dir():
         raise MaintenanceError(f"{output} is a directory; name the archive file")
@@ -69,6 +74,10 @@ def write_backup(store: TxStore, output: Path) -> BackupResult:
                 stats[DELIVERIES.name] = _write(DELIVERIES, snap.deliveries(), Path(tmp))
                 controls = [Control(k, v) for k, v in sorted(snap.controls().items())]
                 stats[CONTROLS.name] = _write(CONTROLS, controls, Path(tmp))
+            # The co-signer store is read after the snapshot: subscriptions change rarely, and
+            # apart from the records (a restore needs no other consistency between them).
+            subscriptions = cosigners.all_subscriptions() if cosigners is not None else []
+            stats[SUBSCRIPTIONS.name] = _write(SUBSCRIPTIONS, subscriptions, Path(tmp))
             manifest = _manifest(stats, snap.engine, snap.consistency)
             archive = Path(tmp) / "archive.tar.gz"
             _write_archive(archive, manifest, Path(tmp))

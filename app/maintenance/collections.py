@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.maintenance.records import RecordFormatError, digest, from_json, to_json
+from app.store.cosigners import Subscription
 from app.txs.model import Delivery, TxRecord
 
 DIGEST_METHOD = ("per collection: sha256 over one '<key> <item digest>\\n' line per item in file "
@@ -85,6 +86,28 @@ def _delivery_digest(delivery: Delivery) -> str:
     return _canonical_digest(data)
 
 
+_SUBSCRIPTION_FIELDS = {"id", "account", "url", "events", "secret", "created_at"}
+
+
+def _subscription_from_json(data: object) -> Subscription:
+    if not isinstance(data, dict) or set(data) != _SUBSCRIPTION_FIELDS:
+        raise RecordFormatError(f"a subscription must be an object with {sorted(_SUBSCRIPTION_FIELDS)}")
+    if not isinstance(data["events"], list) or not all(isinstance(e, str) for e in data["events"]):
+        raise RecordFormatError("a subscription's events must be a list of strings")
+    if not isinstance(data["created_at"], int | float) or isinstance(data["created_at"], bool):
+        raise RecordFormatError("a subscription's created_at must be a number")
+    if not all(isinstance(data[k], str) for k in ("id", "account", "url", "secret")):
+        raise RecordFormatError("a subscription's id, account, url and secret must be strings")
+    return Subscription(data["id"], data["account"], data["url"], list(data["events"]),
+                        data["secret"], float(data["created_at"]))
+
+
+def _subscription_digest(subscription: Subscription) -> str:
+    data = dataclasses.asdict(subscription)
+    data["created_at"] = float(data["created_at"])
+    return _canonical_digest(data)
+
+
 def _control_from_json(data: object) -> Control:
     if not isinstance(data, dict) or set(data) != {"name", "value"}:
         raise RecordFormatError("a control must be an object with name and value")
@@ -99,7 +122,10 @@ DELIVERIES = Collection("deliveries", "deliveries.jsonl", _delivery_json, _deliv
                         lambda d: d.id, _delivery_digest, status=lambda d: d.status)
 CONTROLS = Collection("controls", "controls.jsonl", dataclasses.asdict, _control_from_json,
                       lambda c: c.name, lambda c: _canonical_digest(dataclasses.asdict(c)))
-COLLECTIONS = (RECORDS, DELIVERIES, CONTROLS)
+# Webhook subscriptions of signed-in co-signers (the co-signer store), secrets included.
+SUBSCRIPTIONS = Collection("subscriptions", "subscriptions.jsonl", dataclasses.asdict,
+                           _subscription_from_json, lambda s: s.id, _subscription_digest)
+COLLECTIONS = (RECORDS, DELIVERIES, CONTROLS, SUBSCRIPTIONS)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from app.settings import ConfigError, Settings
 if TYPE_CHECKING:
     from app.maintenance.migrate import Item, StoreTarget
     from app.store.base import TxStore
+    from app.store.cosigners import CosignerStore
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -111,6 +112,17 @@ def _store(settings: Settings) -> Iterator[TxStore]:
         store.close()
 
 
+@contextmanager
+def _cosigners(settings: Settings) -> Iterator[CosignerStore]:
+    from app.store.cosigners import open_cosigner_store
+
+    store = open_cosigner_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _require_sqlite_file(settings: Settings) -> None:
     """Opening SQLite creates a missing file, which a read-only command must not do."""
     if settings.storage == "sqlite" and not Path(settings.db.reveal()).is_file():
@@ -123,8 +135,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _require_sqlite_file(settings)
-    with _store(settings) as store:
-        result = write_backup(store, args.output or default_output())
+    with _store(settings) as store, _cosigners(settings) as cosigners:
+        result = write_backup(store, args.output or default_output(), cosigners)
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
     m = result.manifest
@@ -136,7 +148,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     print(f"  {m['record_count']} records, {m['signature_count']} signatures "
           f"({_counts(m['counts_by_status'])}); {collections['deliveries']['count']} deliveries "
           f"({_counts(collections['deliveries']['counts_by_status'])}); "
-          f"{collections['controls']['count']} controls; {m['source_engine']}, "
+          f"{collections['controls']['count']} controls; "
+          f"{collections['subscriptions']['count']} subscriptions; {m['source_engine']}, "
           f"{m['consistency']} read")
     print(f"  records.jsonl sha256 {collections['records']['sha256']}")
     return 0
@@ -151,7 +164,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         counts = report["counts"]
         print(f"verified {args.archive}: {counts['records']} records, {report['signatures']} "
-              f"signatures, {counts['deliveries']} deliveries, {counts['controls']} controls, from "
+              f"signatures, {counts['deliveries']} deliveries, {counts['controls']} controls, "
+              f"{counts['subscriptions']} subscriptions, from "
               f"{report['source_engine']} at {report['created_at']}; restored into a scratch "
               f"database and read back")
     return 0
@@ -170,9 +184,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
                   f"{backup.signature_count} signatures, {counts['deliveries']} deliveries, "
                   f"{counts['controls']} controls, from {m.get('source_engine')} at "
                   f"{m.get('created_at')}")
-        with _store(settings) as store:
+        with _store(settings) as store, _cosigners(settings) as cosigners:
             result = restore_backup(store, backup, force=args.force,
-                                    safety_backup=args.safety_backup)
+                                    safety_backup=args.safety_backup, cosigners=cosigners)
     if args.json:
         print(json.dumps({"archive": str(args.archive), "restored": result.restored,
                           "signatures": result.signatures, "previously": result.previously,

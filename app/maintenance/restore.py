@@ -28,12 +28,14 @@ from app.maintenance.collections import (
     CONTROLS,
     DELIVERIES,
     RECORDS,
+    SUBSCRIPTIONS,
     Collection,
     Control,
     Stats,
 )
 from app.maintenance.records import RecordFormatError
 from app.store.base import TxStore
+from app.store.cosigners import CosignerStore
 from app.txs.model import Delivery, TxRecord
 
 _MANIFEST_LIMIT = 1 << 20
@@ -107,38 +109,50 @@ def open_backup(path: Path) -> Iterator[VerifiedBackup]:
         yield backup
 
 
-def held(store: TxStore) -> dict[str, int]:
-    """How many items of each collection ``store`` holds."""
+def held(store: TxStore, cosigners: CosignerStore | None = None) -> dict[str, int]:
+    """How many items of each collection ``store`` (and ``cosigners``) holds."""
     return {RECORDS.name: sum(store.count_by_status().values()),
             DELIVERIES.name: sum(store.jobs.counts(DELIVER_CALLBACK).values()),
-            CONTROLS.name: len(store.all_controls())}
+            CONTROLS.name: len(store.all_controls()),
+            SUBSCRIPTIONS.name: len(cosigners.all_subscriptions()) if cosigners else 0}
 
 
 def restore_backup(store: TxStore, backup: VerifiedBackup, force: bool = False,
-                   safety_backup: Path | None = None) -> RestoreResult:
-    """Replace everything in ``store`` with the backup's contents, then read it back."""
+                   safety_backup: Path | None = None,
+                   cosigners: CosignerStore | None = None) -> RestoreResult:
+    """Replace everything in ``store`` (and the subscriptions in ``cosigners``) with the backup's
+    contents, then read it back."""
     store.ensure_schema()
-    previously = held(store)
+    if cosigners is not None:
+        cosigners.ensure_schema()
+    elif backup.counts()[SUBSCRIPTIONS.name]:
+        raise MaintenanceError("the backup holds webhook subscriptions but no co-signer store "
+                               "was given to restore them into")
+    previously = held(store, cosigners)
     if any(previously.values()) and not force:
         raise MaintenanceError(
             f"the target store is not empty ({_describe(previously)}); restore into an empty "
             f"store, or pass --force to replace its contents with the backup's (whatever is not "
             f"in the backup is deleted)")
     if safety_backup is not None:
-        write_backup(store, safety_backup)
+        write_backup(store, safety_backup, cosigners)
     written = dict.fromkeys((c.name for c in COLLECTIONS), 0)
     try:
         store.clear()
-        for collection in COLLECTIONS:
+        for collection in (RECORDS, DELIVERIES, CONTROLS):
             for item in backup.items(collection):
                 _write(store, item)
                 written[collection.name] += 1
+        if cosigners is not None:
+            subscriptions = list(backup.items(SUBSCRIPTIONS))
+            cosigners.replace_subscriptions(subscriptions)
+            written[SUBSCRIPTIONS.name] = len(subscriptions)
     except Exception as exc:
         again = f"restore {safety_backup} with --force" if safety_backup else "run again with --force"
         raise MaintenanceError(f"restore stopped after {_describe(written)} "
                                f"({type(exc).__name__}: {exc}); the store is partly restored: "
                                f"fix the cause and {again}") from exc
-    _read_back(store, backup)
+    _read_back(store, backup, cosigners)
     return RestoreResult(written, backup.signature_count, previously, safety_backup)
 
 
@@ -266,13 +280,14 @@ def _check_items(path: Path, backup: VerifiedBackup, collection: Collection) -> 
                                f"{', '.join(wrong)}; nothing was restored")
 
 
-def _read_back(store: TxStore, backup: VerifiedBackup) -> None:
+def _read_back(store: TxStore, backup: VerifiedBackup, cosigners: CosignerStore | None) -> None:
     """The store holds exactly the backup's items: none missing, none different, none extra."""
     # iter_all() rather than get(): only iter_all() promises sources and signers (SQLite's get()
     # leaves them out), and one scan beats a query per record.
     stored: dict[Collection, Iterator[Any]] = {
         RECORDS: store.iter_all(), DELIVERIES: store.iter_deliveries(),
-        CONTROLS: iter([Control(k, v) for k, v in store.all_controls().items()])}
+        CONTROLS: iter([Control(k, v) for k, v in store.all_controls().items()]),
+        SUBSCRIPTIONS: iter(cosigners.all_subscriptions() if cosigners else [])}
     problems = []
     for collection, items in stored.items():
         expected = {collection.key(i): collection.digest(i) for i in backup.items(collection)}

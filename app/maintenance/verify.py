@@ -13,6 +13,7 @@ from typing import Any
 
 from app.maintenance import MaintenanceError
 from app.maintenance.restore import held, open_backup, restore_backup
+from app.store.cosigners_sqlite import SqliteCosignerStore
 from app.store.sqlite import SqliteStore
 
 
@@ -21,11 +22,13 @@ def verify_backup(path: Path) -> dict[str, Any]:
     with open_backup(path) as backup, \
             tempfile.TemporaryDirectory(prefix=".refractor-verify-") as tmp:
         scratch = SqliteStore(str(Path(tmp) / "scratch.db"))
+        subscribers = SqliteCosignerStore(str(Path(tmp) / "scratch.db"))
         try:
-            restore_backup(scratch, backup)
-            restored = held(scratch)
+            restore_backup(scratch, backup, cosigners=subscribers)
+            restored = held(scratch, subscribers)
         finally:
             scratch.close()
+            subscribers.close()
         manifest = backup.manifest
         expected = backup.counts()
     if restored != expected:  # read-back compares item by item; this guards the counting too

@@ -44,6 +44,12 @@ class CosignerStore(Protocol):
     def delete_subscription(self, account: str, subscription_id: str) -> bool:
         """Delete one of the account's subscriptions; False if it has none with that id."""
 
+    def all_subscriptions(self) -> list[Subscription]:
+        """Every subscription, by id (backups)."""
+
+    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
+        """Make these the only subscriptions (a restore); only while no instance runs."""
+
 
 def open_cosigner_store(settings: Settings) -> CosignerStore:
     if settings.storage == "mongodb":

@@ -70,3 +70,19 @@ class MongoCosignerStore:
             return False
         self.counts.update_one({"_id": account, "n": {"$gt": 0}}, {"$inc": {"n": -1}})
         return True
+
+    def all_subscriptions(self) -> list[Subscription]:
+        return [Subscription(d["_id"], d["account"], d["url"], list(d["events"]), d["secret"],
+                             d["created_at"]) for d in self.subs.find({}).sort("_id", ASCENDING)]
+
+    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
+        self.subs.delete_many({})
+        self.counts.delete_many({})
+        counts: dict[str, int] = {}
+        for s in subscriptions:
+            self.subs.insert_one({"_id": s.id, "account": s.account, "url": s.url,
+                                  "events": s.events, "secret": s.secret,
+                                  "created_at": s.created_at})
+            counts[s.account] = counts.get(s.account, 0) + 1
+        for account, n in counts.items():  # the per-account counters the limit relies on
+            self.counts.insert_one({"_id": account, "n": n})

@@ -99,3 +99,23 @@ class SqliteCosignerStore:
         cur = self._conn().execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
                                    (subscription_id, account))
         return cur.rowcount == 1
+
+    def all_subscriptions(self) -> list[Subscription]:
+        rows = self._conn().execute(
+            "SELECT id, account, url, events, secret, created_at FROM subscriptions ORDER BY id")
+        return [Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM subscriptions")
+            conn.executemany(
+                "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.id, s.account, s.url, json.dumps(s.events), s.secret, s.created_at)
+                 for s in subscriptions])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from app.store.base import TxStore
+from app.store.cosigners import CosignerStore, Subscription
+from app.store.cosigners_mongo import MongoCosignerStore
+from app.store.cosigners_sqlite import SqliteCosignerStore
+from app.store.mongo import MongoStore
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
 
@@ -75,3 +79,20 @@ def fill_all(store: TxStore) -> None:
         store.restore_delivery(delivery)
     for name, value in SAMPLE_CONTROLS.items():
         store.controls.set(name, value)
+
+
+def cosigners_of(store: TxStore) -> CosignerStore:
+    """The co-signer store beside ``store`` (same SQLite file, same MongoDB database)."""
+    if isinstance(store, MongoStore):  # shares the client: closed with the store
+        cosigners: CosignerStore = MongoCosignerStore("", client=store.txs.database.client)
+    else:
+        cosigners = SqliteCosignerStore(store.path)  # type: ignore[attr-defined]
+    cosigners.ensure_schema()
+    return cosigners
+
+
+def sample_subscriptions() -> list[Subscription]:
+    return [Subscription("sub_1", "GA" + "C" * 54, "https://example.com/hook", ["tx.ready"],
+                         "whsec_c2VjcmV0", 1764370000.25),
+            Subscription("sub_2", "GA" + "D" * 54, "https://example.org/h?x=1",
+                         ["tx.ready", "tx.processed"], "whsec_b3RoZXI=", 1764370001.5)]

@@ -27,12 +27,14 @@ from tests.maintenance.conftest import MakeStore
 from tests.maintenance.helpers import (
     SAMPLE_CONTROLS,
     as_sets,
+    cosigners_of,
     fill,
     fill_all,
     h,
     other_engine,
     sample_deliveries,
     sample_records,
+    sample_subscriptions,
 )
 
 
@@ -78,11 +80,14 @@ def test_backup_wipe_restore_is_identical(store: TxStore, engine: str, fresh_sto
 
 def test_archive_layout_and_manifest(store: TxStore, engine: str, tmp_path: Path) -> None:
     fill_all(store)
-    result = write_backup(store, tmp_path / "out" / "b.tar.gz")
+    cosigners = cosigners_of(store)
+    cosigners.replace_subscriptions(sample_subscriptions())
+    result = write_backup(store, tmp_path / "out" / "b.tar.gz", cosigners)
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
     assert sorted(p.name for p in result.path.parent.iterdir()) == ["b.tar.gz"]  # no temp files left
     files = members(result.path)
-    assert list(files) == ["manifest.json", "records.jsonl", "deliveries.jsonl", "controls.jsonl"]
+    assert list(files) == ["manifest.json", "records.jsonl", "deliveries.jsonl", "controls.jsonl",
+                           "subscriptions.jsonl"]
     manifest = json.loads(files["manifest.json"])
     assert manifest == result.manifest
     assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 2
@@ -90,7 +95,8 @@ def test_archive_layout_and_manifest(store: TxStore, engine: str, tmp_path: Path
     assert manifest["record_count"] == 5 and manifest["signature_count"] == 4
     assert manifest["counts_by_status"] == {s.value: 1 for s in TxStatus}
     collections = manifest["collections"]
-    for name in ("records", "deliveries", "controls"):
+    assert collections["subscriptions"]["count"] == 2
+    for name in ("records", "deliveries", "controls", "subscriptions"):
         entry = collections[name]
         assert entry["file"] == f"{name}.jsonl"
         assert entry["sha256"] == hashlib.sha256(files[entry["file"]]).hexdigest()
@@ -170,7 +176,9 @@ def test_restore_is_a_point_in_time_for_every_collection(
     """backup, then add, modify and delete records, resume the queue and queue callbacks; the
     restore gives back exactly the backup (the safety backup keeps what it replaced)."""
     fill_all(store)
-    archive = backup_of(store, tmp_path)
+    cosigners = cosigners_of(store)
+    cosigners.replace_subscriptions(sample_subscriptions())
+    archive = write_backup(store, tmp_path / "out" / "backup.tar.gz", cosigners).path
     before = _everything(store)
     assert before[2]["queue"]["paused"] is True and len(before[1]) == 2
 
@@ -184,21 +192,30 @@ def test_restore_is_a_point_in_time_for_every_collection(
     new.lease_owner = new.lease_until = None
     store.restore_delivery(new)                                                      # queued
     store.restore_delivery(dataclasses.replace(sample_deliveries()[0], status="failed"))
+    cosigners.delete_subscription(sample_subscriptions()[0].account, "sub_1")
+    cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="sub_new"), 10)
     assert _everything(store) != before
 
     safety = tmp_path / "safety" / "before-restore.tar.gz"
     with open_backup(archive) as backup:
-        result = restore_backup(store, backup, force=True, safety_backup=safety)
-    assert result.restored == {"records": 5, "deliveries": 2, "controls": 2}
-    assert result.previously == {"records": 4, "deliveries": 2, "controls": 3}
+        result = restore_backup(store, backup, force=True, safety_backup=safety,
+                                cosigners=cosigners)
+    assert result.restored == {"records": 5, "deliveries": 2, "controls": 2, "subscriptions": 2}
+    assert result.previously == {"records": 4, "deliveries": 2, "controls": 3, "subscriptions": 2}
     assert _everything(store) == before
     assert store.get(h(98)) is None and store.controls.get("extra") is None
     assert store.controls.get("queue") == {"paused": True, "concurrency": 7}
+    assert cosigners.all_subscriptions() == sample_subscriptions()
+    # the per-account limit still counts right after a restore
+    account = sample_subscriptions()[0].account
+    assert not cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="x"), 1)
+    assert cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="y"), 2)
+    assert [s.id for s in cosigners.subscriptions(account)] == ["sub_1", "y"]
     [pending] = [d for d in store.iter_deliveries() if d.status == "pending"]
     assert pending == sample_deliveries()[0]
 
     with open_backup(safety) as kept:  # what was replaced can be had back
-        assert kept.counts() == {"records": 4, "deliveries": 2, "controls": 3}
+        assert kept.counts() == {"records": 4, "deliveries": 2, "controls": 3, "subscriptions": 2}
     assert stat.S_IMODE(safety.stat().st_mode) == 0o600
 
 
@@ -229,7 +246,7 @@ def test_verify_restores_into_a_scratch_database(store: TxStore, engine: str,
     archive = backup_of(store, tmp_path)
     report = verify_backup(archive)
     assert report["ok"] is True and report["source_engine"] == engine
-    assert report["counts"] == {"records": 5, "deliveries": 2, "controls": 2}
+    assert report["counts"] == {"records": 5, "deliveries": 2, "controls": 2, "subscriptions": 0}
     assert report["signatures"] == 4
     with pytest.raises(MaintenanceError, match="checksum|corrupt"):
         verify_backup(_flipped(archive, tmp_path))

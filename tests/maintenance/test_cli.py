@@ -86,9 +86,10 @@ def test_backup_verify_and_machine_readable_results(tmp_path: Path) -> None:
 
     verified = refractor(cfg, "backup", "verify", "--json", str(tmp_path / "b.tar.gz"))
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout)["counts"] == {"records": 5, "deliveries": 2, "controls": 2}
+    assert json.loads(verified.stdout)["counts"] == {"records": 5, "deliveries": 2, "controls": 2,
+                                                     "subscriptions": 0}
     text = refractor(cfg, "backup", "verify", str(tmp_path / "b.tar.gz"))
-    assert "5 records, 4 signatures, 2 deliveries, 2 controls" in text.stdout
+    assert "5 records, 4 signatures, 2 deliveries, 2 controls, 0 subscriptions" in text.stdout
     (tmp_path / "bad.tar.gz").write_bytes((tmp_path / "b.tar.gz").read_bytes()[:300])
     broken = refractor(cfg, "backup", "verify", str(tmp_path / "bad.tar.gz"))
     assert broken.returncode == 1 and broken.stderr.startswith("refractor backup verify: error: ")
@@ -98,7 +99,7 @@ def test_backup_verify_and_machine_readable_results(tmp_path: Path) -> None:
     assert restored.returncode == 0, restored.stderr
     report = json.loads(restored.stdout)
     assert report["restored"] == report["previously"] == {"records": 5, "deliveries": 2,
-                                                          "controls": 2}
+                                                          "controls": 2, "subscriptions": 0}
     assert report["safety_backup"] == str(tmp_path / "safety.tar.gz")
     assert stat.S_IMODE((tmp_path / "safety.tar.gz").stat().st_mode) == 0o600
 
