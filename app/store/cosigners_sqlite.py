@@ -101,8 +101,14 @@ class SqliteCosignerStore:
         return cur.rowcount == 1
 
     def all_subscriptions(self) -> list[Subscription]:
-        rows = self._conn().execute(
-            "SELECT id, account, url, events, secret, created_at FROM subscriptions ORDER BY id")
+        try:
+            rows = self._conn().execute(
+                "SELECT id, account, url, events, secret, created_at FROM subscriptions ORDER BY id"
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a database the co-signer features never touched
+                return []
+            raise
         return [Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
     def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
