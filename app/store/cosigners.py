@@ -5,8 +5,8 @@ Kept apart from the transaction store: different collections, different life cyc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from app.settings import Settings
 
@@ -19,6 +19,23 @@ class Subscription:
     events: list[str]
     secret: str  # Standard Webhooks "whsec_..." secret; shown to the owner once, when created
     created_at: float
+
+
+@dataclass(slots=True)
+class EventDelivery:
+    """One event for one subscription: its outbox entry and its delivery log."""
+
+    id: str  # the webhook-id, stable across retries
+    subscription: str
+    account: str
+    stream: str  # events of one stream (a transaction, or one test) are delivered in order
+    type: str
+    payload: dict[str, Any]
+    created_at: float
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    last_error: str | None = None
+    log: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CosignerStore(Protocol):
@@ -41,8 +58,30 @@ class CosignerStore(Protocol):
     def subscriptions_for(self, accounts: list[str]) -> list[Subscription]:
         """Every subscription owned by one of ``accounts``."""
 
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
     def delete_subscription(self, account: str, subscription_id: str) -> bool:
-        """Delete one of the account's subscriptions; False if it has none with that id."""
+        """Delete one of the account's subscriptions and its events; False if it has none with
+        that id."""
+
+    def take_quota(self, account: str, window: int, limit: int) -> bool:
+        """Count one event for ``account`` in time window ``window``; False (counting nothing)
+        when ``limit`` events were counted in it already."""
+
+    def add_event(self, event: EventDelivery) -> None: ...
+
+    def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
+        """Events not delivered yet, oldest first."""
+
+    def finish_event(self, event_id: str, status: str, entry: dict[str, Any],
+                     error: str | None) -> None:
+        """Log one attempt and set the event's status."""
+
+    def events(self, subscription_id: str, limit: int) -> list[EventDelivery]:
+        """The subscription's delivery log, newest first."""
+
+    def delete_events_before(self, cutoff: float) -> int:
+        """Drop delivered and failed events created before ``cutoff``."""
 
     def all_subscriptions(self) -> list[Subscription]:
         """Every subscription, by id (backups)."""

@@ -6,8 +6,9 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
-from app.store.cosigners import Subscription
+from app.store.cosigners import EventDelivery, Subscription
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -24,7 +25,32 @@ CREATE TABLE IF NOT EXISTS subscriptions (
   created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS subscriptions_account ON subscriptions(account, created_at);
+CREATE TABLE IF NOT EXISTS subscription_events (
+  id TEXT PRIMARY KEY,
+  subscription TEXT NOT NULL,
+  account TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  log TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS subscription_events_stream
+  ON subscription_events(subscription, stream, status, created_at);
+CREATE INDEX IF NOT EXISTS subscription_events_log ON subscription_events(subscription, created_at);
+CREATE INDEX IF NOT EXISTS subscription_events_age ON subscription_events(created_at);
+CREATE TABLE IF NOT EXISTS event_quota (
+  account TEXT NOT NULL,
+  slot INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (account, slot)
+) WITHOUT ROWID;
 """
+_EVENT_COLUMNS = ("id", "subscription", "account", "stream", "type", "payload", "created_at",
+                  "status", "attempts", "last_error", "log")
 
 
 class SqliteCosignerStore:
@@ -95,9 +121,18 @@ class SqliteCosignerStore:
             f"({','.join('?' * len(accounts))}) ORDER BY created_at, id", accounts).fetchall()
         return [Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
 
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        r = self._conn().execute("SELECT id, account, url, events, secret, created_at FROM "
+                                 "subscriptions WHERE id = ?", (subscription_id,)).fetchone()
+        return None if r is None else Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5])
+
     def delete_subscription(self, account: str, subscription_id: str) -> bool:
-        cur = self._conn().execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
-                                   (subscription_id, account))
+        conn = self._conn()
+        cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
+                           (subscription_id, account))
+        if cur.rowcount == 1:
+            conn.execute("DELETE FROM subscription_events WHERE subscription = ?",
+                         (subscription_id,))
         return cur.rowcount == 1
 
     def all_subscriptions(self) -> list[Subscription]:
@@ -125,3 +160,50 @@ class SqliteCosignerStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def take_quota(self, account: str, window: int, limit: int) -> bool:
+        conn = self._conn()
+        conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?", (account, window))
+        cur = conn.execute(
+            "INSERT INTO event_quota (account, slot, n) VALUES (?, ?, 1) "
+            "ON CONFLICT (account, slot) DO UPDATE SET n = n + 1 WHERE n < ?",
+            (account, window, limit))
+        return cur.rowcount == 1
+
+    def add_event(self, event: EventDelivery) -> None:
+        self._conn().execute(
+            f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
+            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})",
+            (event.id, event.subscription, event.account, event.stream, event.type,
+             json.dumps(event.payload), event.created_at, event.status, event.attempts,
+             event.last_error, json.dumps(event.log)))
+
+    def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
+        rows = self._conn().execute(
+            f"SELECT {','.join(_EVENT_COLUMNS)} FROM subscription_events WHERE subscription = ? "
+            "AND stream = ? AND status = 'pending' ORDER BY created_at, rowid",
+            (subscription_id, stream)).fetchall()
+        return [_event(r) for r in rows]
+
+    def finish_event(self, event_id: str, status: str, entry: dict[str, Any],
+                     error: str | None) -> None:
+        self._conn().execute(
+            "UPDATE subscription_events SET status = ?, attempts = attempts + 1, last_error = ?, "
+            "log = json_insert(log, '$[#]', json(?)) WHERE id = ?",
+            (status, error, json.dumps(entry), event_id))
+
+    def events(self, subscription_id: str, limit: int) -> list[EventDelivery]:
+        rows = self._conn().execute(
+            f"SELECT {','.join(_EVENT_COLUMNS)} FROM subscription_events WHERE subscription = ? "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?", (subscription_id, limit)).fetchall()
+        return [_event(r) for r in rows]
+
+    def delete_events_before(self, cutoff: float) -> int:
+        cur = self._conn().execute("DELETE FROM subscription_events WHERE created_at < ? AND "
+                                   "status != 'pending'", (cutoff,))
+        return cur.rowcount
+
+
+def _event(r: Any) -> EventDelivery:
+    return EventDelivery(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7], r[8], r[9],
+                         json.loads(r[10]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.store.cosigners import CosignerStore, Subscription
+from app.store.cosigners import CosignerStore, EventDelivery, Subscription
 from app.store.cosigners_mongo import MongoCosignerStore
 from app.store.cosigners_sqlite import SqliteCosignerStore
 
@@ -92,3 +92,35 @@ def test_concurrent_adds_respect_the_limit(cstore: CosignerStore) -> None:
         t.join()
     assert results.count(True) == 3
     assert len(cstore.subscriptions("C")) == 3
+
+
+def event(sub_id: str, stream: str, n: int, created: float) -> EventDelivery:
+    return EventDelivery(f"msg_{sub_id}_{stream}_{n}", sub_id, "A", stream, "tx.ready",
+                         {"n": n}, created)
+
+
+def test_events_are_pending_in_order_until_finished(cstore: CosignerStore) -> None:
+    s = sub("A", 1)
+    assert cstore.add_subscription(s, limit=5)
+    for n, created in ((1, 10.0), (2, 11.0), (3, 12.0)):
+        cstore.add_event(event(s.id, "tx1", n, created))
+    cstore.add_event(event(s.id, "tx2", 9, 5.0))
+    assert [e.payload["n"] for e in cstore.pending_events(s.id, "tx1")] == [1, 2, 3]
+    first = cstore.pending_events(s.id, "tx1")[0]
+    cstore.finish_event(first.id, "pending", {"attempt": 1, "status": 500}, "HTTP 500")
+    cstore.finish_event(first.id, "delivered", {"attempt": 2, "status": 204}, None)
+    assert [e.payload["n"] for e in cstore.pending_events(s.id, "tx1")] == [2, 3]
+    log = cstore.events(s.id, 10)
+    assert [e.payload["n"] for e in log] == [3, 2, 1, 9]  # newest first
+    done = log[2]
+    assert done.status == "delivered" and done.attempts == 2
+    assert [entry["status"] for entry in done.log] == [500, 204]
+    assert cstore.delete_events_before(11.5) == 1  # only the delivered one, pending ones stay
+    assert cstore.delete_subscription("A", s.id)
+    assert cstore.events(s.id, 10) == []
+
+
+def test_event_quota_per_window(cstore: CosignerStore) -> None:
+    assert [cstore.take_quota("A", 100, 2) for _ in range(3)] == [True, True, False]
+    assert cstore.take_quota("B", 100, 2)
+    assert cstore.take_quota("A", 101, 2)  # a new window starts afresh
