@@ -312,6 +312,7 @@ class _Reader:
         sec, path = self.section("subscriptions"), "subscriptions."
         return SubscriptionSettings(
             max_per_account=self.integer(sec, "maxPerAccount", 10, 1, 1000, path),
+            events_per_hour=self.integer(sec, "eventsPerHour", 1000, 1, 1_000_000, path),
         )
 
     def proxy_trust(self) -> ProxyTrust:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from app.cosigners.notifier import EventNotifier
 from app.cosigners.subscriptions import Subscriptions
 from app.cosigners.tokens import Tokens
 from app.cosigners.web_auth import WebAuth
@@ -31,6 +32,7 @@ class Services:
     subscriptions: Subscriptions
     tokens: Tokens | None = None  # None: web authentication is not configured
     web_auth: WebAuth | None = None
+    notifier: EventNotifier | None = None
     metrics: Metrics = field(default_factory=Metrics)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
@@ -59,8 +61,12 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
         tokens = Tokens(auth.signing_key.reveal(), auth.web_auth_domain or auth.home_domain,
                         auth.token_ttl)
         web_auth = WebAuth(auth, settings.networks, accounts, cosigners, tokens)
-    services = Services(settings, store, http, networks, accounts,
-                        TxService(settings, store, accounts), cosigners,
-                        Subscriptions(settings, cosigners), tokens, web_auth)
-    return services
+    jobs = store.jobs
+    notifier = EventNotifier(settings, cosigners, lambda job: jobs.add(job, rearm=True))
+    txs = TxService(settings, store, accounts)
+    txs.observer = notifier.record_changed
+    subscriptions = Subscriptions(settings, cosigners)
+    subscriptions.test_sender = notifier.test
+    return Services(settings, store, http, networks, accounts, txs, cosigners, subscriptions,
+                    tokens, web_auth, notifier)
 

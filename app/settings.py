@@ -124,6 +124,7 @@ class AuthSettings:
 @dataclass(frozen=True)
 class SubscriptionSettings:
     max_per_account: int = 10
+    events_per_hour: int = 1000  # per subscribing account, over all its subscriptions
 
 
 @dataclass(frozen=True)

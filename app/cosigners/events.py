@@ -31,8 +31,13 @@ class Event:
 
 
 def parties(record: TxRecord) -> set[str]:
-    """Source accounts and potential signers (ed25519 keys: only they can sign in)."""
-    return {a for a in (*record.sources, *record.signers) if a.startswith("G")}
+    """Source accounts and potential signers (ed25519 keys: only they can sign in). A record read
+    back without its party lists still has them in its progress."""
+    found = {*record.sources, *record.signers}
+    for row in (record.derived.get("progress") or {}).get("accounts") or []:
+        found.add(row.get("account", ""))
+        found.update(s.get("key", "") for s in row.get("signers") or [])
+    return {a for a in found if a.startswith("G")}
 
 
 def awaiting(record: TxRecord) -> set[str]:

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app.cosigners.events import EVENT_TYPES
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.settings import Settings
 from app.store.cosigners import CosignerStore, Subscription
 from app.txs.params import parse_callback_url
 
-EVENTS = ("tx.awaiting_signature", "tx.signature_added", "tx.ready", "tx.submitted", "tx.failed",
-          "tx.expired")
+LOG_LIMIT = 100
+EVENTS = EVENT_TYPES
 
 
 def new_secret() -> str:
@@ -33,6 +34,7 @@ class Subscriptions:
         self.allow_private = settings.callbacks.allow_private_networks
         self.store = store
         self.clock = clock
+        self.test_sender: Callable[[Subscription], str] | None = None  # set with the notifier
 
     def create(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -55,8 +57,28 @@ class Subscriptions:
                            "first")
         return {**public_view(sub), "secret": sub.secret}
 
-    def list(self, account: str) -> list[dict[str, Any]]:
+    def of(self, account: str) -> list[dict[str, Any]]:
         return [public_view(s) for s in self.store.subscriptions(account)]
+
+    def owned(self, account: str, subscription_id: str) -> Subscription:
+        sub = self.store.get_subscription(subscription_id)
+        if sub is None or sub.account != account:
+            raise NotFound(f"Subscription {subscription_id[:40]} not found.")
+        return sub
+
+    def deliveries(self, account: str, subscription_id: str) -> list[dict[str, Any]]:
+        """The subscription's delivery log, newest first (its owner's view)."""
+        sub = self.owned(account, subscription_id)
+        return [{"id": e.id, "type": e.type, "hash": e.payload.get("data", {}).get("hash"),
+                 "createdAt": int(e.created_at), "status": e.status, "attempts": e.attempts,
+                 "lastError": e.last_error, "log": e.log}
+                for e in self.store.events(sub.id, LOG_LIMIT)]
+
+    def send_test(self, account: str, subscription_id: str) -> dict[str, str]:
+        sub = self.owned(account, subscription_id)
+        if self.test_sender is None:
+            raise Conflict("Events cannot be sent: this server runs no job queue")
+        return {"id": self.test_sender(sub)}
 
     def delete(self, account: str, subscription_id: str) -> None:
         if not self.store.delete_subscription(account, subscription_id):

@@ -7,6 +7,7 @@ from app.txs.model import TxRecord
 
 SUBMIT_TRANSACTION = "submit_transaction"
 DELIVER_CALLBACK = "deliver_callback"
+DELIVER_EVENT = "deliver_event"  # subscription events (app.cosigners.notifier, app.worker.events)
 
 
 def submit_job(record: TxRecord, now: float) -> Job:

@@ -72,6 +72,9 @@ class TxService:
         self.store = store
         self.accounts = accounts
         self.on_change = on_change
+        # Sees each change a request makes: (record before, or None; after; signers added).
+        self.observer: Callable[[TxRecord | None, TxRecord, list[str]], None] = \
+            lambda before, after, added: None
         self.clock = clock
 
     def get(self, tx_hash: str, viewer: str | None = None) -> TxRecord:
@@ -167,6 +170,7 @@ class TxService:
             self.store.jobs.add(submit_job(record, now), rearm=True)
         if created or added:
             self.on_change(record)
+            self.observer(existing, record, [s.key for s in added])
         return {**tx_info(record), "changes": {"accepted": changes.accepted,
                                                "rejected": changes.rejected}}
 

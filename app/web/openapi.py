@@ -35,6 +35,9 @@ def _admin_post(summary: str, operation: str) -> dict[str, Any]:
                                    **_errors(400, 401, 404)}}}
 
 
+_SUB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 def _cosigner_paths() -> dict[str, Any]:
     """Sign-in (SEP-10), subscriptions, SEP-7 links: the co-signer routes."""
     jwt: list[dict[str, list[str]]] = [{"sep10": []}]
@@ -72,11 +75,22 @@ def _cosigner_paths() -> dict[str, Any]:
                     "responses": {"200": _json(s.SUBSCRIPTION_LIST, "Subscriptions"),
                                   **_errors(401)}},
         },
+        "/subscriptions/{id}/deliveries": {"get": {
+            "summary": "Delivery log of one of your subscriptions, newest first",
+            "operationId": "subscriptionDeliveries", "security": jwt,
+            "parameters": [_SUB_ID],
+            "responses": {"200": _json(s.EVENT_LOG, "Events and their attempts"),
+                          **_errors(401, 404)}}},
+        "/subscriptions/{id}/test": {"post": {
+            "summary": "Send a test event to one of your subscriptions",
+            "operationId": "testSubscription", "security": jwt, "parameters": [_SUB_ID],
+            "responses": {"202": _json({"type": "object", "required": ["id"], "properties": {
+                "id": {"type": "string", "description": "its webhook-id"}}}, "Queued"),
+                **_errors(401, 404, 409)}}},
         "/subscriptions/{id}": {"delete": {
             "summary": "Delete one of your subscriptions", "operationId": "deleteSubscription",
             "security": jwt,
-            "parameters": [{"name": "id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
+            "parameters": [_SUB_ID],
             "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)}}},
         "/tx/{hash}/sep7": {
             "get": {"summary": "SEP-7 signing link (web+stellar:tx) for a pending transaction",

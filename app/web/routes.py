@@ -38,6 +38,8 @@ def routes() -> list[Route]:
         Route("/subscriptions", subscription_endpoints.create, methods=["POST"]),
         Route("/subscriptions", subscription_endpoints.list_all, methods=["GET"]),
         Route("/subscriptions/{id}", subscription_endpoints.delete, methods=["DELETE"]),
+        Route("/subscriptions/{id}/deliveries", subscription_endpoints.deliveries, methods=["GET"]),
+        Route("/subscriptions/{id}/test", subscription_endpoints.send_test, methods=["POST"]),
         Route("/monitoring/metrics", monitoring.metrics, methods=["GET"]),
         Route("/monitoring/queue/pause", monitoring.pause, methods=["POST"]),
         Route("/monitoring/queue/resume", monitoring.resume, methods=["POST"]),

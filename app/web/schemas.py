@@ -204,6 +204,17 @@ SUBSCRIPTION_LIST = {
     "properties": {"items": {"type": "array", "items": SUBSCRIPTION}},
 }
 
+EVENT_LOG = {
+    "type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {
+        "type": "object", "required": ["id", "type", "status", "attempts", "log"],
+        "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                       "hash": {"type": ["string", "null"]}, "createdAt": {"type": "integer"},
+                       "status": {"enum": ["pending", "delivered", "failed"]},
+                       "attempts": {"type": "integer"}, "lastError": {"type": ["string", "null"]},
+                       "log": {"type": "array", "items": {"type": "object"}}}}}},
+}
+
 SEP7_LINK = {
     "type": "object", "required": ["uri", "callback", "networkPassphrase", "signed"],
     "properties": {"uri": {"type": "string", "description": "web+stellar:tx?xdr=... (SEP-7)"},

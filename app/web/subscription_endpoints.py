@@ -23,7 +23,7 @@ async def create(request: Request) -> Response:
 async def list_all(request: Request) -> Response:
     account = signed_in(request)
     svc = services(request)
-    return json_response(request, {"items": await run_in_threadpool(svc.subscriptions.list,
+    return json_response(request, {"items": await run_in_threadpool(svc.subscriptions.of,
                                                                     account)})
 
 
@@ -32,3 +32,18 @@ async def delete(request: Request) -> Response:
     svc = services(request)
     await run_in_threadpool(svc.subscriptions.delete, account, request.path_params["id"])
     return Response(status_code=204)
+
+
+async def deliveries(request: Request) -> Response:
+    account = signed_in(request)
+    svc = services(request)
+    items = await run_in_threadpool(svc.subscriptions.deliveries, account,
+                                    request.path_params["id"])
+    return json_response(request, {"items": items})
+
+
+async def send_test(request: Request) -> Response:
+    account = signed_in(request)
+    svc = services(request)
+    sent = await run_in_threadpool(svc.subscriptions.send_test, account, request.path_params["id"])
+    return json_response(request, sent, 202)

@@ -122,9 +122,11 @@ class WebhookSender:
         )
 
     def send(
-        self, url: str, msg_id: str, payload: dict[str, Any], now: float | None = None
+        self, url: str, msg_id: str, payload: dict[str, Any], now: float | None = None,
+        secret: str | None = None,
     ) -> DeliveryResult:
-        """POST ``payload`` to ``url`` once. Never raises: every failure becomes a result."""
+        """POST ``payload`` to ``url`` once. Never raises: every failure becomes a result.
+        ``secret`` signs instead of the sender's own (a subscription's secret)."""
         started = time.perf_counter()
 
         def result(ok: bool, permanent: bool, status: int | None, error: str | None,
@@ -138,7 +140,8 @@ class WebhookSender:
         except (TypeError, ValueError) as exc:
             return result(False, True, None, f"payload is not JSON: {exc}")
         timestamp = int(time.time() if now is None else now)
-        headers = headers_for(self._secret, msg_id, timestamp, body)
+        headers = headers_for(secret if secret is not None else self._secret, msg_id, timestamp,
+                              body)
         try:
             problem = _url_problem(url)
             if problem is not None:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
-from app.jobs.kinds import DELIVER_CALLBACK, SUBMIT_TRANSACTION
+from app.jobs.kinds import DELIVER_CALLBACK, DELIVER_EVENT, SUBMIT_TRANSACTION
 from app.jobs.limits import AdaptiveLimit
 from app.jobs.policy import Backoff
 from app.jobs.registry import JobKind, Registry
 from app.jobs.runner import Periodic, Runner
 from app.ledger.accounts import AccountSource
 from app.services import Services
+from app.txs.model import TxStatus
 from app.webhooks.delivery import WebhookSender
 from app.worker.callbacks import CallbackQueue
+from app.worker.events import EventDeliveries
 from app.worker.processor import TxProcessor
 from app.worker.submission import Submitter
-from app.worker.sweeps import cleanup, expire, reconcile
+from app.worker.sweeps import EXPIRED, cleanup, expire, reconcile
 
 CLEANUP_EVERY = 3600.0
 RECONCILE_EVERY = 60.0
@@ -56,13 +59,31 @@ def build_worker(services: Services) -> Runner:
         DELIVER_CALLBACK, callbacks,
         AdaptiveLimit(cb.concurrency, cb.concurrency, cb.concurrency, adaptive=False),
         CALLBACK_BACKOFF, max_attempts=cb.attempts, group_cap=cb.per_host_concurrency))
+    # Subscription events: the callbacks' sender, pool size, attempts, backoff and per-host cap.
+    registry.register(JobKind(
+        DELIVER_EVENT, EventDeliveries(sender, services.cosigners, services.metrics),
+        AdaptiveLimit(cb.concurrency, cb.concurrency, cb.concurrency, adaptive=False),
+        CALLBACK_BACKOFF, max_attempts=cb.attempts, group_cap=cb.per_host_concurrency))
+    notifier = services.notifier
+    if notifier is not None:
+        observe = notifier.outcome
+        processor.observer = lambda record, status, fields: observe(
+            record, status, fields, expired=fields.get("error") == EXPIRED)
     runner: Runner
 
     def expire_and_notify(now: float) -> None:
         for tx_hash in expire(store, now):
             record = store.get(tx_hash, by_inner=False)
+            if record is not None and notifier is not None:
+                notifier.record_changed(dataclasses.replace(record, status=TxStatus.PENDING),
+                                        record, expired=True)
             if record is not None and record.ready_at is not None:
                 CallbackQueue.enqueue(record, runner.enqueue, now)
+
+    def cleanup_all(now: float) -> None:
+        cleanup(store, settings, now)
+        # Subscribers' delivery logs are kept as long as final records.
+        services.cosigners.delete_events_before(now - settings.retention_days * 86400)
 
     runner = Runner(store.jobs, store.controls, registry, services.metrics,
                     ticker_seconds=w.ticker_timeout_ms / 1000, lease_seconds=w.lease_seconds,
@@ -72,7 +93,6 @@ def build_worker(services: Services) -> Runner:
                         Periodic("reconcile", RECONCILE_EVERY,
                                  lambda now: reconcile(store, runner.enqueue, now),
                                  at_start=True),
-                        Periodic("cleanup", CLEANUP_EVERY,
-                                 lambda now: cleanup(store, settings, now)),
+                        Periodic("cleanup", CLEANUP_EVERY, cleanup_all),
                     ])
     return runner

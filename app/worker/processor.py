@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.errors import UpstreamUnavailable
@@ -44,6 +45,9 @@ class TxProcessor:
         self.accounts = accounts
         self.submitters = submitters
         self.callbacks = callbacks
+        # Sees each outcome: (record before, its new status, the fields written).
+        self.observer: Callable[[TxRecord, TxStatus, dict[str, Any]], None] = \
+            lambda record, status, fields: None
         self.metrics = metrics
 
     def __call__(self, job: Job, ctx: JobContext) -> Outcome:
@@ -171,6 +175,7 @@ class TxProcessor:
             log.warning("record changed before finishing", extra={"fields": {"hash": record.hash}})
             return Done()
         self.metrics.count(status.value, record.network)
+        self.observer(record, status, fields)
         if record.callback_url:
             final = self.store.get(record.hash, by_inner=False)
             if final is not None:
@@ -182,9 +187,10 @@ class TxProcessor:
         record = self.store.get(job.ref or "", by_inner=False)
         if record is None or record.status not in (TxStatus.READY, TxStatus.PROCESSING):
             return
-        self.store.transition(record.hash, record.status, TxStatus.FAILED, {
-            "updated_at": time.time(), "next_attempt_at": None,
-            "error": f"Internal error after {job.attempts} attempts: {error}"})
+        fields: dict[str, Any] = {"updated_at": time.time(), "next_attempt_at": None,
+                                  "error": f"Internal error after {job.attempts} attempts: {error}"}
+        if self.store.transition(record.hash, record.status, TxStatus.FAILED, fields):
+            self.observer(record, TxStatus.FAILED, fields)
 
 
 def _pending_checks(job: Job) -> int:

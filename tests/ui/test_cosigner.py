@@ -4,6 +4,7 @@ invisible signed out and in My queue signed in, webhook subscriptions, and "Sign
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 from stellar_sdk import Keypair, TransactionEnvelope
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
-from .conftest import TESTNET, RefractorServer, UiPage
+from .conftest import TESTNET, CallbackReceiver, RefractorServer, UiPage
 from .stellar import multisig_account, payment, signed_by
 
 pytestmark = pytest.mark.browser
@@ -82,7 +83,8 @@ def test_upload_privately_when_signed_in(ui: UiPage, refractor: RefractorServer,
     assert refractor.api("GET", f"/tx/{tx_hash}").status_code == 404
 
 
-def test_notifications_page(ui: UiPage, refractor: RefractorServer) -> None:
+def test_notifications_page(ui: UiPage, refractor: RefractorServer,
+                            callback_receiver: CallbackReceiver) -> None:
     ui.goto("/notifications")
     expect(ui.page.locator("main")).to_contain_text("Sign in with your wallet")
     me = Keypair.random()
@@ -92,21 +94,25 @@ def test_notifications_page(ui: UiPage, refractor: RefractorServer) -> None:
     ui.page.fill("#sub-url", "ftp://nope")
     ui.page.click("text=Add subscription")
     expect(ui.page.locator("[data-field-error=sub-url]")).to_be_visible()
-    ui.page.fill("#sub-url", "https://hooks.example.org/refractor")
+    ui.page.fill("#sub-url", callback_receiver.url)
     ui.page.check("#ev-tx\\.signature_added")
     ui.page.click("text=Add subscription")
     secret = ui.page.locator("[data-testid=new-secret]")
     expect(secret).to_contain_text("whsec_")
     listed = ui.page.locator("[data-testid=subscriptions] li")
     expect(listed).to_have_count(1)
-    expect(listed).to_contain_text("https://hooks.example.org/refractor")
+    expect(listed).to_contain_text(callback_receiver.url)
     expect(listed).to_contain_text("tx.signature_added")
+    # A test event reaches the receiver and shows in the delivery log.
+    listed.locator("[data-testid=send-test]").click()
+    expect(listed.locator("tr[data-event=test][data-status=delivered]")).to_be_visible(timeout=30_000)
+    assert json.loads(callback_receiver.bodies[0])["type"] == "test"
     ui.shoot("notifications")
     token = ui.page.evaluate("JSON.parse(localStorage.getItem('refractor.session')).token")
     auth = {"Authorization": f"Bearer {token}"}
     items = refractor.api("GET", "/subscriptions", headers=auth).json()["items"]
-    assert [i["url"] for i in items] == ["https://hooks.example.org/refractor"]
-    listed.locator("button").click()
+    assert [i["url"] for i in items] == [callback_receiver.url]
+    listed.locator("[data-testid=remove]").click()
     expect(ui.page.locator("[data-testid=subscriptions]")).to_contain_text("No subscriptions yet")
     assert refractor.api("GET", "/subscriptions", headers=auth).json()["items"] == []
 

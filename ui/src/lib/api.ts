@@ -4,7 +4,7 @@
 import { apiUrl } from './config'
 import { normalizeDeliveries } from './deliveries'
 import { getSession, setSession } from './session'
-import type { Delivery, NetworkInfo, NewTxRequest, Sep7Link, Subscription, TxInfo, TxPage, TxPostResponse } from './types'
+import type { Delivery, EventDeliveryInfo, NetworkInfo, NewTxRequest, Sep7Link, Subscription, TxInfo, TxPage, TxPostResponse } from './types'
 
 export class ApiError extends Error {
   readonly status: number
@@ -147,6 +147,9 @@ export const api = {
   subscriptions: () => apiRequest<{ items: Subscription[] }>('/subscriptions').then((r) => r.items ?? []),
   subscribe: (url: string, events: string[]) =>
     apiRequest<Subscription>('/subscriptions', { method: 'POST', body: { url, events } }),
+  subscriptionLog: (id: string) =>
+    apiRequest<{ items: EventDeliveryInfo[] }>(`/subscriptions/${encodeURIComponent(id)}/deliveries`).then((r) => r.items ?? []),
+  sendTestEvent: (id: string) => apiRequest<{ id: string }>(`/subscriptions/${encodeURIComponent(id)}/test`, { method: 'POST' }),
   unsubscribe: (id: string) => apiRequest<unknown>(`/subscriptions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
   sep7Link: (hash: string) => apiRequest<Sep7Link>(`/tx/${encodeURIComponent(hash)}/sep7`),
 }

@@ -156,6 +156,17 @@ export interface Subscription {
   secret?: string
 }
 
+export interface EventDeliveryInfo {
+  id: string
+  type: string
+  hash: string | null
+  createdAt: number
+  status: 'pending' | 'delivered' | 'failed'
+  attempts: number
+  lastError: string | null
+  log: { attempt?: number; at?: number; status?: number | null; error?: string | null }[]
+}
+
 export interface Sep7Link {
   uri: string
   callback: string

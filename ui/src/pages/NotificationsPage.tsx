@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react'
 import { CopyButton } from '../components/CopyButton'
 import { Field } from '../components/Field'
 import { PageHeading } from '../components/PageHeading'
+import { SubscriptionLog } from '../components/SubscriptionLog'
 import { ApiError, api } from '../lib/api'
 import { shortKey, useSession } from '../lib/session'
 import type { Subscription } from '../lib/types'
@@ -111,9 +112,12 @@ export default function NotificationsPage() {
               <li key={s.id} data-subscription={s.id}>
                 <span className="mono break">{s.url}</span>
                 <span className="small muted block">{s.events.join(', ')}</span>
-                <button type="button" className="button small" onClick={() => remove(s.id)}>
-                  Remove
-                </button>
+                <div className="row-actions">
+                  <button type="button" className="button small" onClick={() => remove(s.id)} data-testid="remove">
+                    Remove
+                  </button>
+                </div>
+                <SubscriptionLog id={s.id} />
               </li>
             ))}
           </ul>
