@@ -28,8 +28,10 @@ ALL = ["tx.awaiting_signature", "tx.signature_added", "tx.ready", "tx.submitted"
 class Receiver:
     """A loopback webhook receiver keeping (headers, body) of every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, fail_first: int = 0) -> None:
         got: list[tuple[dict[str, str], bytes]] = []
+        self.refused: list[tuple[dict[str, str], bytes]] = []
+        refused = self.refused
         self.got = got
         self.arrived = threading.Condition()
         arrived = self.arrived
@@ -37,6 +39,11 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if len(refused) < fail_first:  # the receiver is down for its first requests
+                    refused.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    self.send_response(500)
+                    self.end_headers()
+                    return
                 with arrived:
                     got.append(({k.lower(): v for k, v in self.headers.items()}, body))
                     arrived.notify_all()
@@ -50,7 +57,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, predicate: Any, timeout: float = 60) -> list[dict[str, Any]]:
+    def wait_for(self, predicate: Any, timeout: float = 120) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         with self.arrived:
             while not predicate(self.bodies()):
@@ -109,7 +116,7 @@ def test_every_event_once_signed_and_in_order(client: httpx.Client, app: App, ac
                                                                     b.public_key: 1})
     te3 = payment_tx(other, seq=seq_of(app.net, other))
     h3 = client.post("/tx", json={"network": "testnet", "xdr": te3.to_xdr(),
-                                  "expires": int(time.time()) + 3}).json()["hash"]
+                                  "expires": int(time.time()) + 6}).json()["hash"]
     got = receiver.wait_for(lambda got: "tx.failed" in of(got, h2) and "tx.expired" in of(got, h3))
     assert of(got, h2) == ["tx.signature_added", "tx.ready", "tx.failed"]  # created signed
     assert of(got, h3) == ["tx.awaiting_signature", "tx.expired"]
@@ -160,3 +167,36 @@ def test_send_a_test_event(client: httpx.Client, receiver: Receiver) -> None:
         assert time.monotonic() < deadline, items
         time.sleep(0.2)
     assert items[0]["type"] == "test" and items[0]["log"][0]["status"] == 204
+
+
+def test_a_failed_delivery_is_retried_and_holds_later_events_back(
+        client: httpx.Client, app: App, accounts: Accounts) -> None:
+    receiver = Receiver(fail_first=1)
+    try:
+        a, b = Keypair.random(), Keypair.random()
+        source = accounts.make(master=0, low=2, med=2, high=2, signers={a.public_key: 1,
+                                                                         b.public_key: 1})
+        me = token_for(client, a)
+        sub = client.post("/subscriptions", headers=me,
+                          json={"url": receiver.url, "events": ALL}).json()
+        te = payment_tx(source, seq=seq_of(app.net, source))
+        h = client.post("/tx", json={"network": "testnet", "xdr": te.to_xdr()}).json()["hash"]
+        client.post("/tx", json={"network": "testnet", "xdr": signed(te, b)})
+        got = receiver.wait_for(lambda got: len(of(got, h)) >= 3)
+        # The first event failed once, was sent again with the same webhook-id, and the events
+        # queued meanwhile followed it, in order.
+        assert of(got, h) == ["tx.awaiting_signature", "tx.signature_added",
+                              "tx.awaiting_signature"]
+        assert receiver.refused[0][0]["webhook-id"] == receiver.got[0][0]["webhook-id"]
+        deadline = time.monotonic() + 30
+        while True:
+            items = client.get(f"/subscriptions/{sub['id']}/deliveries", headers=me).json()["items"]
+            if all(i["status"] == "delivered" for i in items) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        first = items[-1]
+        assert first["type"] == "tx.awaiting_signature" and first["attempts"] == 2
+        assert [entry["status"] for entry in first["log"]] == [500, 204]
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
