@@ -38,12 +38,12 @@ class WrkResult:
 
     def row(self, name: str, baseline: float | None = None) -> str:
         ratio = f"{self.rps / baseline:5.2f}" if baseline else "    -"
-        return (f"| {name:<58} | {self.rps:8.0f} | {self.p50_ms:7.2f} | {self.p99_ms:7.2f} | "
+        return (f"| {name:<66} | {self.rps:8.0f} | {self.p50_ms:7.2f} | {self.p99_ms:7.2f} | "
                 f"{ratio} | {self.errors} |")
 
 
-HEADER = (f"| {'benchmark':<58} |    req/s | p50 ms  | p99 ms  | ratio | non-2xx |\n"
-          f"|{'-' * 60}|----------|---------|---------|-------|---------|")
+HEADER = (f"| {'benchmark':<66} |    req/s | p50 ms  | p99 ms  | ratio | non-2xx |\n"
+          f"|{'-' * 68}|----------|---------|---------|-------|---------|")
 
 
 def _ms(text: str) -> float:
