@@ -1,6 +1,6 @@
 # Thin wrappers: the logic lives in scripts/.
 ENV ?= staging
-.PHONY: run test lint bench deploy plan install install-dev ui clean
+.PHONY: run test lint bench bootstrap deploy plan rollback install install-dev ui clean
 
 run:            ## start API, UI and worker on the embedded default (SQLite under ./var/)
 	@bash scripts/run.sh
@@ -14,11 +14,17 @@ lint:           ## ruff + mypy --strict on app/
 bench:          ## benchmarks against the fake network (figures go to docs/benchmarks.md by hand)
 	@bash scripts/bench.sh
 
+bootstrap:      ## first login to a fresh VM: make bootstrap ENV=staging HOST=staging-1 (docs/production.md)
+	@bash scripts/bootstrap-host.sh "$(ENV)" "$(HOST)"
+
 deploy:         ## provision (Ansible) then release (pyinfra): make deploy ENV=staging
 	@bash scripts/deploy.sh "$(ENV)"
 
 plan:           ## show what deploy would change, changing nothing
 	@bash scripts/plan.sh "$(ENV)"
+
+rollback:       ## every app host back to its last release that passed its health gate
+	@bash scripts/rollback.sh "$(ENV)"
 
 install:        ## runtime virtualenv only
 	@bash scripts/bootstrap.sh runtime

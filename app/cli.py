@@ -54,14 +54,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_init_db(args: argparse.Namespace) -> int:
     from app.store import open_store
+    from app.store.schema import SchemaRefused, ensure_version
 
     store = open_store(_settings_or_exit())
     try:
         store.ensure_schema()
         store.ping()
+        state = ensure_version(store, allow_breaking=args.allow_breaking_migration)
+    except SchemaRefused as exc:
+        print(f"init-db refused: {exc}", file=sys.stderr)
+        return 3
     finally:
         store.close()
-    print("ok: schema and indexes are in place")
+    print(f"ok: schema {state.version} and indexes are in place")
     return 0
 
 
@@ -101,6 +106,9 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the configuration and exit")
     check.set_defaults(func=cmd_check_config)
     init = sub.add_parser("init-db", help="create tables/collections and indexes (idempotent)")
+    init.add_argument("--allow-breaking-migration", action="store_true",
+                      help="migrate even when code of the current schema could not work with the "
+                           "result (only once every old release is stopped)")
     init.set_defaults(func=cmd_init_db)
     clean = sub.add_parser("cleanup", help="expire overdue records and delete old final ones")
     clean.add_argument("--dry-run", action="store_true", help="report, change nothing")

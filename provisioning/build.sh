@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build what a release uploads, on this machine (targets are offline): the refractor wheel, a
-# wheelhouse of the locked runtime dependencies and the UI bundle, packed as one tar.
+# wheelhouse of the locked runtime dependencies for the TARGET (not this machine) and the UI bundle,
+# packed as one tar with the hashed lock file the hosts install from (pip --require-hashes).
 # Usage: provisioning/build.sh [OUT_DIR]   (default build/release; prints the build id)
 # A build with the same inputs is reused, so an unchanged tree gives byte-identical artifacts.
 # REFRACTOR_BUILD_SUFFIX=x appends "-x" to the build id (a distinct release of the same code).
+# Target (Debian 12 by default): REFRACTOR_TARGET_ARCHES="x86_64 aarch64", REFRACTOR_TARGET_PYTHON=3.11,
+# REFRACTOR_TARGET_GLIBC=36. A dependency without a wheel for the target goes in as its source
+# distribution and is built on the host at install time (it then needs a compiler there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -le 1 ] || { echo "usage: $0 [OUT_DIR]" >&2; exit 2; }
@@ -19,33 +23,61 @@ if [ ! -f ui/dist/index.html ]; then
   exit 1
 fi
 
+arches=${REFRACTOR_TARGET_ARCHES:-x86_64}
+pyver=${REFRACTOR_TARGET_PYTHON:-3.11}
+glibc=${REFRACTOR_TARGET_GLIBC:-36}
+for a in $arches; do
+  case "$a" in x86_64|aarch64) ;; *) echo "build: unsupported target arch $a (x86_64, aarch64)" >&2; exit 2 ;; esac
+done
+[[ $pyver =~ ^3\.[0-9]+$ && $glibc =~ ^[0-9]+$ ]] || { echo "build: bad REFRACTOR_TARGET_PYTHON/GLIBC" >&2; exit 2; }
+target="cp${pyver/./}-glibc2.$glibc-${arches// /+}"
+
 version=$($py -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 src_hash=$( {
   git ls-files -z -co --exclude-standard -- app pyproject.toml requirements.lock setup.py setup.cfg MANIFEST.in \
     | sort -z | xargs -0 sha256sum
   (cd ui/dist && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+  echo "$target"
 } | sha256sum | cut -c1-10)
 build_id=$version-$src_hash${REFRACTOR_BUILD_SUFFIX:+-$REFRACTOR_BUILD_SUFFIX}
 mkdir -p "$out"
 tar_file=$out/refractor-$build_id.tar
 if [ ! -f "$tar_file" ]; then
-  lock_hash=$(sha256sum requirements.lock | cut -c1-12)
+  lock_hash=$( { cat requirements.lock; echo "$target"; } | sha256sum | cut -c1-12)
   wheelhouse=build/wheelhouse-$lock_hash
   if [ ! -f "$wheelhouse/.complete" ]; then
-    echo "build: downloading/building the locked runtime wheels into $wheelhouse" >&2
+    echo "build: fetching the locked runtime dependencies for $target into $wheelhouse" >&2
     rm -rf "$wheelhouse"
-    $py -m pip wheel -q -r requirements.lock -w "$wheelhouse" >&2
+    for a in $arches; do
+      # pip takes the platform tags literally: list every glibc the target's can run.
+      plats=(); for ((v = glibc; v >= 17; v--)); do plats+=(--platform "manylinux_2_${v}_$a"); done
+      plats+=(--platform "manylinux2014_$a")
+      fetch=(-m pip download -q --no-deps "${plats[@]}" --python-version "$pyver" --implementation cp
+             --abi "cp${pyver/./}" -d "$wheelhouse")
+      if ! $py "${fetch[@]}" --only-binary=:all: -r requirements.lock >&2; then
+        # One by one: a dependency without a wheel for this platform comes as its sdist instead.
+        while read -r pin; do
+          $py "${fetch[@]}" --only-binary=:all: "$pin" >&2 2>/dev/null \
+            || $py -m pip download -q --no-deps --no-binary=:all: -d "$wheelhouse" "$pin" >&2
+        done < <(grep -oE '^[A-Za-z0-9][A-Za-z0-9._-]*==[^ ;\\]+' requirements.lock)
+      fi
+    done
+    if ls "$wheelhouse"/*.tar.gz >/dev/null 2>&1; then
+      echo "build: no $target wheel for $(cd "$wheelhouse" && ls ./*.tar.gz | tr '\n' ' '); the hosts build them" >&2
+      $py -m pip download -q --only-binary=:all: -d "$wheelhouse" setuptools wheel >&2
+    fi
     touch "$wheelhouse/.complete"
   fi
   stage=$(mktemp -d "$out/.stage.XXXXXX")
   trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage/wheels"
-  cp "$wheelhouse"/*.whl "$stage/wheels/"
+  find "$wheelhouse" -maxdepth 1 \( -name '*.whl' -o -name '*.tar.gz' \) -exec cp {} "$stage/wheels/" \;
+  cp requirements.lock "$stage/requirements.lock"
   SOURCE_DATE_EPOCH=315532800 $py -m pip wheel -q --no-deps -w "$stage/wheels" . >&2
   cp -r ui/dist "$stage/ui"
   echo "$build_id" >"$stage/BUILD_ID"
   tar --sort=name --mtime=@315532800 --owner=0 --group=0 --numeric-owner -C "$stage" \
-    -cf "$tar_file.tmp" BUILD_ID wheels ui
+    -cf "$tar_file.tmp" BUILD_ID requirements.lock wheels ui
   mv "$tar_file.tmp" "$tar_file"
   # Keep the five newest builds.
   ls -1t "$out"/refractor-*.tar | tail -n +6 | xargs -r rm -f

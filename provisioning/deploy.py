@@ -1,10 +1,11 @@
 """Release Refractor: `pyinfra provisioning/inventory.py provisioning/deploy.py`.
 
-Expects a local build (provisioning/build.sh) in $REFRACTOR_BUILD_DIR: BUILD_ID and
-refractor-<BUILD_ID>.tar (wheels + UI bundle). Ansible has already provisioned the hosts
-(user, directories, secrets, /etc/refractor/refractor.env); see docs/production.md.
-App hosts get a versioned virtualenv and rolling, health-gated restarts; Nginx hosts without
-the app get the UI bundle only.
+Run by provisioning/rollout.py one host at a time (scripts/deploy.sh); `make plan` runs it with
+--dry on every host. Expects a local build (provisioning/build.sh) in $REFRACTOR_BUILD_DIR: BUILD_ID
+and refractor-<BUILD_ID>.tar (wheels + hashed lock file + UI bundle). Ansible has already
+provisioned the hosts (user, directories, secrets, /etc/refractor/refractor.env); see
+docs/production.md. App hosts get a versioned virtualenv with its config and systemd units and
+rolling, health-gated restarts; Nginx hosts without the app get the UI bundle only.
 """
 
 import os
@@ -15,10 +16,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pyinfra import host
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.facts.files import File
+from pyinfra.operations import files
 from refractor_deploy import render
-from refractor_deploy.ops import release_active, release_installed, ui_active, ui_installed
+from refractor_deploy.ops import (
+    release_active,
+    release_installed,
+    room_for_release,
+    ui_active,
+    ui_installed,
+)
 
 HERE = Path(__file__).resolve().parent
 build_dir = Path(os.environ.get("REFRACTOR_BUILD_DIR", HERE.parent / "build" / "release"))
@@ -29,7 +36,20 @@ data = host.data
 # Inventory data, not a fact: which part of the release this host gets is known before connecting.
 is_app_host = "app" in (data.get("refractor_groups") or ["app"])
 keep = render.setting(data, "refractor_keep_releases")
+release = build_id
+if is_app_host:
+    config_text = render.config(data)
+    unit_files = render.units(data)
+    release = render.release_id(build_id, config_text, render.units_text(unit_files))
 
+needs_upload = not host.get_fact(File, path=f"{render.RELEASES}/{release}/.installed") and not host.get_fact(
+    File, path=remote_tar
+)
+room_for_release(
+    name="Free disk space for the build is checked",
+    build_tar_size=build_tar.stat().st_size,
+    needed=needs_upload,
+)
 files.directory(
     name="Release directories exist", path=render.RELEASES, user="root", group="root", mode="0755"
 )
@@ -43,46 +63,41 @@ files.put(
     group="root",
     mode="0755",
 )
-files.put(
-    name=f"Build {build_id} is uploaded",
-    src=str(build_tar),
-    dest=remote_tar,
-    user="root",
-    group="root",
-    mode="0644",
-)
+if needs_upload:
+    files.put(
+        name="Build is uploaded",
+        src=str(build_tar),
+        dest=remote_tar,
+        user="root",
+        group="root",
+        mode="0644",
+    )
 
+# Operation names carry no release id: each host has its own (make plan/deploy print them per host).
 if is_app_host:
     ports = render.instances(data)
-    config_text = render.config(data)
-    release = render.release_id(build_id, config_text)
-    unit_text = render.unit(data)
-    release_installed(name=f"Release {release} is installed", release=release, build_tar=remote_tar)
+    worker_ports = render.worker_instances(data)
+    release_installed(name="Release is installed", release=release, build_tar=remote_tar)
     files.put(
-        name=f"Release {release} has its config",
+        name="Release has its config",
         src=StringIO(config_text),
         dest=f"{render.RELEASES}/{release}/config.json",
         user="root",
         group="refractor",
         mode="0640",
     )
-    unit_op = files.put(
-        name="Instance unit refractor@.service is installed",
-        src=StringIO(unit_text),
-        dest=render.UNIT_PATH,
-        user="root",
-        group="root",
-        mode="0644",
+    files.directory(
+        name="Release has a unit directory", path=f"{render.RELEASES}/{release}/units", mode="0755"
     )
-    target_op = files.put(
-        name="Unit refractor.target is installed",
-        src=StringIO(render.target()),
-        dest=render.TARGET_PATH,
-        user="root",
-        group="root",
-        mode="0644",
-    )
-    systemd.daemon_reload(name="Systemd has loaded the Refractor units", _if=any_changed(unit_op, target_op))
+    for unit_name, unit_text in sorted(unit_files.items()):
+        files.put(
+            name=f"Release carries unit {unit_name}",
+            src=StringIO(unit_text),
+            dest=f"{render.RELEASES}/{release}/units/{unit_name}",
+            user="root",
+            group="root",
+            mode="0644",
+        )
     # A link, not systemd.service(enabled=True): pyinfra's enabled-state fact only lists service units.
     files.link(
         name="Refractor starts at boot",
@@ -90,17 +105,17 @@ if is_app_host:
         target=render.TARGET_PATH,
     )
     release_active(
-        name=f"Release {release} is active on ports {', '.join(map(str, ports))}",
+        name="Release is active on every instance",
         release=release,
-        fingerprint=render.fingerprint(release, unit_text, ports),
+        fingerprint=render.fingerprint(release, ports, worker_ports),
         keep=keep,
         ports=ports,
+        worker_ports=worker_ports,
         bind=render.setting(data, "refractor_bind_address"),
         health_timeout=render.setting(data, "refractor_health_timeout"),
         settle=render.setting(data, "refractor_rollout_settle"),
-        # One host at a time: with one instance per host, parallel restarts would empty the upstream.
-        _serial=True,
+        allow_breaking_migration=os.environ.get("REFRACTOR_ALLOW_BREAKING_MIGRATION") == "1",
     )
 else:
-    ui_installed(name=f"UI of build {build_id} is installed", release=build_id, build_tar=remote_tar)
-    ui_active(name=f"UI of build {build_id} is live", release=build_id, keep=keep)
+    ui_installed(name="UI bundle is installed", release=build_id, build_tar=remote_tar)
+    ui_active(name="UI bundle is live", release=build_id, keep=keep)

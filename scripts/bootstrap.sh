@@ -22,8 +22,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 echo "Installing $kind dependencies into .venv ..."
 .venv/bin/python -m pip install -q --upgrade pip
-args=()
-for l in "${locks[@]}"; do args+=(-r "$l"); done
-.venv/bin/python -m pip install -q "${args[@]}"
+# The runtime lock carries hashes: pip checks every file against them.
+.venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+[ "$kind" = runtime ] || .venv/bin/python -m pip install -q -r requirements-dev.lock
 .venv/bin/python -m pip install -q --no-deps -e .
 echo "$want" > "$stamp"

@@ -14,6 +14,11 @@ case "$mode" in all|--release-only) ;; *) usage ;; esac
   echo "deploy: no inventory inventories/$env/hosts.yml" >&2; usage; }
 bash scripts/bootstrap.sh dev
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
+# Layouts that would deploy and then misbehave (two app hosts on SQLite, ...) stop here.
+python provisioning/rollout.py check "$env"
+# Wheels for the hosts' architectures (refractor_target_arch), whatever this machine is.
+REFRACTOR_TARGET_ARCHES=${REFRACTOR_TARGET_ARCHES:-$(python provisioning/rollout.py arches "$env")}
+export REFRACTOR_TARGET_ARCHES
 
 # Build first: nothing on the hosts changes if the build fails.
 if [ -n "${REFRACTOR_BUILD_DIR:-}" ] && [ -f "$REFRACTOR_BUILD_DIR/BUILD_ID" ]; then
@@ -24,10 +29,11 @@ else
   bash provisioning/build.sh "$REFRACTOR_BUILD_DIR" >/dev/null
   echo "    build $(cat "$REFRACTOR_BUILD_DIR/BUILD_ID")"
 fi
+python provisioning/rollout.py plan "$env" "$REFRACTOR_BUILD_DIR"
 
 if [ "$mode" = all ]; then
   echo "==> provisioning $env (ansible-playbook playbooks/site.yml)"
   ansible-playbook -i "inventories/$env/hosts.yml" playbooks/site.yml
 fi
-echo "==> releasing to $env (pyinfra provisioning/deploy.py)"
-REFRACTOR_ENV=$env pyinfra -y provisioning/inventory.py provisioning/deploy.py
+echo "==> releasing to $env (pyinfra provisioning/deploy.py, one host at a time)"
+exec python provisioning/rollout.py deploy "$env" "$REFRACTOR_BUILD_DIR"

@@ -11,6 +11,10 @@ env=$1
   echo "plan: no inventory inventories/$env/hosts.yml" >&2; usage; }
 bash scripts/bootstrap.sh dev
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
+python provisioning/rollout.py check "$env"
+# Wheels for the hosts' architectures (refractor_target_arch), whatever this machine is.
+REFRACTOR_TARGET_ARCHES=${REFRACTOR_TARGET_ARCHES:-$(python provisioning/rollout.py arches "$env")}
+export REFRACTOR_TARGET_ARCHES
 if [ -z "${REFRACTOR_BUILD_DIR:-}" ] || [ ! -f "$REFRACTOR_BUILD_DIR/BUILD_ID" ]; then
   export REFRACTOR_BUILD_DIR=$PWD/build/release
   bash provisioning/build.sh "$REFRACTOR_BUILD_DIR" >/dev/null
@@ -18,4 +22,5 @@ fi
 echo "==> provisioning plan for $env (ansible-playbook --check --diff)"
 ansible-playbook -i "inventories/$env/hosts.yml" playbooks/site.yml --check --diff
 echo "==> release plan for $env, build $(cat "$REFRACTOR_BUILD_DIR/BUILD_ID") (pyinfra --dry)"
+python provisioning/rollout.py plan "$env" "$REFRACTOR_BUILD_DIR"
 REFRACTOR_ENV=$env pyinfra --dry provisioning/inventory.py provisioning/deploy.py </dev/null

@@ -8,6 +8,7 @@ Vault-encrypted files and ``!vault`` values are skipped; secrets are Ansible's b
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,52 @@ _CONNECTION = {
 
 class InventoryError(Exception):
     pass
+
+
+def ssh_options(args: str) -> dict[str, str]:
+    """`-o Key=Value` / `-o Key Value` / `-J jump` from Ansible's ssh args, keys lowercased."""
+    out: dict[str, str] = {}
+    words = shlex.split(args or "")
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("-o", "-J") and i + 1 < len(words):
+            value = words[i + 1]
+            i += 2
+        elif word.startswith(("-o", "-J")) and len(word) > 2:
+            value = word[2:]
+            i += 1
+        else:
+            i += 1
+            continue
+        if word.startswith("-J"):
+            out["proxyjump"] = value
+        elif "=" in value:
+            key, _, val = value.partition("=")
+            out[key.strip().lower()] = val.strip()
+        elif i < len(words) and not words[i].startswith("-"):
+            out[value.lower()] = words[i]
+            i += 1
+    return out
+
+
+def _ssh_config(host: str, data: dict[str, Any], opts: dict[str, str]) -> str:
+    """An ssh_config for pyinfra (paramiko reads ProxyJump from ssh_config only): the host behind
+    its jump host(s), each hop with the same key and host-key policy as the host itself."""
+    lines = [f"Host {data.get('ssh_hostname') or host}", f"  ProxyJump {opts['proxyjump']}"]
+    for hop in opts["proxyjump"].split(","):
+        hop_host = hop.rsplit("@", 1)[-1]
+        hop_host = hop_host.rsplit(":", 1)[0] if hop_host.count(":") == 1 else hop_host
+        lines.append(f"Host {hop_host}")
+        if data.get("ssh_key"):
+            lines.append(f"  IdentityFile {data['ssh_key']}")
+        for key, name in (
+            ("stricthostkeychecking", "StrictHostKeyChecking"),
+            ("userknownhostsfile", "UserKnownHostsFile"),
+        ):
+            if key in opts:
+                lines.append(f"  {name} {opts[key]}")
+    return "\n".join(lines) + "\n"
 
 
 class _Loader(yaml.SafeLoader):
@@ -129,6 +176,7 @@ def load(env: str, root: Path = ROOT) -> dict[str, Any]:
         merged.update(host_vars.get(host, {}))
         merged.update(_vars_for(inv_dir / "host_vars", host))
         merged.setdefault("inventory_hostname", host)
+        merged.setdefault("inventory_dir", str(inv_dir))
         data = {k: _resolve(v, merged) for k, v in merged.items()}
         data["refractor_groups"] = [g for g in chain if g != "all"]
         for ansible_name, pyinfra_name in _CONNECTION.items():
@@ -136,6 +184,20 @@ def load(env: str, root: Path = ROOT) -> dict[str, Any]:
                 data[pyinfra_name] = data[ansible_name]
         for key in [k for k in data if k.startswith("pyinfra_")]:
             data[key[len("pyinfra_") :]] = data[key]
+        # pyinfra_ssh_common_args, when given, is what pyinfra uses instead of Ansible's ssh args.
+        ssh_args = data.get("pyinfra_ssh_common_args")
+        if ssh_args is None:
+            ssh_args = f"{data.get('ansible_ssh_common_args', '')} {data.get('ansible_ssh_extra_args', '')}"
+        opts = ssh_options(ssh_args)
+        if "stricthostkeychecking" in opts:
+            data.setdefault("ssh_strict_host_key_checking", opts["stricthostkeychecking"])
+        if "userknownhostsfile" in opts:
+            data.setdefault("ssh_known_hosts_file", opts["userknownhostsfile"])
+        if "proxyjump" in opts:
+            config_file = root / "build" / "ssh" / f"{env}-{host}.config"
+            config_file.parent.mkdir(parents=True, exist_ok=True)
+            config_file.write_text(_ssh_config(host, data, opts))
+            data["ssh_config_file"] = str(config_file)
         if data.get("ansible_become"):
             data["_sudo"] = True
         hosts[host] = data

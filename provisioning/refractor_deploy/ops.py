@@ -4,10 +4,35 @@ that state is already what the release wants, so a repeated deploy reports no ch
 from __future__ import annotations
 
 from pyinfra import host
-from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api import OperationError, QuoteString, StringCommand, operation
 from pyinfra.facts.files import File, FileContents
+from pyinfra.facts.server import Command
 
 from refractor_deploy.render import APP_ROOT, RELEASE_TOOL, RELEASES
+
+# Unpacked wheels plus the virtualenv built from them take about three times the tar; keep a margin
+# for the logs and the database on the same filesystem.
+ROOM_FACTOR = 4
+ROOM_MARGIN = 256 * 1024 * 1024
+
+
+@operation()
+def room_for_release(build_tar_size: int, needed: bool):
+    """Fail before anything is uploaded when the filesystem under /opt has no room for the release."""
+    if not needed:
+        host.noop("nothing to upload")
+        return
+    want = build_tar_size * ROOM_FACTOR + ROOM_MARGIN
+    avail = host.get_fact(Command, command="df -PB1 /opt | awk 'NR == 2 {print $4}'")
+    if not avail or not str(avail).strip().isdigit():
+        raise OperationError(f"cannot read the free space under /opt: {avail!r}")
+    if int(str(avail).strip()) < want:
+        raise OperationError(
+            f"only {int(str(avail).strip()) // 2**20} MiB free under /opt, the release needs about "
+            f"{want // 2**20} MiB: free some space (old builds in {APP_ROOT}/builds, logs) and deploy again"
+        )
+    host.noop(f"{int(str(avail).strip()) // 2**20} MiB free under /opt, enough for the release")
+    yield from ()
 
 
 @operation()
@@ -21,9 +46,18 @@ def release_installed(release: str, build_tar: str):
 
 @operation()
 def release_active(
-    release: str, fingerprint: str, keep: int, ports: list[int], bind: str, health_timeout: int, settle: int
+    release: str,
+    fingerprint: str,
+    keep: int,
+    ports: list[int],
+    worker_ports: list[int],
+    bind: str,
+    health_timeout: int,
+    settle: int,
+    allow_breaking_migration: bool,
 ):
-    """The release runs on every instance (rolling, health-gated, rolled back on failure)."""
+    """The release runs on every instance (rolling, health-gated, rolled back on failure). The
+    activation itself runs as a transient systemd unit, so a dropped SSH session can't cut it short."""
     active = host.get_fact(FileContents, path=f"{APP_ROOT}/.active")
     if active and active[0].strip() == fingerprint:
         host.noop(f"release {release} is already active")
@@ -32,13 +66,22 @@ def release_active(
         f"REFRACTOR_BIND={bind}",
         f"REFRACTOR_HEALTH_TIMEOUT={int(health_timeout)}",
         f"REFRACTOR_SETTLE={int(settle)}",
+        # Commas, not spaces: a quoted word would no longer be an assignment to the shell.
+        f"REFRACTOR_WORKER_PORTS={','.join(str(int(p)) for p in worker_ports)}",
+        f"REFRACTOR_ALLOW_BREAKING_MIGRATION={1 if allow_breaking_migration else 0}",
         RELEASE_TOOL,
-        "activate",
+        "start",
         QuoteString(release),
         QuoteString(fingerprint),
         str(int(keep)),
         *[str(int(p)) for p in ports],
     )
+
+
+@operation()
+def release_rolled_back():
+    """The host goes back to the newest other release that passed its health gate."""
+    yield StringCommand(RELEASE_TOOL, "rollback")
 
 
 @operation()
@@ -52,7 +95,7 @@ def ui_installed(release: str, build_tar: str):
 
 @operation()
 def ui_active(release: str, keep: int):
-    """Nginx serves this release's UI bundle."""
+    """`current` points at the UI-only release."""
     active = host.get_fact(FileContents, path=f"{APP_ROOT}/.active")
     if active and active[0].strip() == release:
         host.noop(f"UI of release {release} is already live")

@@ -14,8 +14,9 @@ RELEASES = f"{APP_ROOT}/releases"
 BUILDS = f"{APP_ROOT}/builds"
 CURRENT = f"{APP_ROOT}/current"
 RELEASE_TOOL = f"{APP_ROOT}/bin/refractor-release"
-UNIT_PATH = "/etc/systemd/system/refractor@.service"
-TARGET_PATH = "/etc/systemd/system/refractor.target"
+UNIT_DIR = "/etc/systemd/system"
+TARGET_PATH = f"{UNIT_DIR}/refractor.target"
+LAYOUTS = ("combined", "split")
 
 DEFAULTS: dict[str, Any] = {
     "refractor_instances": [8001],
@@ -31,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     # Must exceed nginx_upstream_fail_timeout (see refractor-release.sh).
     "refractor_rollout_settle": 6,
     "refractor_env": "production",
+    # combined: `refractor serve` runs the API and the job workers in one process per instance.
+    # split: API instances run `serve --no-worker`; `refractor worker` instances run the jobs.
+    "refractor_process_layout": "combined",
+    # split layout: one worker instance per port (its health check on 127.0.0.1:<port>).
+    "refractor_worker_instances": [3001],
 }
 
 
@@ -56,6 +62,25 @@ def instances(data: Any) -> list[int]:
     return ports
 
 
+def layout(data: Any) -> str:
+    value = str(setting(data, "refractor_process_layout"))
+    if value not in LAYOUTS:
+        raise ValueError(f"refractor_process_layout must be one of {', '.join(LAYOUTS)}, got {value!r}")
+    return value
+
+
+def worker_instances(data: Any) -> list[int]:
+    """Health ports of the `refractor worker` instances (none in the combined layout)."""
+    if layout(data) != "split":
+        return []
+    ports = [int(p) for p in setting(data, "refractor_worker_instances")]
+    if not ports or len(set(ports)) != len(ports) or set(ports) & set(instances(data)):
+        raise ValueError(
+            f"refractor_worker_instances must be distinct ports, none of them an API port, got {ports}"
+        )
+    return ports
+
+
 def config(data: Any) -> str:
     """The app's JSON config. Secrets are not in it: they come from REFRACTOR_*_FILE."""
     ports = instances(data)
@@ -77,17 +102,29 @@ def config(data: Any) -> str:
     return json.dumps(cfg, indent=2, sort_keys=True) + "\n"
 
 
-def release_id(build_id: str, config_text: str) -> str:
-    """One release per (code, config): a config change is rolled out, and rolled back, like code."""
-    return f"{build_id}-c{hashlib.sha256(config_text.encode()).hexdigest()[:8]}"
+def release_id(build_id: str, config_text: str, units_text: str = "") -> str:
+    """One release per (code, config, units): a config or unit change is rolled out, and rolled
+    back, like code."""
+    digest = hashlib.sha256((config_text + units_text).encode()).hexdigest()[:8]
+    return f"{build_id}-c{digest}"
 
 
-def unit(data: Any) -> str:
-    bind = setting(data, "refractor_bind_address")
+def units(data: Any) -> dict[str, str]:
+    """The systemd units a release carries; the release tool installs them when it activates it."""
+    out = {"refractor@.service": unit(data), "refractor.target": target()}
+    if layout(data) == "split":
+        out["refractor-worker@.service"] = worker_unit(data)
+    return out
+
+
+def units_text(unit_files: dict[str, str]) -> str:
+    return "".join(f"{name}\n{text}" for name, text in sorted(unit_files.items()))
+
+
+def _service(data: Any, description: str, exec_start: str, stop_comment: str) -> str:
     return f"""\
-# Managed by pyinfra (provisioning/). One instance per port: refractor@8001.service, ...
 [Unit]
-Description=Refractor instance on port %i
+Description={description}
 After=network-online.target
 Wants=network-online.target
 PartOf=refractor.target
@@ -100,8 +137,8 @@ User=refractor
 Group=refractor
 EnvironmentFile=/etc/refractor/refractor.env
 Environment=REFRACTOR_CONFIG={CURRENT}/config.json
-ExecStart={CURRENT}/bin/refractor serve --host {bind} --port %i
-# SIGTERM makes the server stop accepting, finish in-flight requests and exit.
+ExecStart={exec_start}
+# {stop_comment}
 KillSignal=SIGTERM
 TimeoutStopSec=30
 Restart=always
@@ -138,9 +175,33 @@ WantedBy=refractor.target
 """
 
 
+def unit(data: Any) -> str:
+    bind = setting(data, "refractor_bind_address")
+    no_worker = " --no-worker" if layout(data) == "split" else ""
+    return "# Managed by pyinfra (provisioning/), part of each release. One instance per port.\n" + _service(
+        data,
+        "Refractor instance on port %i",
+        f"{CURRENT}/bin/refractor serve --host {bind} --port %i{no_worker}",
+        "SIGTERM makes the server stop accepting, finish in-flight requests and exit.",
+    )
+
+
+def worker_unit(data: Any) -> str:
+    return (
+        "# Managed by pyinfra (provisioning/), part of each release. Split layout: jobs only.\n"
+        + _service(
+            data,
+            "Refractor job worker, health check on 127.0.0.1:%i",
+            f"{CURRENT}/bin/refractor worker --health-port %i",
+            "SIGTERM makes the worker stop claiming jobs, finish or hand back the leased ones and exit.",
+        )
+    )
+
+
 def target() -> str:
     return """\
-# Managed by pyinfra (provisioning/). Start/stop every instance: systemctl start|stop refractor.target
+# Managed by pyinfra (provisioning/), part of each release.
+# Start/stop every instance: systemctl start|stop refractor.target
 [Unit]
 Description=All Refractor instances on this host
 
@@ -149,7 +210,8 @@ WantedBy=multi-user.target
 """
 
 
-def fingerprint(release: str, unit_text: str, ports: list[int]) -> str:
+def fingerprint(release: str, ports: list[int], worker_ports: list[int] | None = None) -> str:
     """What the host runs once a release is active; a new fingerprint means a rollout is due."""
-    digest = hashlib.sha256((unit_text + " ".join(map(str, ports))).encode()).hexdigest()[:12]
+    layout_text = " ".join(map(str, ports)) + " | " + " ".join(map(str, worker_ports or []))
+    digest = hashlib.sha256(layout_text.encode()).hexdigest()[:12]
     return f"{release} {digest}"

@@ -26,6 +26,8 @@ DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install
   systemd systemd-sysv dbus openssh-server python3 sudo iproute2 curl ca-certificates >>"$dir/apt.log" 2>&1 \
   || { tail -20 "$dir/apt.log" >&2; exit 1; }
 chroot "$root" apt-get clean
+# Like a fresh cloud image: empty package lists (the base role must run apt-get update itself).
+rm -rf "$root"/var/lib/apt/lists/*; mkdir -p "$root/var/lib/apt/lists/partial"
 rm -f "$root/usr/sbin/policy-rc.d" "$root"/etc/ssh/ssh_host_*
 # Host keys are made per target at first boot, like a cloud image.
 cat >"$root/etc/systemd/system/ssh-keygen.service" <<'UNIT'

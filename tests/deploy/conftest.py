@@ -26,8 +26,8 @@ def _environment(tmp_path_factory: pytest.TempPathFactory, **kwargs: object) -> 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """inventories/e2e: one host with Nginx, two instances and SQLite."""
-    yield from _environment(tmp_path_factory)
+    """inventories/e2e: one host with Nginx, two instances and SQLite, bootstrapped from root only."""
+    yield from _environment(tmp_path_factory, bootstrap=True)
 
 
 @pytest.fixture(scope="module")

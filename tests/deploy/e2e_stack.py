@@ -143,7 +143,14 @@ class Stack:
         hosts: tuple[int, ...] = (HOST_INDEX,),
         service_address: str = HOST_SIDE,
         mongo: bool = False,
+        generate_callback_secret: bool = False,
+        bootstrap: bool = False,
     ) -> None:
+        self.bootstrap = bootstrap
+        self.bootstrap_output = ""
+        self.known_hosts = workdir / "known_hosts"
+        # Without a callback secret in the inventory, the base role must generate one.
+        self.generate_callback_secret = generate_callback_secret
         self.workdir, self.env, self.hosts, self.address, self.mongo = (
             workdir,
             env,
@@ -159,6 +166,7 @@ class Stack:
         self.control_url = ""
         self.admin_token = secrets.token_hex(24)
         self.build_dir = workdir / "build"
+        self.last_deploy_output = ""
         self._lock: IO[str] | None = None
 
     def start(self) -> None:
@@ -181,10 +189,9 @@ class Stack:
         self.sink = AlertSink((self.address, 0))
         threading.Thread(target=self.sink.serve_forever, daemon=True).start()
         relayed = f"http://{self.address}:{self.relay.server_address[1]}"
-        secrets_ = {
-            "admin_token": self.admin_token,
-            "callback_secret": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
-        }
+        secrets_ = {"admin_token": self.admin_token}
+        if not self.generate_callback_secret:
+            secrets_["callback_secret"] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         if self.mongo:
             secrets_["db"] = f"mongodb://{self.address}:{self._start_mongo()}/refractor"
         sink_url = f"http://{self.address}:{self.sink.server_address[1]}"
@@ -207,6 +214,8 @@ class Stack:
             },
         }
         self.generated.write_text(yaml.safe_dump(generated, sort_keys=True))
+        if self.bootstrap:
+            self.bootstrap_output = self.run_bootstrap()
         self.build(self.build_dir)
 
     def _backup_key(self) -> tuple[str, str]:
@@ -218,6 +227,16 @@ class Stack:
     def sink_url(self) -> str:
         assert self.sink is not None
         return f"http://{self.address}:{self.sink.server_address[1]}"
+
+    def run_bootstrap(self, check: bool = True) -> str:
+        """`make bootstrap` on every host: root only, with the test key, as a fresh VM."""
+        proc = run(
+            ["make", "-s", "bootstrap", f"ENV={self.env}", "HOST=all"],
+            env={"REFRACTOR_KNOWN_HOSTS": str(self.known_hosts)},
+            timeout=600,
+            check=check,
+        )
+        return proc.stdout + proc.stderr
 
     def _take_lock(self) -> None:
         # One e2e environment at a time per machine: another would tear this one's hosts down.
@@ -261,7 +280,11 @@ class Stack:
         raise RuntimeError("the MongoDB-wire test server did not start")
 
     def build(self, out: Path, suffix: str = "") -> str:
-        env = {"REFRACTOR_BUILD_SUFFIX": suffix} if suffix else {}
+        # The build machine pretends to be arm64 (pip's platform tags say aarch64): the release must
+        # still carry the target's x86_64 wheels, which the hosts install with --require-hashes.
+        env = {"_PYTHON_HOST_PLATFORM": "linux-aarch64"}
+        if suffix:
+            env["REFRACTOR_BUILD_SUFFIX"] = suffix
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
     def deploy(
@@ -271,9 +294,11 @@ class Stack:
             command = ["bash", "scripts/deploy.sh", self.env, *args]
         else:
             command = ["make", "-s", "deploy", f"ENV={self.env}"]
-        return run(
+        proc = run(
             command, check=check, timeout=900, env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)}
         )
+        self.last_deploy_output = proc.stdout + proc.stderr
+        return proc
 
     def stop(self) -> None:
         if os.environ.get("REFRACTOR_E2E_KEEP") == "1":

@@ -5,13 +5,13 @@ The tests run in file order and share one deployment (the `stack` session fixtur
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import re
-import tarfile
+import signal
+import subprocess
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ import pytest
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
 from tests.deploy.e2e_stack import TARGET, Stack, ssh
-from tests.deploy.tools import run
+from tests.deploy.releases import break_build
+from tests.deploy.tools import ROOT, run
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +42,27 @@ def api(c: httpx.Client, method: str, path: str, host: str = API_HOST, **kw: Any
 
 def current_release() -> str:
     return ssh("readlink /opt/refractor/current").stdout.strip().rsplit("/", 1)[-1]
+
+
+def test_bootstrap_made_a_deploy_user_on_a_root_only_host(stack: Stack) -> None:
+    out = stack.bootstrap_output
+    real = ssh("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()[1]
+    assert real in out, f"the host key fingerprint {real} was not shown:\n{out[-2000:]}"
+    recorded = run(["ssh-keygen", "-F", TARGET, "-f", str(stack.known_hosts)], check=False)
+    assert recorded.returncode == 0 and real in run(["ssh-keygen", "-lf", str(stack.known_hosts)]).stdout
+    assert "deploy logs in with your key and has passwordless sudo" in out, out[-2000:]
+    assert "NOPASSWD: ALL" in ssh("sudo -l -U deploy").stdout
+    again = stack.run_bootstrap()
+    assert re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", again) == ["0"], again[-2000:]
+    # The base role refuses an sshd configuration that would lock the deploy user out, before writing it.
+    refused = run(
+        ["ansible-playbook", "-i", "inventories/e2e/hosts.yml", "playbooks/site.yml", "--tags", "ssh",
+         "-e", json.dumps({"base_ssh_allow_users": ["someone-else"]})],
+        check=False,
+    )
+    said = " ".join(refused.stdout.split())  # the YAML callback may fold the message
+    assert refused.returncode != 0 and "locks out deploy" in said, refused.stdout[-2000:]
+    assert ssh("test -e /etc/ssh/sshd_config.d/10-refractor.conf; echo $?").stdout.strip() == "1"
 
 
 def test_plan_on_a_fresh_host_changes_nothing(stack: Stack) -> None:
@@ -69,6 +91,9 @@ def test_first_deploy_serves_ui_and_api_over_https(stack: Stack) -> None:
         assert api(c, "GET", "/").json()["service"] == "refractor"
         assert api(c, "OPTIONS", "/tx").headers["access-control-allow-origin"] == "*"
     assert ssh("systemctl is-active refractor@8001 refractor@8002 nginx").stdout.split() == ["active"] * 3
+    STATE["first_release"] = current_release()
+    # Nothing wrote a file of the nginx package before installing it.
+    assert ssh("ls /etc/logrotate.d /etc/nginx | grep -c dpkg-dist", check=False).stdout.strip() == "0"
 
 
 def test_multisig_transaction_is_signed_and_submitted_through_the_stack(stack: Stack) -> None:
@@ -187,53 +212,11 @@ def test_new_release_rolls_out_without_failed_requests(stack: Stack, tmp_path: P
     STATE["good_release"] = after
 
 
-def _break_build(src: Path, dst: Path) -> None:
-    """A copy of a build whose `refractor serve` exits at once (check-config and init-db still work)."""
-    dst.mkdir()
-    build_id = (src / "BUILD_ID").read_text().strip()
-    broken_id = build_id + "-broken"
-    with (
-        tarfile.open(src / f"refractor-{build_id}.tar") as tin,
-        tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout,
-    ):
-        for member in tin.getmembers():
-            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
-            if member.name == "BUILD_ID":
-                data = (broken_id + "\n").encode()
-            elif re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
-                data = _break_wheel(data or b"")
-            if data is not None:
-                member.size = len(data)
-            tout.addfile(member, io.BytesIO(data) if data is not None else None)
-    (dst / "BUILD_ID").write_text(broken_id + "\n")
-
-
-def _break_wheel(wheel: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(wheel)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            data = zin.read(item)
-            if item.filename.endswith(".dist-info/entry_points.txt"):
-                data = re.sub(
-                    rb"refractor\s*=\s*app\.cli:main", b"refractor = app._broken_release:main", data
-                )
-            zout.writestr(item, data)
-        zout.writestr(
-            "app/_broken_release.py",
-            (
-                "import sys\nfrom app.cli import main as _main\n\n\ndef main():\n"
-                "    if sys.argv[1:2] == ['serve']:\n        sys.exit('deliberately broken release')\n"
-                "    return _main()\n"
-            ),
-        )
-    return out.getvalue()
-
-
 def test_release_failing_its_health_check_is_rolled_back(stack: Stack, tmp_path: Path) -> None:
     good = STATE.get("good_release") or current_release()
     good_build = STATE["good_build"].parent if "good_build" in STATE else stack.build_dir
     broken = tmp_path / "broken"
-    _break_build(good_build, broken)
+    break_build(good_build, broken)
     proc = stack.deploy("--release-only", build_dir=broken, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
@@ -242,6 +225,57 @@ def test_release_failing_its_health_check_is_rolled_back(stack: Stack, tmp_path:
     assert ssh("systemctl is-active refractor@8001 refractor@8002").stdout.split() == ["active"] * 2
     with client() as c:
         assert api(c, "GET", "/health").status_code == 200
+
+
+def test_rollback_after_an_auto_rollback_picks_the_last_good_release(stack: Stack) -> None:
+    # History: first (healthy), good (healthy), broken (failed, rolled back to good). The newest
+    # other release is the broken one; rollback must skip it and go to first.
+    assert current_release() == STATE["good_release"]
+    run(["make", "-s", "rollback", "ENV=e2e"], timeout=600)
+    assert current_release() == STATE["first_release"]
+    with client() as c:
+        assert api(c, "GET", "/health").status_code == 200
+    history = ssh("cat /opt/refractor/history").stdout
+    assert f"{STATE['good_release']} rolled-back" in history and "-broken-" in history
+    again = run(["make", "-s", "rollback", "ENV=e2e"], check=False, timeout=600)
+    assert again.returncode != 0, "good was rolled back and broken failed: nothing is left to go back to"
+    assert "nothing to roll back to" in again.stdout + again.stderr
+    assert current_release() == STATE["first_release"]
+
+
+def test_ssh_dropped_during_activation_leaves_the_host_on_a_working_release(stack: Stack) -> None:
+    proc = subprocess.Popen(
+        ["bash", "scripts/deploy.sh", "e2e", "--release-only"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+             "REFRACTOR_BUILD_DIR": str(STATE["good_build"].parent)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 600
+        while ssh("systemctl is-active refractor-activate.service", check=False).stdout.strip() != "active":
+            assert proc.poll() is None and time.time() < deadline, "the activation never started"
+            time.sleep(0.3)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the deploy and its SSH connection, mid-activation
+        proc.wait()
+    survived = ssh("systemctl is-active refractor-activate.service", check=False).stdout.strip()
+    ssh(
+        "for i in $(seq 600); do systemctl is-active --quiet refractor-activate.service || exit 0;"
+        " sleep 0.5; done; exit 1",
+        timeout=400,
+    )
+    print(f"activation still running right after the SSH drop: {survived}")
+    assert ssh("cat /opt/refractor/.last-activation").stdout.split() == [STATE["good_release"], "ok"]
+    assert current_release() == STATE["good_release"]
+    assert ssh("systemctl is-active refractor@8001 refractor@8002").stdout.split() == ["active"] * 2
+    with client() as c:
+        assert api(c, "GET", "/health").status_code == 200
+    # Deploying again finds the release active: nothing to do.
+    again = stack.deploy("--release-only", build_dir=STATE["good_build"].parent)
+    assert "Grand total" in again.stdout and current_release() == STATE["good_release"]
 
 
 def _snapshot(c: httpx.Client, admin_token: str) -> Any:
@@ -357,3 +391,17 @@ def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
     assert recovered.returncode == 0, recovered.stdout
     assert _alerted(stack, "health-8001", status="OK"), stack.sink.alerts
     assert len(stack.sink.pings) == pings + 1
+
+
+def test_plan_after_all_of_it_reports_no_changes(stack: Stack) -> None:
+    proc = run(
+        ["make", "-s", "plan", "ENV=e2e"],
+        env={"REFRACTOR_BUILD_DIR": str(STATE["good_build"].parent)},
+        timeout=600,
+    )
+    out = proc.stdout + proc.stderr
+    assert re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", out) == ["0"], out[-3000:]
+    table = out.split("Detected changes:")[1].split("\n\n")[0].splitlines()[2:]
+    # Neither a change nor a conditional change on any operation.
+    rows = [re.split(r"\s{2,}", row.strip()) for row in table]
+    assert rows and all(cols[1:] == ["-", "-"] for cols in rows), "\n".join(table)

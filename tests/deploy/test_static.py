@@ -16,7 +16,16 @@ from tests.deploy.tools import ROOT, VENV_BIN, have, run
 
 ENVS = ["staging", "production", "e2e", "e2e-multi"]
 ROLES = ["base", "nginx", "tls", "mongodb", "logrotate", "backup", "monitoring", "metrics"]
-SCRIPTS = ["deploy.sh", "plan.sh", "backup.sh", "restore.sh", "monitor.sh", "deploy-update.sh"]
+SCRIPTS = [
+    "deploy.sh",
+    "plan.sh",
+    "backup.sh",
+    "restore.sh",
+    "monitor.sh",
+    "deploy-update.sh",
+    "rollback.sh",
+    "bootstrap-host.sh",
+]
 
 
 def test_yamllint_is_clean() -> None:
@@ -68,9 +77,26 @@ def test_script_prints_usage_on_bad_arguments(script: str) -> None:
 
 def self_signed(directory: Path) -> None:
     """A throwaway certificate (cert.pem, key.pem) for configs that need one."""
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", "/CN=refractor.test",
-         "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")])
+    run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=refractor.test",
+            "-keyout",
+            str(directory / "key.pem"),
+            "-out",
+            str(directory / "cert.pem"),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -182,18 +208,161 @@ def test_role_units_pass_systemd_analyze_verify(rendered: Path, tmp_path: Path) 
     _verify_units(tmp_path)
 
 
+@pytest.mark.parametrize("layout", ["combined", "split"])
 @pytest.mark.parametrize("env", ENVS)
-def test_release_units_pass_systemd_analyze_verify(env: str, tmp_path: Path) -> None:
+def test_release_units_pass_systemd_analyze_verify(env: str, layout: str, tmp_path: Path) -> None:
     from refractor_deploy import inventory, render
 
     inv = inventory.load(env)
     for host in inv["groups"]["app"]:
-        data = inv["hosts"][host]
-        text = _stub_binaries(render.unit(data), tmp_path / "stubs")
+        data = {**inv["hosts"][host], "refractor_process_layout": layout}
+        units = render.units(data)
+        assert units["refractor.target"] == render.target()
+        api = _stub_binaries(units["refractor@.service"], tmp_path / "stubs")
         for port in render.instances(data):
-            (tmp_path / f"refractor@{port}.service").write_text(text.replace("%i", str(port)))
+            (tmp_path / f"refractor@{port}.service").write_text(api.replace("%i", str(port)))
+        if layout == "split":
+            assert "--no-worker" in api
+            worker = _stub_binaries(units["refractor-worker@.service"], tmp_path / "stubs")
+            assert "refractor worker --health-port %i" in units["refractor-worker@.service"]
+            for port in render.worker_instances(data):
+                (tmp_path / f"refractor-worker@{port}.service").write_text(worker.replace("%i", str(port)))
+        else:
+            assert "--no-worker" not in api and "refractor-worker@.service" not in units
         (tmp_path / "refractor.target").write_text(render.target())
     _verify_units(tmp_path)
+
+
+def test_split_layout_ports_are_checked() -> None:
+    from refractor_deploy import render
+
+    assert render.worker_instances({"refractor_process_layout": "split"}) == [3001]
+    assert render.worker_instances({}) == []
+    with pytest.raises(ValueError, match="none of them an API port"):
+        render.worker_instances(
+            {
+                "refractor_process_layout": "split",
+                "refractor_instances": [8001],
+                "refractor_worker_instances": [8001],
+            }
+        )
+    with pytest.raises(ValueError, match="refractor_process_layout"):
+        render.layout({"refractor_process_layout": "both"})
+
+
+def test_two_app_hosts_on_sqlite_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    inv = tmp_path / "inventories" / "two-sqlite"
+    (inv / "group_vars" / "all").mkdir(parents=True)
+    (inv / "hosts.yml").write_text(
+        "all:\n  children:\n    web:\n      hosts:\n        w1:\n"
+        "    app:\n      hosts:\n        a1:\n        a2:\n"
+    )
+    (inv / "group_vars" / "all" / "main.yml").write_text("refractor_storage: sqlite\n")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "provisioning"))
+    import rollout
+    from refractor_deploy import inventory
+
+    with pytest.raises(rollout.RolloutRefused, match="SQLite is a file on one host"):
+        rollout.check(inventory.load("two-sqlite", root=tmp_path))
+    (inv / "group_vars" / "all" / "main.yml").write_text("refractor_storage: mongodb\n")
+    rollout.check(inventory.load("two-sqlite", root=tmp_path))
+
+
+def test_target_arches_come_from_the_inventory() -> None:
+    arches = run([str(VENV_BIN / "python"), "provisioning/rollout.py", "arches", "production"])
+    assert arches.stdout.split() == ["x86_64"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_rollout_check_and_plan_accept_the_shipped_inventories(env: str, tmp_path: Path) -> None:
+    (tmp_path / "BUILD_ID").write_text("1.0.0-static\n")
+    check = run([str(VENV_BIN / "python"), "provisioning/rollout.py", "check", env], check=False)
+    assert check.returncode == 0, check.stderr
+    plan = run([str(VENV_BIN / "python"), "provisioning/rollout.py", "plan", env, str(tmp_path)])
+    from refractor_deploy import inventory
+
+    inv = inventory.load(env)
+    ids = {line.split()[0]: line.split()[-1] for line in plan.stdout.splitlines()[1:]}
+    assert set(ids) == set(inv["groups"]["app"]) | set(inv["groups"]["web"])
+    app_ids = {ids[h] for h in inv["groups"]["app"]}
+    assert all(i.startswith("1.0.0-static-c") for i in app_ids)
+    if env in ("production", "e2e-multi"):
+        assert len(app_ids) == len(inv["groups"]["app"]), "each app host has its own release id"
+
+
+def test_proxyjump_reaches_pyinfra_through_an_ssh_config() -> None:
+    from refractor_deploy import inventory
+
+    inv = inventory.load("production")
+    app = inv["hosts"]["app-1"]
+    config = Path(app["ssh_config_file"]).read_text()
+    assert "Host 10.0.1.11\n  ProxyJump deploy@198.51.100.10" in config
+    assert "Host 198.51.100.10" in config
+    assert "ssh_config_file" not in inv["hosts"]["lb-1"]
+    assert inventory.ssh_options("-o ProxyJump=a@b:2 -o StrictHostKeyChecking=no -J c") == {
+        "proxyjump": "c",
+        "stricthostkeychecking": "no",
+    }
+
+
+def test_production_firewall_admits_the_load_balancers_private_address() -> None:
+    from refractor_deploy import inventory
+
+    inv = inventory.load("production")
+    lb_private = inv["hosts"]["lb-1"]["refractor_private_address"]
+    for host in inv["groups"]["app"]:
+        rules = inv["hosts"][host]["base_firewall_extra_rules"]
+        ports = set(inv["hosts"][host]["refractor_instances"])
+        assert {r["from"] for r in rules} == {lb_private}
+        assert {int(r["port"]) for r in rules} == ports
+
+
+def test_ufw_rules_dropped_from_the_inventory_are_found() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ufw_rules", ROOT / "roles/base/filter_plugins/ufw_rules.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    added = [
+        "Added user rules (see 'ufw status' for running firewall):",
+        "ufw allow 22/tcp comment 'refractor'",
+        "ufw allow 8080/tcp comment 'refractor'",
+        "ufw allow from 10.0.1.10 to any port 8001 proto tcp comment 'refractor'",
+        "ufw allow from 198.51.100.10 to any port 8001 proto tcp comment 'refractor'",
+        "ufw allow 9999/tcp",  # not ours: never touched
+        "ufw allow from 10.0.0.0/8 to any port 5000 proto tcp comment 'refractor' extra",  # unknown shape
+    ]
+    stale = mod.ufw_stale_rules(added, [22, 80, 443], [{"port": 8001, "from": "10.0.1.10"}])
+    assert stale == [
+        ["allow", "8080/tcp"],
+        ["allow", "from", "198.51.100.10", "to", "any", "port", "8001", "proto", "tcp"],
+    ]
+
+
+def test_release_tool_usage_and_history(tmp_path: Path) -> None:
+    """The release tool's rollback choice: the newest other release whose last outcome is healthy."""
+    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
+    script = tmp_path / "tool.sh"
+    # Source only the functions, with the paths moved under tmp_path.
+    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
+        "root=/opt/refractor", f"root={tmp_path}"
+    )
+    script.write_text(body + '\nlast_good "$1"\n')
+    for rel in ("r1", "r2", "r3", "r4"):
+        (tmp_path / "releases" / rel).mkdir(parents=True)
+        (tmp_path / "releases" / rel / ".installed").touch()
+    (tmp_path / "history").write_text(
+        "1 r1 healthy\n2 r2 healthy\n3 r3 healthy\n4 r4 failed\n5 r3 rolled-back\n6 r2 healthy\n"
+    )
+    assert run(["bash", str(script), "r2"]).stdout.strip() == "r1", "r3 was rolled back, r4 failed"
+    assert run(["bash", str(script), "r1"]).stdout.strip() == "r2"
+    (tmp_path / "releases" / "r1" / ".installed").unlink()
+    assert run(["bash", str(script), "r2"]).stdout.strip() == "", "a pruned release is never chosen"
 
 
 @pytest.mark.parametrize("name", ["refractor", "nginx", "mongod"])
@@ -355,11 +524,14 @@ def test_pyinfra_dry_run_plans_every_operation(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     for op in (
+        "Free disk space for the build is checked",
         "Release tool is installed",
-        "is installed",
-        "has its config",
-        "Instance unit refractor@.service",
-        "is active on ports 8001",
+        "Build is uploaded",
+        "Release is installed",
+        "Release has its config",
+        "Release carries unit refractor@.service",
+        "Release carries unit refractor.target",
+        "Release is active on every instance",
     ):
         assert op in out, f"{op!r} missing from the plan:\n{out}"
 
@@ -367,7 +539,13 @@ def test_pyinfra_dry_run_plans_every_operation(tmp_path: Path) -> None:
 def test_every_pyinfra_operation_is_named() -> None:
     import ast
 
-    tree = ast.parse((ROOT / "provisioning" / "deploy.py").read_text())
+    for deploy_file in ("deploy.py", "rollback.py"):
+        _assert_named(ast.parse((ROOT / "provisioning" / deploy_file).read_text()))
+
+
+def _assert_named(tree: Any) -> None:
+    import ast
+
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
@@ -377,8 +555,10 @@ def test_every_pyinfra_operation_is_named() -> None:
                 else ""
             )
             if mod in ("files", "systemd", "server", "apt") or name in (
+                "room_for_release",
                 "release_installed",
                 "release_active",
+                "release_rolled_back",
                 "ui_installed",
                 "ui_active",
             ):
@@ -418,7 +598,6 @@ def test_no_path_is_managed_by_both_tools() -> None:
         render.BUILDS,
         render.CURRENT,
         render.RELEASE_TOOL,
-        render.UNIT_PATH,
         render.TARGET_PATH,
     ]
     for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
@@ -459,3 +638,62 @@ def test_mongodb_role_is_check_mode_clean() -> None:
         env={"ANSIBLE_ROLES_PATH": str(ROOT / "roles")},
     )
     assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+
+
+# -- release artifacts for the target, built anywhere ------------------------------------------------
+
+PRETEND = {"_PYTHON_HOST_PLATFORM": "linux-aarch64"}
+
+
+def test_build_for_the_targets_whatever_the_build_machine_is(tmp_path: Path) -> None:
+    """The release carries wheels for the targets (CPython 3.11, glibc 2.36, x86_64 and arm64 here)
+    and the hashed lock, whatever the build machine is: pip there believes it runs on arm64, and
+    the e2e hosts (x86_64) install the release built the same way (tests/deploy/e2e_stack.py)."""
+    import tarfile
+
+    from packaging.tags import Tag
+    from packaging.utils import parse_wheel_filename
+
+    if not (ROOT / "ui" / "dist" / "index.html").is_file():
+        pytest.skip("LOUD: ui/dist is not built (scripts/test.sh builds it first); release build not checked")
+    probe = run(
+        [
+            str(VENV_BIN / "python"),
+            "-c",
+            "from packaging.tags import sys_tags; print(next(iter(sys_tags())))",
+        ],
+        env=PRETEND,
+    )
+    assert "aarch64" in probe.stdout, f"the pretence does not reach pip's platform tags: {probe.stdout}"
+    out = tmp_path / "release"
+    build_id = run(
+        ["bash", "provisioning/build.sh", str(out)],
+        env={**PRETEND, "REFRACTOR_SKIP_UI_BUILD": "1", "REFRACTOR_TARGET_ARCHES": "x86_64 aarch64"},
+        timeout=900,
+    ).stdout.strip()
+    target = {
+        Tag(interp, abi, plat)
+        for interp in ("cp311", "cp38", "py3", "py311")
+        for abi in ("cp311", "abi3", "none")
+        for plat in [f"manylinux_2_{v}_x86_64" for v in range(17, 37)] + ["manylinux2014_x86_64", "any"]
+    }
+    with tarfile.open(out / f"refractor-{build_id}.tar") as tar:
+        names = tar.getnames()
+        lock = tar.extractfile("requirements.lock").read().decode()  # type: ignore[union-attr]
+    wheels = [Path(n).name for n in names if n.startswith("wheels/") and n.endswith(".whl")]
+    assert len(wheels) >= 30 and not [n for n in names if n.endswith(".tar.gz")]
+    arm = {Tag(t.interpreter, t.abi, t.platform.replace("x86_64", "aarch64")) for t in target}
+    x86_only = [
+        w for w in wheels if parse_wheel_filename(w)[3] & target and not parse_wheel_filename(w)[3] & arm
+    ]
+    arm_only = [
+        w for w in wheels if parse_wheel_filename(w)[3] & arm and not parse_wheel_filename(w)[3] & target
+    ]
+    for wheel in wheels:
+        tags = parse_wheel_filename(wheel)[3]
+        assert tags & (target | arm), f"{wheel} installs on neither Debian 12 x86_64 nor arm64 / CPython 3.11"
+    # Each compiled dependency comes once per target architecture (uvloop, pydantic-core, pymongo, ...).
+    assert len(x86_only) == len(arm_only) >= 5, (x86_only, arm_only)
+    pins = [line for line in lock.splitlines() if "==" in line]
+    assert pins and all(line.endswith("\\") for line in pins), "every pin carries hashes"
+    assert lock.count("--hash=sha256:") >= len(pins)

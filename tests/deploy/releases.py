@@ -1,0 +1,53 @@
+"""Releases made broken on purpose, for the rollout tests."""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import zipfile
+from pathlib import Path
+
+
+def break_build(src: Path, dst: Path, only_on_host: str = "") -> None:
+    """A copy of a build whose `refractor serve` exits at once (check-config and init-db still work),
+    everywhere or only on the host whose hostname is `only_on_host`."""
+    dst.mkdir()
+    build_id = (src / "BUILD_ID").read_text().strip()
+    broken_id = build_id + "-broken"
+    with (
+        tarfile.open(src / f"refractor-{build_id}.tar") as tin,
+        tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout,
+    ):
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name == "BUILD_ID":
+                data = (broken_id + "\n").encode()
+            elif re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
+                data = _break_wheel(data or b"", only_on_host)
+            if data is not None:
+                member.size = len(data)
+            tout.addfile(member, io.BytesIO(data) if data is not None else None)
+    (dst / "BUILD_ID").write_text(broken_id + "\n")
+
+
+def _break_wheel(wheel: bytes, only_on_host: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename.endswith(".dist-info/entry_points.txt"):
+                data = re.sub(
+                    rb"refractor\s*=\s*app\.cli:main", b"refractor = app._broken_release:main", data
+                )
+            zout.writestr(item, data)
+        zout.writestr(
+            "app/_broken_release.py",
+            (
+                "import socket\nimport sys\nfrom app.cli import main as _main\n\n\ndef main():\n"
+                f"    if sys.argv[1:2] == ['serve'] and {only_on_host!r} in ('', socket.gethostname()):\n"
+                "        sys.exit('deliberately broken release')\n"
+                "    return _main()\n"
+            ),
+        )
+    return out.getvalue()
