@@ -390,6 +390,8 @@ class _Reader:
             horizon_retry_delay_ms=i(r, "horizonRetryDelay", 1000, 0, 3_600_000),
             metrics_interval_ms=i(r, "metricsInterval", 30000, 100, 3_600_000),
             lease_seconds=self.number(r, "leaseSeconds", 60.0, 1, 86400),
+            sequence_review_seconds=self.number(r, "sequenceReviewSeconds", 60.0, 0.1, 86400),
+            ledger_close_seconds=self.number(r, "ledgerCloseSeconds", 5.0, 0.1, 3600),
             health_port=i(self.section("worker"), "healthPort", 3001, 1, 65535, "worker."),
         )
         if settings.min_parallel_tasks > settings.max_parallel_tasks:

@@ -103,6 +103,10 @@ class WorkerSettings:
     horizon_retry_delay_ms: int = 1000
     metrics_interval_ms: int = 30000
     lease_seconds: float = 60.0
+    # Per-source ordering: how often a source's queue is reviewed while it has live records, and
+    # the network's ledger close time (turns a ledger bound into a time to wake up at).
+    sequence_review_seconds: float = 60.0
+    ledger_close_seconds: float = 5.0
     health_port: int = 3001  # ``refractor worker`` serves its health check here (loopback only)
 
 

@@ -97,6 +97,10 @@ class JobContext:
         """Add another job (a callback after a submission); wakes this process's runner."""
         return self._runner.enqueue(job, rearm)
 
+    def signal(self, event: str) -> int:
+        """Wake the jobs waiting for ``event`` (``WaitFor``), in every process."""
+        return self._runner.signal(event)
+
 
 class Runner:
     def __init__(self, jobs: JobStore, controls: ControlStore, registry: Registry,
@@ -172,6 +176,12 @@ class Runner:
         added = self.jobs.add(job, rearm)
         self.wake.set()
         return added
+
+    def signal(self, event: str) -> int:
+        woken = self.jobs.signal(event, self.clock())
+        if woken:
+            self.wake.set()
+        return woken
 
     def health(self) -> str | None:
         """None when healthy, else why not."""

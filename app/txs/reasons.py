@@ -22,9 +22,9 @@ EXPIRED_MESSAGE = "Transaction has already expired"
 def sequence_consumed(account_sequence: int, tx_sequence: int) -> dict[str, Any]:
     return {
         "code": SEQUENCE_CONSUMED,
-        "message": f"The source account's sequence number is already {account_sequence}, so this "
-                   f"transaction (sequence {tx_sequence}) can never be applied: another transaction "
-                   "used its sequence number.",
+        "message": f"The transaction is stale: the source account's sequence number "
+                   f"({account_sequence}) has moved past this transaction's ({tx_sequence}) and it "
+                   "is not on the ledger, so it can never be applied.",
     }
 
 

@@ -16,13 +16,18 @@ from app.txs.model import TxStatus
 from app.webhooks.delivery import WebhookSender
 from app.worker.callbacks import CallbackQueue
 from app.worker.events import EventDeliveries
+from app.worker.ordering import Ordering
 from app.worker.processor import TxProcessor
+from app.worker.review import Reviewer
+from app.worker.sequencer import Sequencer
+from app.worker.sequencing_jobs import REVIEW_SOURCE, Sequencing, landed, lookup_by_hash
 from app.worker.submission import Submitter
 from app.worker.sweeps import EXPIRED, cleanup, expire, reconcile
 
 CLEANUP_EVERY = 3600.0
 RECONCILE_EVERY = 60.0
 CALLBACK_BACKOFF = Backoff(base=1.0, cap=3600.0, retry_after_max=3600.0)
+REVIEW_CONCURRENCY = 4  # source reviews at once per process (each a few store and network reads)
 
 
 def _sequence_loader(accounts: AccountSource, network: str) -> Callable[[str], int | None]:
@@ -46,8 +51,16 @@ def build_worker(services: Services) -> Runner:
     sender = WebhookSender(secret=secret, allow_private=cb.allow_private_networks,
                            timeout=cb.timeout, dns_timeout=cb.dns_timeout)
     callbacks = CallbackQueue(sender, services.metrics)
+    runner: Runner
+    passphrases = {name: n.passphrase for name, n in settings.networks.items()}
+    ordering = Ordering(Sequencer(store, services.accounts, passphrases),
+                        lookup_by_hash(submitters), ledger_seconds=w.ledger_close_seconds)
+    reviewer = Reviewer(store, ordering, landed,
+                        on_final=lambda record: CallbackQueue.enqueue(record, runner.enqueue))
+    sequencing = Sequencing(store, ordering, reviewer, passphrases, w.sequence_review_seconds,
+                            on_final=lambda record, ctx: processor.notify_final(record, ctx))
     processor = TxProcessor(settings, store, services.accounts, submitters, callbacks,
-                            services.metrics)
+                            services.metrics, sequencing)
     registry = Registry()
     registry.register(JobKind(
         SUBMIT_TRANSACTION, processor,
@@ -69,7 +82,10 @@ def build_worker(services: Services) -> Runner:
         observe = notifier.outcome
         processor.observer = lambda record, status, fields: observe(
             record, status, fields, expired=fields.get("error") == EXPIRED)
-    runner: Runner
+    registry.register(JobKind(
+        REVIEW_SOURCE, sequencing.review,
+        AdaptiveLimit(REVIEW_CONCURRENCY, REVIEW_CONCURRENCY, REVIEW_CONCURRENCY, adaptive=False),
+        Backoff(base=1.0, cap=60.0), max_attempts=5))
 
     def expire_and_notify(now: float) -> None:
         for tx_hash in expire(store, now):
@@ -94,5 +110,7 @@ def build_worker(services: Services) -> Runner:
                                  lambda now: reconcile(store, runner.enqueue, now),
                                  at_start=True),
                         Periodic("cleanup", CLEANUP_EVERY, cleanup_all),
+                        Periodic("review_sources", w.sequence_review_seconds,
+                                 lambda now: sequencing.sweep(now, runner.enqueue)),
                     ])
     return runner

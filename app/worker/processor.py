@@ -25,6 +25,7 @@ from app.txs.model import TxRecord, TxStatus
 from app.txs.service import candidates
 from app.worker.callbacks import CallbackQueue
 from app.worker.metrics import Metrics
+from app.worker.sequencing_jobs import Sequencing
 from app.worker.submission import Outcome as Sent
 from app.worker.submission import Submission, Submitter
 from app.worker.sweeps import EXPIRED
@@ -39,8 +40,11 @@ PENDING_CHECKS = 30
 class TxProcessor:
     def __init__(self, settings: Settings, store: TxStore, accounts: AccountSource,
                  submitters: dict[str, Submitter], callbacks: CallbackQueue,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, sequencing: Sequencing | None = None) -> None:
         self.settings = settings
+        # Per-source ordering: a ready record goes only when it is the lowest eligible one of
+        # its source (see app/worker/sequencing_jobs.py).
+        self.sequencing = sequencing
         self.store = store
         self.accounts = accounts
         self.submitters = submitters
@@ -58,6 +62,10 @@ class TxProcessor:
         if record.status is TxStatus.READY:
             if record.min_time and record.min_time > now:
                 return RunAt(float(record.min_time))
+            if self.sequencing is not None:
+                held = self.sequencing.gate(record, ctx)
+                if held is not None:
+                    return held
             ctx.require()
             if not self.store.transition(record.hash, TxStatus.READY, TxStatus.PROCESSING,
                                          {"next_attempt_at": None, "updated_at": now}):
@@ -147,6 +155,15 @@ class TxProcessor:
                                   {"next_attempt_at": at, "updated_at": now,
                                    "result": {**result, "lastError": outcome.message}})
             return RunAt(at, entry={"pending": round(now, 3)})
+        if outcome.kind == "busy" and not (record.max_time and record.max_time < now):
+            # TRY_AGAIN_LATER never fails a record: hold it and try again later (not counted
+            # against the attempts), until it expires.
+            at = ctx.retry_at()
+            ctx.require()
+            self.store.transition(record.hash, TxStatus.PROCESSING, TxStatus.READY,
+                                  {"next_attempt_at": at, "updated_at": now,
+                                   "result": {**result, "lastError": outcome.message}})
+            return RunAt(at, entry={"busy": round(now, 3)})
         return self._retry(record, ctx, outcome.message, result)
 
     def _retry(self, record: TxRecord, ctx: JobContext, message: str,
@@ -176,11 +193,16 @@ class TxProcessor:
             return Done()
         self.metrics.count(status.value, record.network)
         self.observer(record, status, fields)
+        self.notify_final(record, ctx)
+        if self.sequencing is not None:
+            self.sequencing.finished(record, ctx)
+        return Done()
+
+    def notify_final(self, record: TxRecord, ctx: JobContext) -> None:
         if record.callback_url:
             final = self.store.get(record.hash, by_inner=False)
             if final is not None:
                 self.callbacks.enqueue(final, ctx.enqueue)
-        return Done()
 
     def give_up(self, job: Job, error: str) -> None:
         """The job failed every attempt with internal errors: the record says so."""

@@ -23,7 +23,7 @@ T = TypeVar("T")
 @dataclass
 class ReviewResult:
     ended: list[str] = field(default_factory=list)  # failed with a reason
-    landed: list[str] = field(default_factory=list)  # found applied: processed
+    landed: list[str] = field(default_factory=list)  # found in a ledger: processed (or failed)
     eligible: list[str] = field(default_factory=list)  # ready and free to go now
     live: int = 0  # pending/ready records left waiting
 
@@ -41,17 +41,17 @@ def end_fields(record: TxRecord, end: End, now: float) -> dict[str, Any]:
 
 
 class Reviewer(Generic[T]):
-    """``landed_fields(found)``: what a record found applied on the network stores (``result``,
-    ``submitted``...). ``on_final(record)``: called for each record this review finished
-    (callbacks, subscription events)."""
+    """``landed(found)``: the final status (``processed``, or ``failed`` when it was applied but
+    failed) and what a record found on the network stores (``result``...).
+    ``on_final(record)``: called for each record this review finished (callbacks, events)."""
 
     def __init__(self, store: TxStore, ordering: Ordering[T],
-                 landed_fields: Callable[[T], dict[str, Any]],
+                 landed: Callable[[T], tuple[TxStatus, dict[str, Any]]],
                  on_final: Callable[[TxRecord], None] = lambda record: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.ordering = ordering
-        self.landed_fields = landed_fields
+        self.landed = landed
         self.on_final = on_final
         self.clock = clock
 
@@ -71,9 +71,9 @@ class Reviewer(Generic[T]):
                     out.ended.append(tx_hash)
                     self._final(tx_hash)
             elif isinstance(action, Landed):
-                fields = {**self.landed_fields(action.found), "updated_at": now,
-                          "derived": {**rec.derived, "waitingFor": None}}
-                if self.store.transition(tx_hash, rec.status, TxStatus.PROCESSED, fields):
+                status, fields = self.landed(action.found)
+                fields = {**fields, "updated_at": now, "derived": {**rec.derived, "waitingFor": None}}
+                if self.store.transition(tx_hash, rec.status, status, fields):
                     out.landed.append(tx_hash)
                     self._final(tx_hash)
             else:

@@ -49,15 +49,18 @@ def was_sent(record: TxRecord) -> bool:
 
 
 def entry_status(record: TxRecord) -> Status | None:
-    """How sequencing sees a record; None for records that tell it nothing. A record that is
-    being decided on but was never sent counts as ready, so every process deciding at once
-    agrees on the one that goes."""
+    """How sequencing sees a record; None for records that tell it nothing. A ``processing``
+    record passed its own ordering check and is being submitted: in flight. A ``ready`` one is
+    in flight once it was sent (its outcome is being awaited), else ready: every process deciding
+    at once sees the same ready records and agrees on the one that goes."""
     if record.status is TxStatus.PENDING:
         return Status.PENDING
     if record.status.final:
         # Applied in a ledger (successfully or not): its sequence is consumed.
         landed = record.submitted is not None or (record.result or {}).get("ledger") is not None
         return Status.LANDED if landed and was_sent(record) else None
+    if record.status is TxStatus.PROCESSING:
+        return Status.IN_FLIGHT
     return Status.IN_FLIGHT if was_sent(record) else Status.READY
 
 

@@ -30,7 +30,9 @@ class Adapter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    kind: str  # "success" | "failed" | "retry" | "pending" (accepted, waiting for a ledger)
+    # "success" | "failed" | "retry" | "pending" (accepted, waiting for a ledger) | "busy"
+    # (TRY_AGAIN_LATER: the network holds another transaction of the source; never a failure)
+    kind: str
     message: str = ""
     ledger: int | None = None
     codes: ResultCodes | None = None
@@ -88,7 +90,7 @@ class Submitter:
                 "pending", "accepted by the network but not yet in a ledger")
         if sent.kind is Sent.TRY_AGAIN_LATER:
             self.limit.overload()
-            return Outcome.retry(sent.message)
+            return Outcome("busy", sent.message)
         if sent.kind is Sent.REJECTED and sent.codes is not None:
             self.limit.success()
             return self._rejected(sub, sent.codes, sent.result_xdr or "")

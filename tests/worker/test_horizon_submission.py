@@ -104,7 +104,9 @@ def test_400_tx_bad_seq_stale_fails(horizon_app: httpx.Client, net: FakeStellarN
     submit(horizon_app, p.signed())
     done = wait_for(horizon_app, p.hash, {"processed", "failed"})
     assert done["status"] == "failed" and "stale" in done["error"]
-    assert done["result"]["transactionCode"] == "tx_bad_seq"
+    # per-source ordering saw the consumed sequence, looked the hash up, and never sent it
+    assert done["reason"]["code"] == "sequence_consumed"
+    assert net.ledger.submissions_of(p.hash) == []
 
 
 def test_400_tx_bad_seq_for_an_applied_transaction_is_success(horizon_app: httpx.Client,

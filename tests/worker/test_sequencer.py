@@ -169,8 +169,8 @@ def test_gate_waits_for_min_seq_age_until_the_time_it_holds(store: TxStore, net:
 def _reviewer(store: TxStore, sequencer: Sequencer, net: FakeStellarNetwork,
               finished: list[str]) -> Reviewer[str]:
     return Reviewer(store, _ordering(sequencer, net),
-                    landed_fields=lambda found: {"result": {"ledger": net.ledger.sequence,
-                                                            "successful": True}},
+                    landed=lambda found: (TxStatus.PROCESSED, {"result": {"ledger": net.ledger.sequence,
+                                                                          "successful": True}}),
                     on_final=lambda record: finished.append(record.hash))
 
 

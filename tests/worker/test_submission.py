@@ -110,7 +110,9 @@ def test_stale_sequence_is_reported_as_such(worker_app: httpx.Client,
     submit(worker_app, p.signed())
     done = wait_for(worker_app, p.hash, {"processed", "failed"})
     assert done["status"] == "failed" and "stale" in done["error"]
-    assert done["result"]["transactionCode"] == "tx_bad_seq"
+    # per-source ordering saw the consumed sequence, looked the hash up, and never sent it
+    assert done["reason"]["code"] == "sequence_consumed"
+    assert applied(net, p.hash) == []
 
 
 def test_never_submitted_before_min_time(worker_app: httpx.Client, net: FakeStellarNetwork) -> None:
