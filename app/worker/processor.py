@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.stellar.envelope import ParsedEnvelope, Sig, attach_signatures, parse_envelope
 from app.stellar.evaluation import accounts_to_load, evaluate
 from app.store.base import TxStore
+from app.txs import reasons
 from app.txs.model import TxRecord, TxStatus
 from app.txs.service import candidates
 from app.worker.callbacks import CallbackQueue
@@ -145,6 +146,9 @@ class TxProcessor:
                                  "error": None})
         if outcome.kind == "failed":
             self.metrics.count("submission_failed", record.network)
+            if outcome.consumed_by_account is not None:
+                inner = parsed_sequence(record, self.settings)
+                derived["reason"] = reasons.sequence_consumed(outcome.consumed_by_account, inner)
             return self._finish(record, ctx, TxStatus.FAILED,
                                 {"error": outcome.message, "result": result, "derived": derived})
         if outcome.kind == "pending" and _pending_checks(job) < PENDING_CHECKS:
@@ -213,6 +217,11 @@ class TxProcessor:
                                   "error": f"Internal error after {job.attempts} attempts: {error}"}
         if self.store.transition(record.hash, record.status, TxStatus.FAILED, fields):
             self.observer(record, TxStatus.FAILED, fields)
+
+
+def parsed_sequence(record: TxRecord, settings: Settings) -> int:
+    parsed = parse_envelope(record.xdr, settings.networks[record.network].passphrase)
+    return (parsed.inner or parsed.shape).sequence
 
 
 def _pending_checks(job: Job) -> int:

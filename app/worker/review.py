@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
 from app.worker.ordering import End, Go, Hold, Landed, Ordering
+from app.worker.sequencer import was_sent
 
 T = TypeVar("T")
 
@@ -63,7 +64,9 @@ class Reviewer(Generic[T]):
             return out
         for tx_hash, action in actions.items():
             rec = view.records[tx_hash]
-            if rec.status not in (TxStatus.PENDING, TxStatus.READY):
+            # A record that was sent belongs to its submission job, which looks it up itself (a
+            # lookup right after the account moved may not find it yet).
+            if rec.status not in (TxStatus.PENDING, TxStatus.READY) or was_sent(rec):
                 continue
             now = self.clock()
             if isinstance(action, End):

@@ -162,7 +162,7 @@ class Sequencing:
 
     def sweep(self, now: float, enqueue: Callable[[Job], bool], limit: int = 1000) -> int:
         """Queue a review for every source with pending or ready records (at most ``limit``
-        records looked at per status)."""
+        records looked at per status); ``enqueue`` re-arms a source's review job that ran before."""
         seen: set[tuple[str, str]] = set()
         for status in (TxStatus.PENDING, TxStatus.READY):
             for tx_hash in self.store.hashes_with_status(status, limit):

@@ -37,6 +37,8 @@ class Outcome:
     ledger: int | None = None
     codes: ResultCodes | None = None
     result_xdr: str | None = None
+    # tx_bad_seq, not on the ledger, and the account's sequence (this) has moved past it.
+    consumed_by_account: int | None = None
 
     @classmethod
     def retry(cls, message: str) -> Outcome:
@@ -118,5 +120,6 @@ class Submitter:
             if current is not None and current >= sub.sequence:
                 return Outcome("failed", f"{codes.legacy_message()}: stale, the source account's "
                                f"sequence number ({current}) has moved past this transaction's "
-                               f"({sub.sequence})", None, codes, result_xdr)
+                               f"({sub.sequence})", None, codes, result_xdr,
+                               consumed_by_account=current)
         return Outcome("failed", codes.legacy_message(), None, codes, result_xdr)

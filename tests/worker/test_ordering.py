@@ -203,9 +203,8 @@ def test_four_processes_fifty_accounts_five_sequential_transactions(
         tmp_path: Path) -> None:
     net.ledger.queue_seconds = QUEUE_SECONDS
     config = {**cluster_config, "sequenceReviewSeconds": 2, "ledgerCloseSeconds": 0.5}
-    processes.extend(AppProcess(config, tmp_path, f"app{i}") for i in range(4))
-    with ThreadPoolExecutor(4) as pool:  # side by side: each start waits for its health check
-        list(pool.map(AppProcess.start, processes))
+    for i in range(4):
+        processes.append(AppProcess(config, tmp_path, f"app{i}").start())
     chains = []
     for _ in range(50):
         kp, seq = account(net)
@@ -231,3 +230,20 @@ def test_four_processes_fifty_accounts_five_sequential_transactions(
         assert all(len(s) == 1 for s in sent), "a transaction was sent more than once"
         assert [s[0].received_at for s in sent] == sorted(s[0].received_at for s in sent)
     assert refusals(net) == []
+
+
+def test_try_again_later_holds_the_record_and_never_fails_it(app: httpx.Client,
+                                                             net: FakeStellarNetwork) -> None:
+    kp, seq = account(net)
+    net.ledger.queue_seconds = None  # an outside transaction of the source stays queued
+    outside = signed(payment(net, kp, seq, memo="outside"), kp)
+    assert net.ledger.apply(outside.to_xdr()).status == "queued"
+    mine = signed(payment(net, kp, seq, memo="mine"), kp)
+    post(app, mine.to_xdr())
+    # more TRY_AGAIN_LATER answers than the retry budget (retryAttempts 5), and still not failed
+    wait_until(lambda: sends(net, mine.hash_hex()).count("TRY_AGAIN_LATER") >= 8, timeout=60)
+    assert app.get(f"/tx/{mine.hash_hex()}").json()["status"] in ("ready", "processing")
+    net.ledger.release()  # the outside transaction lands: this one's sequence is used
+    done = wait_for(app, mine.hash_hex(), {"processed", "failed"})
+    assert done["status"] == "failed" and "stale" in done["error"]
+    assert done["reason"]["code"] == "sequence_consumed"
