@@ -4,12 +4,9 @@ of a genuine 500 (JSON, no request body in the logs or in Sentry)."""
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from tests.api.test_errors import error
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx
 from tests.fakenet import FakeStellarNetwork
+from tests.sentry_sink import sentry_sink as local_sentry
 
 
 def _cursor(raw: bytes) -> str:
@@ -78,27 +76,8 @@ def test_hash_with_a_trailing_newline_is_400(client: httpx.Client) -> None:
 
 @pytest.fixture
 def sentry_sink() -> Iterator[tuple[str, list[bytes]]]:
-    """A local HTTP sink standing in for the Sentry server."""
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            if self.headers.get("content-encoding") == "gzip":
-                body = gzip.decompress(body)
-            received.append(body)
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://public@127.0.0.1:{server.server_port}/1", received
-    server.shutdown()
-    server.server_close()
+    with local_sentry() as sink:
+        yield sink
 
 
 def test_unhandled_error_is_json_500_without_the_body_in_logs_or_sentry(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 import sentry_sdk
@@ -16,30 +12,13 @@ from app.config import parse_settings
 from app.jobs.model import Job
 from app.jobs.runner import _report
 from app.observability import setup_sentry
+from tests.sentry_sink import sentry_sink as local_sentry
 
 
 @pytest.fixture
 def sink() -> Iterator[tuple[str, list[bytes]]]:
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            if self.headers.get("content-encoding") == "gzip":
-                body = gzip.decompress(body)
-            received.append(body)
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://public@127.0.0.1:{server.server_port}/1", received
-    server.shutdown()
-    server.server_close()
+    with local_sentry() as sink:
+        yield sink
 
 
 def test_job_crash_is_reported_with_tags(sink: tuple[str, list[bytes]]) -> None:
