@@ -92,7 +92,8 @@ class TxProcessor:
         inner = parsed.inner or parsed.shape
         outcome = submitter.submit(Submission(
             envelope_xdr=envelope, tx_hash=record.hash, source=inner.source,
-            sequence=inner.sequence, previously_sent=job.attempts > 1 or sent_before))
+            sequence=inner.sequence, previously_sent=job.attempts > 1 or sent_before,
+            awaiting_ledger=0 < _pending_checks(job) < PENDING_CHECKS))
         return self._apply(record, job, ctx, envelope, outcome)
 
     def _envelope(self, record: TxRecord, job: Job, ctx: JobContext,

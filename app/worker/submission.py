@@ -52,6 +52,9 @@ class Submission:
     source: str
     sequence: int
     previously_sent: bool  # an earlier attempt may have reached the network
+    # The network accepted it and it is not in a ledger yet: look, but don't send it again (a
+    # resend while it waits in the queue is a second submission of the same transaction).
+    awaiting_ledger: bool = False
 
 
 def _found(found: LookupResult) -> Outcome | None:
@@ -77,9 +80,17 @@ class Submitter:
 
     def submit(self, sub: Submission) -> Outcome:
         if sub.previously_sent:
-            found = self.lookup(sub.tx_hash)
+            with self.limit.slot():
+                looked = self.adapter.find_transaction(sub.tx_hash)
+            found = _found(looked)
             if found is not None:
                 return found
+            if looked.kind is Found.UNKNOWN:
+                # Only a definite "not found" allows sending again: after a failed lookup the
+                # transaction may be applied or queued, and a blind resend puts it on the wire twice.
+                return Outcome.retry(f"could not look the transaction up: {looked.message}")
+            if sub.awaiting_ledger:
+                return Outcome("pending", "accepted by the network but not yet in a ledger")
         with self.limit.slot():
             sent = self.adapter.send_transaction(sub.envelope_xdr)
         if sent.kind is Sent.APPLIED:
