@@ -249,6 +249,12 @@ class Runner:
         started = 0
         for job in self.jobs.claim(kind.name, self.owner, now, self._lease(kind), free, full,
                                    per_group=kind.group_cap):
+            with self._lock:
+                running_here = job.id in self._held
+            if running_here:
+                # Its lease ran out while this process still runs it (a stalled renewal): the
+                # claim renewed the lease, and a second copy must not start beside the first.
+                continue
             if not self._start(kind, job):
                 # Raced past a cap since the claim: hand it back, not counted as an attempt.
                 self.jobs.finish(job.id, self.owner, now, JobState.QUEUED,
