@@ -231,7 +231,8 @@ def test_four_processes_fifty_accounts_five_sequential_transactions(
                    timeout=60)
     for chain in chains:
         sent = [net.ledger.submissions_of(e.hash_hex()) for e in chain]
-        assert all(len(s) == 1 for s in sent), "a transaction was sent more than once"
+        assert all(len(s) == 1 for s in sent), ("a transaction was sent more than once",
+            [[(x.received_at, x.via, x.status, x.code) for x in s] for s in sent])
         assert [s[0].received_at for s in sent] == sorted(s[0].received_at for s in sent)
     assert refusals(net) == []
 
