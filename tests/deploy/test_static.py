@@ -697,3 +697,71 @@ def test_build_for_the_targets_whatever_the_build_machine_is(tmp_path: Path) -> 
     pins = [line for line in lock.splitlines() if "==" in line]
     assert pins and all(line.endswith("\\") for line in pins), "every pin carries hashes"
     assert lock.count("--hash=sha256:") >= len(pins)
+
+
+def _site_vars_for(tmp_path: Path, groups: list[str], host_vars: dict[str, Any]) -> dict[str, Any]:
+    """The first play of site.yml's role variables, evaluated by Ansible for one host."""
+    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    wanted = ["monitoring_instances", "monitoring_worker_instances"]
+    play = [{"name": "Evaluate", "hosts": "all", "gather_facts": False, "vars": site[0]["vars"],
+             "tasks": [{"name": "Show", "ansible.builtin.copy": {
+                 "content": "{{ {" + ", ".join(f"'{v}': {v}" for v in wanted) + "} | to_json }}",
+                 "dest": str(tmp_path / "vars.json"), "mode": "0600"}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    inventory = {"all": {"children": {g: {"hosts": {"h1": None}} for g in groups}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "-c", "local",
+         "-e", json.dumps({**host_vars, "ansible_python_interpreter": str(VENV_BIN / "python")}),
+         str(tmp_path / "play.yml")])
+    result: dict[str, Any] = json.loads((tmp_path / "vars.json").read_text())
+    return result
+
+
+@pytest.mark.parametrize("layout", ["combined", "split"])
+def test_monitoring_checks_worker_instances_in_the_split_layout(tmp_path: Path, layout: str) -> None:
+    got = _site_vars_for(tmp_path, ["app"], {"refractor_process_layout": layout,
+                                             "refractor_instances": [8001, 8002],
+                                             "refractor_worker_instances": [3001, 3002]})
+    assert got["monitoring_instances"] == [8001, 8002]
+    assert got["monitoring_worker_instances"] == ([3001, 3002] if layout == "split" else [])
+
+
+def test_monitor_health_checks_each_worker_instance(rendered: Path, tmp_path: Path) -> None:
+    """refractor-monitor, run for real: one live worker health server on loopback, one dead port."""
+    from app.worker.process import health_server
+
+    for tool in ("jq", "curl"):
+        if not have(tool):
+            pytest.skip(f"{tool} is not installed (scripts/install-system-deps.sh installs it)")
+    live = health_server(0, lambda: (200, {"status": "ok", "role": "worker"}))
+    threading.Thread(target=live.serve_forever, daemon=True).start()
+    dead = health_server(0, lambda: (200, {}))
+    dead_port = dead.server_address[1]
+    dead.server_close()  # nothing listens there any more
+    live_port = live.server_address[1]
+    release = tmp_path / "current"
+    release.mkdir()
+    conf = tmp_path / "monitor.conf"
+
+    def monitor(release_path: Path) -> str:
+        conf.write_text(
+            f'INSTANCES=""\nWORKER_INSTANCES="{live_port} {dead_port}"\nAPP_ADDRESS=127.0.0.1\n'
+            f"RELEASE_PATH={release_path}\nADMIN_TOKEN_FILE=/nonexistent\nHTTPS_HOSTS=\n"
+            "MONGOD_PORT=\nDISK_USED_PCT_MAX=100\nMEMORY_USED_PCT_MAX=100\nLOAD_PER_CPU_MAX=1000\n"
+            "CERTIFICATES=\nMETRICS_LOG=\nALERT_WEBHOOK_URL=\nALERT_COMMAND=\n"
+            "ALERT_REPEAT_SECONDS=3600\nALERT_JOURNAL=0\nDEADMAN_URL=\n")
+        env = {"REFRACTOR_MONITOR_CONF": str(conf), "STATE_DIRECTORY": str(tmp_path / "state"),
+               "PATH": f"{rendered / 'bin'}:/usr/bin:/bin"}
+        (tmp_path / "state").mkdir(exist_ok=True)
+        proc = run([str(rendered / "bin" / "refractor-monitor")], env=env, check=False)
+        return str(proc.stdout)
+
+    try:
+        out = monitor(release)
+        assert f"OK   worker-{live_port}: worker {live_port} is healthy" in out, out
+        assert f"FAIL worker-{dead_port}: worker {dead_port} health check failed" in out, out
+        out = monitor(tmp_path / "not-released")
+        assert "SKIP app: no release" in out and "worker-" not in out, out
+    finally:
+        live.shutdown()
+        live.server_close()
