@@ -22,6 +22,7 @@ from app.settings import (
     DEFAULT_NETWORKS,
     KNOWN_KEYS,
     KNOWN_PASSPHRASES,
+    SQLITE_SYNCHRONOUS,
     AuthSettings,
     CallbackSettings,
     ConfigError,
@@ -181,6 +182,7 @@ class _Reader:
             trust_proxy=self.proxy_trust(),
             storage=storage,
             db=db,
+            sqlite_synchronous=self.sqlite_synchronous(),
             admin_token=self.secret(raw, "adminToken", "REFRACTOR_ADMIN_TOKEN"),
             callbacks=self.callbacks(),
             sentry_dsn=self.secret(self.section("sentry"), "dsn", "REFRACTOR_SENTRY_DSN", "sentry."),
@@ -364,6 +366,13 @@ class _Reader:
             return tuple(value)
         self.problem("cors", value, 'expected "*", false or a list of origins')
         return ("*",)
+
+    def sqlite_synchronous(self) -> str:
+        value = self.raw.get("sqliteSynchronous", "FULL")
+        if not isinstance(value, str) or value.upper() not in SQLITE_SYNCHRONOUS:
+            self.problem("sqliteSynchronous", value, "allowed: FULL, NORMAL")
+            return "FULL"
+        return value.upper()
 
     def log_level(self) -> str:
         value = self.raw.get("logLevel", "INFO")

@@ -26,6 +26,7 @@ DEFAULT_NETWORKS: dict[str, dict[str, Any]] = {
     },
 }
 
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
 KNOWN_KEYS = {
     "host", "port", "trustProxy", "storage", "db", "workers",
     "parallelTasks", "maxParallelTasks", "minParallelTasks", "targetQueueSize", "tickerTimeout",
@@ -34,7 +35,7 @@ KNOWN_KEYS = {
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
     "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "networkTimeout", "retentionDays",
     "unsignedRetentionHours", "leaseSeconds", "runWorker", "worker", "logLevel", "logFile", "ui", "firestore",
-    "auth", "subscriptions", "publicUrl",
+    "auth", "subscriptions", "publicUrl", "sqliteSynchronous",
 }
 
 
@@ -140,6 +141,9 @@ class Settings:
     trust_proxy: ProxyTrust = field(default_factory=ProxyTrust)
     storage: str = "sqlite"
     db: Secret = field(default_factory=lambda: Secret("./var/refractor.db"))
+    # FULL: a commit is on disk (WAL fsynced) before the write is acknowledged; NORMAL trades the
+    # last commits before an OS crash or power loss for speed.
+    sqlite_synchronous: str = "FULL"
     admin_token: Secret | None = None
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     sentry_dsn: Secret | None = None

@@ -12,4 +12,4 @@ def open_store(settings: Settings) -> TxStore:
         return MongoStore(settings.db.reveal())
     from app.store.sqlite import SqliteStore
 
-    return SqliteStore(settings.db.reveal())
+    return SqliteStore(settings.db.reveal(), settings.sqlite_synchronous)

@@ -97,4 +97,4 @@ def open_cosigner_store(settings: Settings) -> CosignerStore:
         return MongoCosignerStore(settings.db.reveal())
     from app.store.cosigners_sqlite import SqliteCosignerStore
 
-    return SqliteCosignerStore(settings.db.reveal())
+    return SqliteCosignerStore(settings.db.reveal(), settings.sqlite_synchronous)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store.cosigners import EventDelivery, Subscription
+from app.store.sqlite import check_synchronous
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -54,8 +55,9 @@ _EVENT_COLUMNS = ("id", "subscription", "account", "stream", "type", "payload", 
 
 
 class SqliteCosignerStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self.path = path
+        self.synchronous = check_synchronous(synchronous)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -68,7 +70,7 @@ class SqliteCosignerStore:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
             with self._lock:

@@ -1,7 +1,8 @@
 """The embedded engine: stdlib sqlite3 in WAL mode, one connection per thread.
 
-WAL with synchronous=NORMAL survives ``kill -9`` of the process (only an OS crash can lose the last
-transactions). Concurrent writers are serialized by SQLite itself; every state change is a single
+WAL with synchronous=FULL (the default): a write is acknowledged only once its commit is fsynced, so
+it survives ``kill -9``, an OS crash and power loss (NORMAL, an operator's choice, survives only
+``kill -9``). Concurrent writers are serialized by SQLite itself; every state change is a single
 conditional statement or a short IMMEDIATE transaction.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.jobs.kinds import DELIVER_CALLBACK
+from app.settings import SQLITE_SYNCHRONOUS
 from app.store.base import Page, Snapshot, SnapshotUnavailable, TxQuery
 from app.store.deliveries import to_delivery, to_job
 from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, migrate_deliveries
@@ -121,6 +123,13 @@ _ADDED_COLUMNS = {"private": "INTEGER NOT NULL DEFAULT 0", "creator": "TEXT",
                   "next_attempt_at": "REAL"}
 
 
+def check_synchronous(value: str) -> str:
+    """The PRAGMA value, checked: it is interpolated into SQL."""
+    if value.upper() not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}: {value!r}")
+    return value.upper()
+
+
 def _to_db(name: str, value: Any) -> Any:
     if name in _JSON_FIELDS:
         return None if value is None else json.dumps(value, separators=(",", ":"))
@@ -153,8 +162,9 @@ class SqliteStore:
     inline_reads = True
     engine = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self.path = path
+        self.synchronous = check_synchronous(synchronous)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -181,7 +191,7 @@ class SqliteStore:
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             # Checkpoints run on a background thread (see _checkpoints) instead of inside whichever
