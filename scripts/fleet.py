@@ -129,9 +129,10 @@ def restore(fleet: Fleet, source: str, yes: bool) -> int:
         raise FleetError(f"the backup does not verify, nothing was changed: {_why(verify)}")
     report = json.loads(verify["stdout"].strip().splitlines()[-1])
     counts = report["counts"]
-    say(f"    backup of {report['created_at']}: {counts['records']} records, "
-        f"{counts['deliveries']} deliveries, {counts['controls']} controls (from "
-        f"{report['source_engine']})")
+    # Every collection the archive holds, whatever its format (2: deliveries, 3: jobs, ...).
+    say(f"    backup of {report['created_at']} (format {report.get('format_version')}): "
+        + ", ".join(f"{n} {name}" for name, n in counts.items())
+        + f" (from {report['source_engine']})")
     if not yes and not _confirm(fleet.env, app_hosts):
         say("restore: cancelled, nothing was changed")
         return 1
@@ -194,9 +195,9 @@ def _confirm(env: str, hosts: list[str]) -> bool:
         say("restore: no terminal to confirm on; pass --yes to restore without asking")
         return False
     with tty:
-        tty.write(f"This REPLACES all data of {env} with the backup (records, deliveries and queue "
-                  f"controls not in it are deleted) and stops the app on {', '.join(hosts)} "
-                  f"meanwhile.\nType the environment name ({env}) to go on: ")
+        tty.write(f"This REPLACES all data of {env} with the backup (records, jobs, queue "
+                  f"controls and co-signer data not in it are deleted) and stops the app on "
+                  f"{', '.join(hosts)} meanwhile.\nType the environment name ({env}) to go on: ")
         tty.flush()
         return tty.readline().strip() == env
 

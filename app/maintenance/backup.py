@@ -1,13 +1,10 @@
-"""``refractor backup``: every collection of the store in one verifiable archive.
+"""``refractor backup``: every collection of every store in one verifiable archive.
 
-The archive (format version 2, docs/operations.md) is a gzip'd tar holding ``manifest.json``, then
-one JSON Lines file per collection: ``records.jsonl`` (transactions with their signatures, see
-app.maintenance.records), ``deliveries.jsonl`` (callbacks, pending and done, with their attempt
-logs), ``controls.jsonl`` (queue controls and any other control document, such as the schema
-version) and ``subscriptions.jsonl`` (co-signers' webhook subscriptions). The manifest has each
-file's count, size, sha256 and a digest of its logical content.
-It is built in a private temporary directory next to the target and renamed into place, so a crash
-never leaves a half-written file under the final name.
+The archive (format 3, app.maintenance.archive and docs/operations.md) holds ``manifest.json``,
+then one JSON Lines file per collection, each row exactly as the store exported it
+(app.store.snapshot). The manifest has each file's store, count, size, sha256 and a digest of its
+logical content. It is built in a private temporary directory next to the target and renamed into
+place, so a crash never leaves a half-written file under the final name.
 """
 
 from __future__ import annotations
@@ -25,25 +22,11 @@ from typing import IO, Any
 
 from app import __version__
 from app.maintenance import MaintenanceError
-from app.maintenance.collections import (
-    COLLECTIONS,
-    CONTROLS,
-    DELIVERIES,
-    DIGEST_METHOD,
-    RECORDS,
-    SUBSCRIPTIONS,
-    Collection,
-    Control,
-    Stats,
-)
-from app.maintenance.snapshot import snapshot
+from app.maintenance.archive import DIGEST_METHOD, FORMAT, FORMAT_VERSION, MANIFEST_NAME, Stats
+from app.maintenance.snapshot import everything
 from app.store.base import TxStore
 from app.store.cosigners import CosignerStore
-
-FORMAT = "refractor-backup"
-FORMAT_VERSION = 2
-MANIFEST_NAME = "manifest.json"
-RECORDS_NAME = RECORDS.file
+from app.store.snapshot import RECORDS, Kind, Row, row_digest
 
 
 @dataclass
@@ -60,25 +43,19 @@ def default_output(now: datetime | None = None) -> Path:
 
 def write_backup(store: TxStore, output: Path,
                  cosigners: CosignerStore | None = None) -> BackupResult:
-    """Write the archive of every collection in ``store`` (and the co-signers' webhook
-    subscriptions) to ``output`` (mode 0600, atomically)."""
+    """Write the archive of every collection in ``store`` and ``cosigners`` to ``output`` (mode
+    0600, atomically)."""
     output = output.absolute()
     if output.is_dir():
         raise MaintenanceError(f"{output} is a directory; name the archive file")
     try:
         output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=".refractor-backup-") as tmp:
-            stats: dict[str, Stats] = {}
-            with snapshot(store, Path(tmp)) as snap:
-                stats[RECORDS.name] = _write(RECORDS, snap.records, Path(tmp))
-                stats[DELIVERIES.name] = _write(DELIVERIES, snap.deliveries(), Path(tmp))
-                controls = [Control(k, v) for k, v in sorted(snap.controls().items())]
-                stats[CONTROLS.name] = _write(CONTROLS, controls, Path(tmp))
-            # The co-signer store is read after the snapshot: subscriptions change rarely, and
-            # apart from the records (a restore needs no other consistency between them).
-            subscriptions = cosigners.all_subscriptions() if cosigners is not None else []
-            stats[SUBSCRIPTIONS.name] = _write(SUBSCRIPTIONS, subscriptions, Path(tmp))
-            manifest = _manifest(stats, snap.engine, snap.consistency)
+            entries: dict[str, dict[str, Any]] = {}
+            with everything(store, cosigners, Path(tmp)) as snap:
+                for store_name, kind, rows in snap.parts:
+                    entries[kind.name] = {"store": store_name, **_write(kind, rows, Path(tmp))}
+            manifest = _manifest(entries, snap.engine, snap.consistency)
             archive = Path(tmp) / "archive.tar.gz"
             _write_archive(archive, manifest, Path(tmp))
             os.replace(archive, output)
@@ -92,23 +69,29 @@ def _private(path: Path) -> IO[bytes]:
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
-def _write(collection: Collection, items: Iterable[Any], workdir: Path) -> Stats:
+def line_stats(stats: Stats, kind: Kind, row: Row, line: bytes) -> None:
+    """Count one row of ``kind`` (written or read back as ``line``)."""
+    stats.add(line, kind.key(row), row_digest(row),
+              kind.status(row) if kind.status is not None else None,
+              len(row["signatures"]) if kind is RECORDS else 0)
+
+
+def _write(kind: Kind, rows: Iterable[Row], workdir: Path) -> dict[str, Any]:
     stats = Stats()
-    with _private(workdir / collection.file) as out:
-        for item in items:
+    with _private(workdir / kind.file) as out:
+        for row in rows:
             try:
-                line = (json.dumps(collection.to_json(item), separators=(",", ":"),
-                                   allow_nan=False) + "\n").encode()
+                line = (json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n").encode()
             except (TypeError, ValueError) as exc:
-                raise MaintenanceError(f"{collection.name} item {collection.key(item)} cannot be "
-                                       f"written as JSON: {exc}") from None
+                raise MaintenanceError(f"{kind.name} row {kind.key(row)} cannot be written as "
+                                       f"JSON: {exc}") from None
             out.write(line)
-            stats.add(collection, item, line)
-    return stats
+            line_stats(stats, kind, row, line)
+    return stats.entry(kind.file, kind.status is not None, kind is RECORDS)
 
 
-def _manifest(stats: dict[str, Stats], engine: str, consistency: str) -> dict[str, Any]:
-    records = stats[RECORDS.name]
+def _manifest(entries: dict[str, dict[str, Any]], engine: str, consistency: str) -> dict[str, Any]:
+    records = entries[RECORDS.name]
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -117,10 +100,10 @@ def _manifest(stats: dict[str, Stats], engine: str, consistency: str) -> dict[st
         "source_engine": engine,
         "consistency": consistency,
         # Summary for people reading the manifest; the per-collection entries are what is checked.
-        "record_count": records.count,
-        "signature_count": records.signatures,
-        "counts_by_status": dict(sorted(records.by_status.items())),
-        "collections": {c.name: stats[c.name].manifest(c) for c in COLLECTIONS},
+        "record_count": records["count"],
+        "signature_count": records["signatures"],
+        "counts_by_status": records["counts_by_status"],
+        "collections": entries,
         "digest_method": DIGEST_METHOD,
     }
 
@@ -131,10 +114,10 @@ def _write_archive(path: Path, manifest: dict[str, Any], workdir: Path) -> None:
     with _private(path) as raw:
         with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
             tar.addfile(_member(MANIFEST_NAME, len(manifest_bytes), mtime), io.BytesIO(manifest_bytes))
-            for collection in COLLECTIONS:
-                part = workdir / collection.file
+            for entry in manifest["collections"].values():
+                part = workdir / entry["file"]
                 with part.open("rb") as data:
-                    tar.addfile(_member(collection.file, part.stat().st_size, mtime), data)
+                    tar.addfile(_member(entry["file"], part.stat().st_size, mtime), data)
         raw.flush()
         os.fsync(raw.fileno())
 

@@ -29,9 +29,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the maintenance subcommands to the ``refractor`` parser."""
     backup = sub.add_parser(
         "backup", help="write every collection to a verifiable .tar.gz archive, or verify one",
-        description="Back up the store named by the configuration (REFRACTOR_CONFIG) to a gzip'd "
-                    "tar with one JSON Lines file per collection (records, deliveries, controls) "
-                    "and manifest.json (mode 0600, written atomically). `refractor backup verify "
+        description="Back up the stores named by the configuration (REFRACTOR_CONFIG) to a gzip'd "
+                    "tar with one JSON Lines file per collection (records, jobs, controls, used "
+                    "SEP-10 challenges, subscriptions, subscription events, event quotas) and "
+                    "manifest.json (format 3; mode 0600, written atomically). `refractor backup verify "
                     "FILE` checks an archive and restores it into a scratch database.")
     backup.add_argument("--output", "-o", type=Path, metavar="FILE.tar.gz",
                         help="archive to write (default: ./var/backups/refractor-<UTC time>.tar.gz)")
@@ -54,8 +55,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
                     "before anything is written. Stop every instance using the store first.")
     restore.add_argument("archive", type=Path, metavar="FILE.tar.gz")
     restore.add_argument("--force", action="store_true",
-                         help="replace the contents of a store that is not empty (records, "
-                              "deliveries and controls not in the backup are deleted)")
+                         help="replace the contents of a store that is not empty (everything "
+                              "not in the backup is deleted)")
     restore.add_argument("--safety-backup", type=Path, metavar="FILE.tar.gz",
                          help="first write a backup of what the store holds now to this file")
     restore.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -143,16 +144,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"path": str(result.path), "manifest": m}))
         return 0
-    collections = m["collections"]
     print(f"backup written: {result.path}")
     print(f"  {m['record_count']} records, {m['signature_count']} signatures "
-          f"({_counts(m['counts_by_status'])}); {collections['deliveries']['count']} deliveries "
-          f"({_counts(collections['deliveries']['counts_by_status'])}); "
-          f"{collections['controls']['count']} controls; "
-          f"{collections['subscriptions']['count']} subscriptions; {m['source_engine']}, "
-          f"{m['consistency']} read")
-    print(f"  records.jsonl sha256 {collections['records']['sha256']}")
+          f"({_counts(m['counts_by_status'])}); {_sizes(m['collections'])}; "
+          f"{m['source_engine']}, {m['consistency']} read")
+    print(f"  records.jsonl sha256 {m['collections']['records']['sha256']}")
     return 0
+
+
+def _sizes(collections: dict[str, Any]) -> str:
+    """"3 jobs, 2 controls, ...": every collection but the records, by count."""
+    return ", ".join(f"{int(e['count'] if isinstance(e, dict) else e)} {name}"
+                     for name, e in collections.items() if name != "records")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -163,11 +166,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report))
     else:
         counts = report["counts"]
-        print(f"verified {args.archive}: {counts['records']} records, {report['signatures']} "
-              f"signatures, {counts['deliveries']} deliveries, {counts['controls']} controls, "
-              f"{counts['subscriptions']} subscriptions, from "
-              f"{report['source_engine']} at {report['created_at']}; restored into a scratch "
-              f"database and read back")
+        print(f"verified {args.archive} (format {report['format_version']}): "
+              f"{counts['records']} records, {report['signatures']} signatures, "
+              f"{_sizes(counts)}, from {report['source_engine']} at {report['created_at']}; "
+              f"restored into a scratch database and read back")
     return 0
 
 
@@ -180,10 +182,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         m = backup.manifest
         counts = backup.counts()
         if not args.json:
-            print(f"verified {args.archive}: {counts['records']} records, "
-                  f"{backup.signature_count} signatures, {counts['deliveries']} deliveries, "
-                  f"{counts['controls']} controls, from {m.get('source_engine')} at "
-                  f"{m.get('created_at')}")
+            print(f"verified {args.archive} (format {backup.version}): {counts['records']} "
+                  f"records, {backup.signature_count} signatures, {_sizes(counts)}, from "
+                  f"{m.get('source_engine')} at {m.get('created_at')}")
         with _store(settings) as store, _cosigners(settings) as cosigners:
             result = restore_backup(store, backup, force=args.force,
                                     safety_backup=args.safety_backup, cosigners=cosigners)

@@ -15,9 +15,10 @@ from typing import Any, Protocol
 
 from app.maintenance import MaintenanceError
 from app.maintenance.original import InvalidOriginal, convert
-from app.maintenance.snapshot import snapshot
+from app.maintenance.snapshot import everything
 from app.settings import NetworkSettings
 from app.store.base import TxStore
+from app.store.snapshot import RECORDS, row_record
 from app.txs.model import TxRecord
 
 ORIGINAL_COLLECTION = "tx"
@@ -144,5 +145,6 @@ def original_file(path: Path) -> tuple[str, Iterator[tuple[str, object]]]:
 @contextmanager
 def other_store(store: TxStore, label: str) -> Iterator[tuple[str, Iterator[Item]]]:
     """Every record of another of our stores, copied as it is (a consistent snapshot if possible)."""
-    with snapshot(store) as snap:
-        yield label, (Item(record.hash, record) for record in snap.records)
+    with everything(store, None) as snap:
+        [records] = [rows for _, kind, rows in snap.parts if kind is RECORDS]
+        yield label, (Item(str(row["hash"]), row_record(row)) for row in records)

@@ -1,10 +1,10 @@
-"""``refractor restore``: check an archive completely, then replace the store's contents with it,
-then read everything back.
+"""``refractor restore``: check an archive completely, then replace every store's contents with
+it, then read everything back.
 
-Nothing touches the store until every file's checksum, counts and per-item digests agree with the
+Nothing touches a store until every file's checksum, counts and per-row digests agree with the
 manifest, so a corrupt or truncated file leaves the target exactly as it was. A restore is a point
-in time: records, deliveries and controls that are not in the backup are gone afterwards. With
-``safety_backup`` the current contents are written there first.
+in time: whatever is not in the backup is gone afterwards. With ``safety_backup`` the current
+contents are written there first. Archives of formats 1 and 2 restore too (app.maintenance.legacy).
 """
 
 from __future__ import annotations
@@ -20,62 +20,71 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from app.jobs.kinds import DELIVER_CALLBACK
 from app.maintenance import MaintenanceError
-from app.maintenance.backup import FORMAT, FORMAT_VERSION, MANIFEST_NAME, write_backup
-from app.maintenance.collections import (
-    COLLECTIONS,
-    CONTROLS,
-    DELIVERIES,
-    RECORDS,
-    SUBSCRIPTIONS,
-    Collection,
-    Control,
+from app.maintenance.archive import (
+    COSIGNER_STORE,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    TX_STORE,
     Stats,
 )
-from app.maintenance.records import RecordFormatError
+from app.maintenance.backup import line_stats, write_backup
+from app.maintenance.legacy import LEGACY_FILES, LegacyFile, files_of, v1_manifest
+from app.maintenance.snapshot import everything
 from app.store.base import TxStore
 from app.store.cosigners import CosignerStore
-from app.txs.model import Delivery, TxRecord
+from app.store.snapshot import COSIGNER_KINDS, KINDS, RECORDS, TX_KINDS, Kind, Row, row_digest
 
 _MANIFEST_LIMIT = 1 << 20
 _CHUNK = 1 << 16
 _SHOWN = 5  # problems listed before "... and N more"
 _ENTRY_TYPES: dict[str, type] = {"file": str, "count": int, "bytes": int, "sha256": str,
                                  "digest": str}
+_STORE_OF = {**{k.name: TX_STORE for k in TX_KINDS}, **{k.name: COSIGNER_STORE for k in COSIGNER_KINDS}}
 
 
 @dataclass
 class VerifiedBackup:
     manifest: dict[str, Any]
-    paths: dict[str, Path]  # private extracted copies, already checked against the manifest
+    paths: dict[str, Path]  # private extracted copies by file name, already checked
 
-    def entry(self, collection: Collection) -> dict[str, Any]:
-        entry: dict[str, Any] = self.manifest["collections"][collection.name]
-        return entry
+    @property
+    def version(self) -> int:
+        return int(self.manifest["format_version"])
 
     @property
     def record_count(self) -> int:
-        return int(self.entry(RECORDS)["count"])
+        return self.counts()[RECORDS.name]
 
     @property
     def signature_count(self) -> int:
-        return int(self.entry(RECORDS).get("signatures", 0))
+        return int(self.manifest["collections"]["records"].get("signatures", 0))
+
+    def _legacy(self, kind: Kind) -> LegacyFile | None:
+        return next((f for f in files_of(self.version) if f.kind is kind), None)
 
     def counts(self) -> dict[str, int]:
+        """Rows per collection (format 3 names) that a restore writes."""
         entries = self.manifest["collections"]
-        return {c.name: int(entries.get(c.name, {}).get("count", 0)) for c in COLLECTIONS}
+        if self.version >= 3:
+            return {name: int(entries[name]["count"]) for name in KINDS}
+        return {name: int(entries[f.name]["count"]) if (f := self._legacy(kind)) and f.name in entries
+                else 0 for name, kind in KINDS.items()}
 
-    def items(self, collection: Collection) -> Iterator[Any]:
-        path = self.paths.get(collection.name)
-        if path is None:  # a format 1 archive: records only
+    def rows(self, kind: Kind) -> Iterator[Row]:
+        """The collection's rows in format 3's canonical form."""
+        if self.version >= 3:
+            with self.paths[kind.file].open("rb") as lines:
+                for line in lines:
+                    yield kind.check(json.loads(line))
             return
-        with path.open("rb") as lines:
+        legacy = self._legacy(kind)
+        if legacy is None or legacy.file not in self.paths:
+            return
+        with self.paths[legacy.file].open("rb") as lines:
             for line in lines:
-                yield collection.from_json(json.loads(line))
-
-    def records(self) -> Iterator[TxRecord]:
-        return self.items(RECORDS)
+                yield legacy.read(json.loads(line))[1]
 
 
 @dataclass
@@ -93,10 +102,7 @@ def open_backup(path: Path) -> Iterator[VerifiedBackup]:
         manifest, found = _extract(path, Path(tmp))
         manifest = _check_manifest(manifest)
         backup = VerifiedBackup(manifest, {})
-        for collection in COLLECTIONS:
-            entry = manifest["collections"].get(collection.name)
-            if entry is None:
-                continue
+        for name, entry in manifest["collections"].items():
             if entry["file"] not in found:
                 raise MaintenanceError(f"{path}: {entry['file']} is missing; not a complete "
                                        f"Refractor backup")
@@ -104,30 +110,31 @@ def open_backup(path: Path) -> Iterator[VerifiedBackup]:
             if size != entry["bytes"] or sha256 != entry["sha256"]:
                 raise MaintenanceError(f"{path}: {entry['file']} does not match its checksum in "
                                        f"the manifest (damaged or altered archive)")
-            backup.paths[collection.name] = extracted
-            _check_items(path, backup, collection)
+            backup.paths[entry["file"]] = extracted
+            _check_items(path, backup, name)
         yield backup
 
 
 def held(store: TxStore, cosigners: CosignerStore | None = None) -> dict[str, int]:
-    """How many items of each collection ``store`` (and ``cosigners``) holds."""
-    return {RECORDS.name: sum(store.count_by_status().values()),
-            DELIVERIES.name: sum(store.jobs.counts(DELIVER_CALLBACK).values()),
-            CONTROLS.name: len(store.all_controls()),
-            SUBSCRIPTIONS.name: len(cosigners.all_subscriptions()) if cosigners else 0}
+    """How many rows of each collection the stores hold."""
+    counts = dict.fromkeys(KINDS, 0)
+    with everything(store, cosigners, copy=False) as snap:
+        for _, kind, rows in snap.parts:
+            counts[kind.name] = sum(1 for _ in rows)
+    return counts
 
 
 def restore_backup(store: TxStore, backup: VerifiedBackup, force: bool = False,
                    safety_backup: Path | None = None,
                    cosigners: CosignerStore | None = None) -> RestoreResult:
-    """Replace everything in ``store`` (and the subscriptions in ``cosigners``) with the backup's
-    contents, then read it back."""
+    """Replace everything in ``store`` and ``cosigners`` with the backup's contents, then read it
+    back."""
     store.ensure_schema()
     if cosigners is not None:
         cosigners.ensure_schema()
-    elif backup.counts()[SUBSCRIPTIONS.name]:
-        raise MaintenanceError("the backup holds webhook subscriptions but no co-signer store "
-                               "was given to restore them into")
+    elif any(backup.counts()[k.name] for k in COSIGNER_KINDS):
+        raise MaintenanceError("the backup holds co-signer data (subscriptions, events, used "
+                               "challenges) but no co-signer store was given to restore them into")
     previously = held(store, cosigners)
     if any(previously.values()) and not force:
         raise MaintenanceError(
@@ -136,39 +143,24 @@ def restore_backup(store: TxStore, backup: VerifiedBackup, force: bool = False,
             f"in the backup is deleted)")
     if safety_backup is not None:
         write_backup(store, safety_backup, cosigners)
-    written = dict.fromkeys((c.name for c in COLLECTIONS), 0)
+    done: list[str] = []
     try:
-        store.clear()
-        for collection in (RECORDS, DELIVERIES, CONTROLS):
-            for item in backup.items(collection):
-                _write(store, item)
-                written[collection.name] += 1
+        store.import_snapshot({k.name: backup.rows(k) for k in TX_KINDS})
+        done.append("the transaction store")
         if cosigners is not None:
-            subscriptions = list(backup.items(SUBSCRIPTIONS))
-            cosigners.replace_subscriptions(subscriptions)
-            written[SUBSCRIPTIONS.name] = len(subscriptions)
+            cosigners.import_snapshot({k.name: backup.rows(k) for k in COSIGNER_KINDS})
     except Exception as exc:
         again = f"restore {safety_backup} with --force" if safety_backup else "run again with --force"
-        raise MaintenanceError(f"restore stopped after {_describe(written)} "
-                               f"({type(exc).__name__}: {exc}); the store is partly restored: "
-                               f"fix the cause and {again}") from exc
+        state = (f"{' and '.join(done)} is restored, the rest may be partly written" if done
+                 else "the stores may be partly written")
+        raise MaintenanceError(f"restore stopped ({type(exc).__name__}: {exc}); {state}: fix the "
+                               f"cause and {again}") from exc
     _read_back(store, backup, cosigners)
-    return RestoreResult(written, backup.signature_count, previously, safety_backup)
-
-
-def _write(store: TxStore, item: Any) -> None:
-    if isinstance(item, TxRecord):
-        store.restore(item)
-    elif isinstance(item, Delivery):
-        store.restore_delivery(item)
-    elif isinstance(item, Control):
-        store.controls.set(item.name, item.value)
-    else:  # pragma: no cover - COLLECTIONS and this function change together
-        raise TypeError(f"no writer for {type(item).__name__}")
+    return RestoreResult(backup.counts(), backup.signature_count, previously, safety_backup)
 
 
 def _describe(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items())
+    return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "nothing"
 
 
 def _extract(path: Path, workdir: Path) -> tuple[dict[str, Any], dict[str, tuple[str, int, Path]]]:
@@ -177,7 +169,7 @@ def _extract(path: Path, workdir: Path) -> tuple[dict[str, Any], dict[str, tuple
         raw = path.open("rb")
     except OSError as exc:
         raise MaintenanceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    allowed = {MANIFEST_NAME, *(c.file for c in COLLECTIONS)}
+    allowed = {MANIFEST_NAME, *(k.file for k in KINDS.values()), *(f.file for f in LEGACY_FILES)}
     manifest: bytes | None = None
     found: dict[str, tuple[str, int, Path]] = {}
     try:
@@ -222,7 +214,7 @@ def _copy(source: IO[bytes], target: Path) -> tuple[str, int]:
 
 
 def _check_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest in format 2's shape (a format 1 manifest describes records only)."""
+    """The manifest with exactly the collections its format version has, each entry well-formed."""
     if manifest.get("format") != FORMAT:
         raise MaintenanceError("manifest.json does not describe a Refractor backup")
     version = manifest.get("format_version")
@@ -232,73 +224,81 @@ def _check_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
         raise MaintenanceError(f"backup format version {version} is newer than this Refractor "
                                f"reads ({FORMAT_VERSION}); upgrade Refractor first")
     if version == 1:
-        manifest = {**manifest, "collections": {RECORDS.name: {
-            "file": RECORDS.file, "count": manifest.get("record_count"),
-            "bytes": manifest.get("records_bytes"), "sha256": manifest.get("records_sha256"),
-            "digest": manifest.get("records_digest"),
-            "counts_by_status": manifest.get("counts_by_status"),
-            "signatures": manifest.get("signature_count")}}}
+        manifest = v1_manifest(manifest)
     collections = manifest.get("collections")
     if not isinstance(collections, dict):
         raise MaintenanceError("manifest.json: collections is missing or invalid")
-    wanted = [RECORDS] if version == 1 else list(COLLECTIONS)
-    for collection in wanted:
-        entry = collections.get(collection.name)
+    wanted = ({k.name: k.file for k in KINDS.values()} if version >= 3
+              else {f.name: f.file for f in files_of(version)})
+    optional = {f.name for f in files_of(version) if f.optional} if version < 3 else set()
+    for name, file in wanted.items():
+        if name in optional and name not in collections:
+            continue
+        entry = collections.get(name)
         if not isinstance(entry, dict):
-            raise MaintenanceError(f"manifest.json: collection {collection.name} is missing")
+            raise MaintenanceError(f"manifest.json: collection {name} is missing")
         for key, kind in _ENTRY_TYPES.items():
             value = entry.get(key)
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise MaintenanceError(f"manifest.json: {collection.name}.{key} is missing or "
-                                       f"invalid")
-        if entry["file"] != collection.file:
-            raise MaintenanceError(f"manifest.json: {collection.name} must be in {collection.file}")
+                raise MaintenanceError(f"manifest.json: {name}.{key} is missing or invalid")
+        if entry["file"] != file:
+            raise MaintenanceError(f"manifest.json: {name} must be in {file}")
+        if version >= 3 and entry.get("store") != _STORE_OF[name]:
+            raise MaintenanceError(f"manifest.json: {name} belongs to the {_STORE_OF[name]} store")
+    unknown = sorted(set(collections) - set(wanted))
+    if unknown:
+        raise MaintenanceError(f"manifest.json: unknown collection(s) {', '.join(unknown)}")
     return manifest
 
 
-def _check_items(path: Path, backup: VerifiedBackup, collection: Collection) -> None:
+def _check_items(path: Path, backup: VerifiedBackup, name: str) -> None:
     """Every line parses, keys are unique, and counts and digest match the manifest."""
+    entry = backup.manifest["collections"][name]
+    legacy = next((f for f in files_of(backup.version) if f.name == name), None)
     stats, seen = Stats(), set()
-    with backup.paths[collection.name].open("rb") as lines:
+    with backup.paths[entry["file"]].open("rb") as lines:
         for number, line in enumerate(lines, 1):
             try:
-                item = collection.from_json(json.loads(line))
-            except (ValueError, RecordFormatError) as exc:
-                raise MaintenanceError(f"{path}: {collection.name} item on line {number} is "
-                                       f"invalid: {exc}") from None
-            key = collection.key(item)
+                raw = json.loads(line)
+                if legacy is None:
+                    kind = KINDS[name]
+                    row = kind.check(raw)
+                    key = kind.key(row)
+                    line_stats(stats, kind, row, line)
+                else:
+                    raw, row = legacy.read(raw)
+                    key = str(raw.get(legacy.key))
+                    stats.add(line, key, legacy.digest(raw),
+                              str(raw.get("status")) if legacy.by_status else None,
+                              len(row["signatures"]) if legacy.kind is RECORDS else 0)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise MaintenanceError(f"{path}: {name} item on line {number} is invalid: "
+                                       f"{exc}") from None
             if key in seen:
-                raise MaintenanceError(f"{path}: {collection.name} item {key} appears twice")
+                raise MaintenanceError(f"{path}: {name} item {key} appears twice")
             seen.add(key)
-            stats.add(collection, item, line)
-    entry, found = backup.entry(collection), stats.manifest(collection)
-    wrong = [f"{collection.name}.{key}" for key in ("count", "signatures", "counts_by_status",
-                                                    "digest")
+    found = stats.entry(entry["file"], True, True)
+    wrong = [f"{name}.{key}" for key in ("count", "signatures", "counts_by_status", "digest")
              if key in entry and entry[key] != found.get(key)]
     if wrong:
-        raise MaintenanceError(f"{path}: the {collection.name} do not match the manifest's "
+        raise MaintenanceError(f"{path}: the {name} do not match the manifest's "
                                f"{', '.join(wrong)}; nothing was restored")
 
 
 def _read_back(store: TxStore, backup: VerifiedBackup, cosigners: CosignerStore | None) -> None:
-    """The store holds exactly the backup's items: none missing, none different, none extra."""
-    # iter_all() rather than get(): only iter_all() promises sources and signers (SQLite's get()
-    # leaves them out), and one scan beats a query per record.
-    stored: dict[Collection, Iterator[Any]] = {
-        RECORDS: store.iter_all(), DELIVERIES: store.iter_deliveries(),
-        CONTROLS: iter([Control(k, v) for k, v in store.all_controls().items()]),
-        SUBSCRIPTIONS: iter(cosigners.all_subscriptions() if cosigners else [])}
+    """The stores hold exactly the backup's rows: none missing, none different, none extra."""
     problems = []
-    for collection, items in stored.items():
-        expected = {collection.key(i): collection.digest(i) for i in backup.items(collection)}
-        for item in items:
-            key = collection.key(item)
-            want = expected.pop(key, None)
-            if want is None:
-                problems.append(f"{collection.name} {key} is not in the backup")
-            elif collection.digest(item) != want:
-                problems.append(f"{collection.name} {key} differs from the backup")
-        problems += [f"{collection.name} {key} is missing" for key in expected]
+    with everything(store, cosigners, copy=False) as snap:
+        for _, kind, rows in snap.parts:
+            expected = {kind.key(r): row_digest(r) for r in backup.rows(kind)}
+            for row in rows:
+                key = kind.key(row)
+                want = expected.pop(key, None)
+                if want is None:
+                    problems.append(f"{kind.name} {key} is not in the backup")
+                elif row_digest(row) != want:
+                    problems.append(f"{kind.name} {key} differs from the backup")
+            problems += [f"{kind.name} {key} is missing" for key in expected]
     if problems:
         more = f" ... and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
         raise MaintenanceError("read-back verification failed: " + "; ".join(problems[:_SHOWN]) + more)

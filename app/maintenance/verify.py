@@ -1,8 +1,9 @@
 """``refractor backup verify``: prove an archive restores, without touching the live store.
 
-The archive is checked against its manifest (checksums, counts, per-item digests), then restored
-into a scratch SQLite database in a private temporary directory and read back item by item: what
-the restore drill runs weekly against the latest off-host backup.
+The archive is checked against its manifest (checksums, counts, per-row digests), then every
+collection of both stores (records, jobs, controls; used challenges, subscriptions, their events
+and quotas) is restored into a scratch SQLite database in a private temporary directory and read
+back row by row: what the restore drill runs weekly against the latest off-host backup.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def verify_backup(path: Path) -> dict[str, Any]:
             subscribers.close()
         manifest = backup.manifest
         expected = backup.counts()
+        backup_signatures = backup.signature_count
     if restored != expected:  # read-back compares item by item; this guards the counting too
         raise MaintenanceError(f"the scratch restore holds {restored}, the manifest says {expected}")
     return {"archive": str(path), "ok": True, "created_at": manifest.get("created_at"),
             "format_version": manifest["format_version"],
             "source_engine": manifest.get("source_engine"), "counts": restored,
-            "signatures": int(manifest["collections"]["records"].get("signatures", 0))}
+            "signatures": backup_signatures}

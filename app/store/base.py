@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from app.errors import ValidationFailed
 from app.jobs.model import Job, JobState
-from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
+from app.store.snapshot import Kind, Row, StoreExport
+from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +31,6 @@ class TxQuery:
 
 class SnapshotUnavailable(Exception):
     """The engine could not take a snapshot (a missing or unreadable database file)."""
-
-
-@dataclass
-class Snapshot:
-    """Every collection of a store as of one moment, as far as the engine allows."""
-
-    engine: str
-    consistency: str  # "snapshot" or "per-record"
-    records: Iterator[TxRecord]
-    deliveries: Callable[[], Iterator[Delivery]]  # read after the records, in the same snapshot
-    controls: Callable[[], dict[str, dict[str, Any]]]
-    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,26 +131,17 @@ class TxStore(Protocol):
     def hashes_with_status(self, status: TxStatus, limit: int) -> list[str]:
         """Up to ``limit`` hashes of records in ``status`` (for reconciling with the jobs)."""
 
-    # -- backups: every collection, whole --
+    # -- backups and restores: every collection, whole (app.store.snapshot) --
 
     engine: str  # "sqlite", "mongodb": how backups name where they came from
+    snapshot_kinds: tuple[Kind, ...]
 
-    def snapshot(self, workdir: Path | None = None) -> AbstractContextManager[Snapshot]:
-        """Every collection as of one moment (``workdir`` may hold a temporary copy); raise
-        SnapshotUnavailable if the store cannot be read at all."""
+    def export_snapshot(self) -> AbstractContextManager[StoreExport]:
+        """Records, jobs and controls as rows, read as of one moment where the engine can."""
 
-    def iter_deliveries(self) -> Iterator[Delivery]:
-        """Every callback delivery with its attempt log, by id (the ``deliver_callback`` jobs)."""
-
-    def restore_delivery(self, delivery: Delivery) -> None:
-        """Write a delivery exactly as given, replacing any with the same id."""
-
-    def all_controls(self) -> dict[str, dict[str, Any]]:
-        """Every queue control (pause, concurrency, schema version, ...) by name."""
-
-    def clear(self) -> None:
-        """Delete every record, job and control: a restore replaces the store's contents.
-        Only run while no instance uses the store."""
+    def import_snapshot(self, collections: Mapping[str, Iterable[Row]]) -> None:
+        """Replace every record, job and control with these rows (a restore). Only run while no
+        instance uses the store."""
 
     # The other collections of the same database, each behind its own interface.
     @property
@@ -215,11 +194,8 @@ class JobStore(Protocol):
     def delete_final_before(self, cutoff: float, limit: int) -> int:
         """Delete succeeded/dead jobs last updated before ``cutoff``."""
 
-    def iter_kind(self, kind: str) -> Iterator[Job]:
-        """Every job of ``kind``, by id (backups)."""
-
     def put(self, job: Job) -> None:
-        """Write a job exactly as given, replacing any with the same id (restores)."""
+        """Write a job exactly as given, replacing any with the same id."""
 
 
 class ControlStore(Protocol):
@@ -228,6 +204,3 @@ class ControlStore(Protocol):
     def get(self, name: str) -> dict[str, Any] | None: ...
 
     def set(self, name: str, value: dict[str, Any]) -> None: ...
-
-    def all(self) -> dict[str, dict[str, Any]]:
-        """Every control by name (backups)."""

@@ -5,10 +5,15 @@ Kept apart from the transaction store: different collections, different life cyc
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.settings import Settings
+
+if TYPE_CHECKING:  # app.store.snapshot builds on the types above
+    from app.store.snapshot import Kind, Row, StoreExport
 
 
 @dataclass(slots=True)
@@ -83,12 +88,15 @@ class CosignerStore(Protocol):
     def delete_events_before(self, cutoff: float) -> int:
         """Drop delivered and failed events created before ``cutoff``."""
 
-    def all_subscriptions(self) -> list[Subscription]:
-        """Every subscription, by id (backups)."""
+    # -- backups and restores: every collection, whole (app.store.snapshot) --
 
-    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
-        """Make these the only subscriptions (a restore); only while no instance runs."""
+    snapshot_kinds: tuple[Kind, ...]
 
+    def export_snapshot(self) -> AbstractContextManager[StoreExport]:
+        """Used challenges, subscriptions, their events and the event quotas as rows."""
+
+    def import_snapshot(self, collections: Mapping[str, Iterable[Row]]) -> None:
+        """Replace everything with these rows (a restore); only while no instance runs."""
 
 def open_cosigner_store(settings: Settings) -> CosignerStore:
     if settings.storage == "mongodb":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
@@ -9,6 +11,23 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from app.store.cosigners import EventDelivery, Subscription
+from app.store.mongo import insert_batches, snapshot_reads
+from app.store.snapshot import (
+    CHALLENGES,
+    COSIGNER_KINDS,
+    EVENTS,
+    QUOTAS,
+    SUBSCRIPTIONS,
+    Kind,
+    StoreExport,
+    challenge_row,
+    event_row,
+    given,
+    quota_row,
+    row_event,
+    row_subscription,
+    subscription_row,
+)
 
 
 class MongoCosignerStore:
@@ -85,22 +104,6 @@ class MongoCosignerStore:
         self.events_.delete_many({"subscription": subscription_id})
         return True
 
-    def all_subscriptions(self) -> list[Subscription]:
-        return [Subscription(d["_id"], d["account"], d["url"], list(d["events"]), d["secret"],
-                             d["created_at"]) for d in self.subs.find({}).sort("_id", ASCENDING)]
-
-    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
-        self.subs.delete_many({})
-        self.counts.delete_many({})
-        counts: dict[str, int] = {}
-        for s in subscriptions:
-            self.subs.insert_one({"_id": s.id, "account": s.account, "url": s.url,
-                                  "events": s.events, "secret": s.secret,
-                                  "created_at": s.created_at})
-            counts[s.account] = counts.get(s.account, 0) + 1
-        for account, n in counts.items():  # the per-account counters the limit relies on
-            self.counts.insert_one({"_id": account, "n": n})
-
     def take_quota(self, account: str, window: int, limit: int) -> bool:
         key = f"{account}:{window}"
         self.quota.delete_many({"account": account, "window": {"$lt": window}})
@@ -114,12 +117,7 @@ class MongoCosignerStore:
         return True
 
     def add_event(self, event: EventDelivery) -> None:
-        self.events_.insert_one({"_id": event.id, "subscription": event.subscription,
-                                 "account": event.account, "stream": event.stream,
-                                 "type": event.type, "payload": event.payload,
-                                 "created_at": event.created_at, "status": event.status,
-                                 "attempts": event.attempts, "last_error": event.last_error,
-                                 "log": event.log})
+        self.events_.insert_one(_event_doc(event))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         docs = self.events_.find({"subscription": subscription_id, "stream": stream,
@@ -142,6 +140,67 @@ class MongoCosignerStore:
         result = self.events_.delete_many({"created_at": {"$lt": cutoff},
                                            "status": {"$ne": "pending"}})
         return int(result.deleted_count)
+
+
+    # -- snapshots (backups and restores): every collection, whole --
+
+    snapshot_kinds: tuple[Kind, ...] = COSIGNER_KINDS
+
+    @contextlib.contextmanager
+    def export_snapshot(self) -> Iterator[StoreExport]:
+        """Every collection in one snapshot session where the server has them (see MongoStore);
+        the per-account subscription counters are not exported: an import recounts them."""
+        with snapshot_reads(self._client) as (session, note):
+            def each(collection: Collection[dict[str, Any]],
+                     sort: list[tuple[str, int]] | None = None) -> Iterator[dict[str, Any]]:
+                return iter(collection.find({}, session=session).sort(sort or [("_id", ASCENDING)]))
+
+            yield StoreExport("per-document" if session is None else "snapshot", {
+                CHALLENGES.name: (challenge_row(d["_id"], d["expires_at"])
+                                  for d in each(self.challenges)),
+                SUBSCRIPTIONS.name: (subscription_row(_subscription(d)) for d in each(self.subs)),
+                EVENTS.name: (event_row(_event(d)) for d in each(self.events_)),
+                QUOTAS.name: (quota_row(d["account"], d["window"], d["n"]) for d in each(
+                    self.quota, [("account", ASCENDING), ("window", ASCENDING)])),
+            }, note)
+
+    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+        for collection in (self.challenges, self.subs, self.counts, self.events_, self.quota):
+            collection.delete_many({})
+        insert_batches(self.challenges, ({"_id": r["id"], "expires_at": r["expires_at"]}
+                                         for r in given(collections, CHALLENGES)))
+        counts: dict[str, int] = {}
+
+        def subscriptions() -> Iterator[dict[str, Any]]:
+            for s in map(row_subscription, given(collections, SUBSCRIPTIONS)):
+                counts[s.account] = counts.get(s.account, 0) + 1
+                yield _subscription_doc(s)
+
+        insert_batches(self.subs, subscriptions())
+        # the per-account counters the subscription limit relies on
+        insert_batches(self.counts, ({"_id": a, "n": n} for a, n in counts.items()))
+        insert_batches(self.events_, (_event_doc(e)
+                                      for e in map(row_event, given(collections, EVENTS))))
+        insert_batches(self.quota, ({"_id": f"{r['account']}:{r['slot']}", "account": r["account"],
+                                     "window": r["slot"], "n": r["n"]}
+                                    for r in given(collections, QUOTAS)))
+
+
+def _subscription(d: dict[str, Any]) -> Subscription:
+    return Subscription(d["_id"], d["account"], d["url"], list(d["events"]), d["secret"],
+                        d["created_at"])
+
+
+def _subscription_doc(s: Subscription) -> dict[str, Any]:
+    return {"_id": s.id, "account": s.account, "url": s.url, "events": s.events,
+            "secret": s.secret, "created_at": s.created_at}
+
+
+def _event_doc(event: EventDelivery) -> dict[str, Any]:
+    return {"_id": event.id, "subscription": event.subscription, "account": event.account,
+            "stream": event.stream, "type": event.type, "payload": event.payload,
+            "created_at": event.created_at, "status": event.status, "attempts": event.attempts,
+            "last_error": event.last_error, "log": event.log}
 
 
 def _event(d: dict[str, Any]) -> EventDelivery:

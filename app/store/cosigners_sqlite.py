@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from app.store.cosigners import EventDelivery, Subscription
-from app.store.sqlite import check_synchronous
+from app.store.snapshot import (
+    CHALLENGES,
+    COSIGNER_KINDS,
+    EVENTS,
+    QUOTAS,
+    SUBSCRIPTIONS,
+    Kind,
+    StoreExport,
+    challenge_row,
+    event_row,
+    given,
+    quota_row,
+    row_event,
+    row_subscription,
+    subscription_row,
+)
+from app.store.sqlite import check_synchronous, sqlite_uri
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -137,32 +155,6 @@ class SqliteCosignerStore:
                          (subscription_id,))
         return cur.rowcount == 1
 
-    def all_subscriptions(self) -> list[Subscription]:
-        try:
-            rows = self._conn().execute(
-                "SELECT id, account, url, events, secret, created_at FROM subscriptions ORDER BY id"
-            ).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # a database the co-signer features never touched
-                return []
-            raise
-        return [Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5]) for r in rows]
-
-    def replace_subscriptions(self, subscriptions: list[Subscription]) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DELETE FROM subscriptions")
-            conn.executemany(
-                "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.id, s.account, s.url, json.dumps(s.events), s.secret, s.created_at)
-                 for s in subscriptions])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
     def take_quota(self, account: str, window: int, limit: int) -> bool:
         conn = self._conn()
         conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?", (account, window))
@@ -175,10 +167,7 @@ class SqliteCosignerStore:
     def add_event(self, event: EventDelivery) -> None:
         self._conn().execute(
             f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
-            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})",
-            (event.id, event.subscription, event.account, event.stream, event.type,
-             json.dumps(event.payload), event.created_at, event.status, event.attempts,
-             event.last_error, json.dumps(event.log)))
+            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         rows = self._conn().execute(
@@ -204,6 +193,87 @@ class SqliteCosignerStore:
         cur = self._conn().execute("DELETE FROM subscription_events WHERE created_at < ? AND "
                                    "status != 'pending'", (cutoff,))
         return cur.rowcount
+
+
+    # -- snapshots (backups and restores): every table, whole --
+
+    snapshot_kinds: tuple[Kind, ...] = COSIGNER_KINDS
+
+    @contextlib.contextmanager
+    def export_snapshot(self) -> Iterator[StoreExport]:
+        """Every table read in one read transaction on a connection of its own."""
+        if self.path == ":memory:":
+            conn, own = self._conn(), False
+        else:
+            conn, own = sqlite3.connect(sqlite_uri(self.path, "ro"), uri=True, timeout=30,
+                                        isolation_level=None, check_same_thread=False), True
+            conn.execute("BEGIN")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
+        try:
+            yield StoreExport("snapshot" if own else "per-document", {
+                CHALLENGES.name: (challenge_row(r[0], r[1]) for r in _rows(
+                    conn, "SELECT id, expires_at FROM auth_challenges ORDER BY id")),
+                SUBSCRIPTIONS.name: (subscription_row(_subscription(r)) for r in _rows(
+                    conn, f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY id")),
+                EVENTS.name: (event_row(_event(r)) for r in _rows(
+                    conn, f"SELECT {','.join(_EVENT_COLUMNS)} FROM subscription_events ORDER BY id")),
+                QUOTAS.name: (quota_row(r[0], r[1], r[2]) for r in _rows(
+                    conn, "SELECT account, slot, n FROM event_quota ORDER BY account, slot")),
+            })
+        finally:
+            if own:
+                conn.execute("COMMIT")
+                conn.close()
+
+    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+        """One IMMEDIATE transaction: all or nothing."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("auth_challenges", "subscriptions", "subscription_events", "event_quota"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.executemany("INSERT INTO auth_challenges (id, expires_at) VALUES (?, ?)",
+                             ((r["id"], r["expires_at"]) for r in given(collections, CHALLENGES)))
+            conn.executemany(
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                ((s.id, s.account, s.url, json.dumps(s.events), s.secret, s.created_at)
+                 for s in map(row_subscription, given(collections, SUBSCRIPTIONS))))
+            conn.executemany(
+                f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
+                f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})",
+                (_event_values(e) for e in map(row_event, given(collections, EVENTS))))
+            conn.executemany("INSERT INTO event_quota (account, slot, n) VALUES (?, ?, ?)",
+                             ((r["account"], r["slot"], r["n"])
+                              for r in given(collections, QUOTAS)))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+_SUBSCRIPTION_COLUMNS = "id, account, url, events, secret, created_at"
+
+
+def _subscription(r: Any) -> Subscription:
+    return Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5])
+
+
+def _event_values(event: EventDelivery) -> tuple[Any, ...]:
+    return (event.id, event.subscription, event.account, event.stream, event.type,
+            json.dumps(event.payload), event.created_at, event.status, event.attempts,
+            event.last_error, json.dumps(event.log))
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[Any]:
+    """Every row of ``sql``; a table the co-signer features never created has none."""
+    try:
+        cursor = conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return
+        raise
+    while batch := cursor.fetchmany(500):
+        yield from batch
 
 
 def _event(r: Any) -> EventDelivery:

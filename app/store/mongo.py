@@ -14,8 +14,7 @@ or lets a process decide on data that may be rolled back.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from bson import Binary
@@ -26,11 +25,24 @@ from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidOperati
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from app.jobs.kinds import DELIVER_CALLBACK
-from app.store.base import Page, Snapshot, TxQuery
-from app.store.deliveries import to_delivery, to_job
-from app.store.mongo_jobs import MongoControlStore, MongoJobStore, migrate_deliveries
-from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
+from app.store.base import Page, TxQuery
+from app.store.mongo_jobs import MongoControlStore, MongoJobStore, _job, migrate_deliveries
+from app.store.mongo_jobs import _doc as _job_doc
+from app.store.snapshot import (
+    CONTROLS,
+    JOBS,
+    RECORDS,
+    TX_KINDS,
+    Kind,
+    StoreExport,
+    control_row,
+    given,
+    job_row,
+    record_row,
+    row_job,
+    row_record,
+)
+from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 WRITE_CONCERN = WriteConcern(w="majority", j=True)
 READ_CONCERN = ReadConcern("majority")
@@ -224,57 +236,68 @@ class MongoStore:
     def hashes_with_status(self, status: TxStatus, limit: int) -> list[str]:
         return [d["_id"] for d in self.txs.find({"status": status.value}, {"_id": 1}).limit(limit)]
 
-    # -- backups --
+    # -- snapshots (backups and restores): every collection, whole --
 
-    def iter_deliveries(self) -> Iterator[Delivery]:
-        return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK))
-
-    def restore_delivery(self, delivery: Delivery) -> None:
-        self.jobs.put(to_job(delivery))
-
-    def all_controls(self) -> dict[str, dict[str, Any]]:
-        return self.controls.all()
-
-    def clear(self) -> None:
-        self.txs.delete_many({})
-        self.jobs.clear()
-        self.controls.clear()
+    snapshot_kinds: tuple[Kind, ...] = TX_KINDS
 
     @contextlib.contextmanager
-    def snapshot(self, workdir: Path | None = None) -> Iterator[Snapshot]:
-        """A snapshot session (replica sets and sharded clusters, 5.0+); a standalone server
-        cannot do that, so its records are read plainly, each consistent only with itself."""
-        session: ClientSession | None = None
-        try:
-            session = self._client.start_session(snapshot=True)
-            cursor = self.txs.find({}, session=session).sort("_id", ASCENDING)
-            # The first batch is where a server without snapshot reads says so.
-            first = next(cursor, None)
+    def export_snapshot(self) -> Iterator[StoreExport]:
+        """txs, jobs and controls in one snapshot session (replica sets and sharded clusters,
+        5.0+: every read at the same cluster time); a standalone server cannot do that, so each
+        document is then read consistent only with itself."""
+        with snapshot_reads(self._client) as (session, note):
+            db = self.txs.database
+            yield StoreExport("per-document" if session is None else "snapshot", {
+                RECORDS.name: (record_row(_record(d)) for d in
+                               db["txs"].find({}, session=session).sort("_id", ASCENDING)),
+                JOBS.name: (job_row(_job(d)) for d in
+                            db["jobs"].find({}, session=session).sort("_id", ASCENDING)),
+                CONTROLS.name: (control_row(d["_id"], dict(d.get("value") or {})) for d in
+                                db["controls"].find({}, session=session).sort("_id", ASCENDING)),
+            }, note)
+
+    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+        """Not atomic across documents: a restore keeps a safety backup for that reason."""
+        db = self.txs.database
+        for name in ("txs", "jobs", "controls"):
+            db[name].delete_many({})
+        insert_batches(db["txs"], (_doc(row_record(r)) for r in given(collections, RECORDS)))
+        insert_batches(db["jobs"], (_job_doc(row_job(r)) for r in given(collections, JOBS)))
+        insert_batches(db["controls"], ({"_id": r["name"], "value": r["value"]}
+                                        for r in given(collections, CONTROLS)))
+
+
+@contextlib.contextmanager
+def snapshot_reads(client: MongoClient[dict[str, Any]]
+                   ) -> Iterator[tuple[ClientSession | None, str | None]]:
+    """A snapshot session, or None (and why) where the server has no snapshot reads."""
+    try:
+        session = client.start_session(snapshot=True)
+    except (OperationFailure, ConfigurationError, InvalidOperation) as exc:
+        yield None, f"MongoDB snapshot reads are unavailable ({exc}); read without one"
+        return
+    try:
+        try:  # the first read is where a server without snapshot reads says so
+            client.get_default_database(default="refractor")["controls"].find_one(
+                {}, session=session)
         except (OperationFailure, ConfigurationError, InvalidOperation) as exc:
-            if session is not None:
-                session.end_session()
-            yield Snapshot("mongodb", "per-record", self.iter_all(), self.iter_deliveries,
-                           self.all_controls,
-                           note=f"MongoDB snapshot reads are unavailable ({exc}); read without one")
+            yield None, f"MongoDB snapshot reads are unavailable ({exc}); read without one"
             return
-        held = session
+        yield session, None
+    finally:
+        session.end_session()
 
-        def records() -> Iterator[TxRecord]:
-            if first is None:
-                return
-            yield _record(first)
-            for doc in cursor:
-                yield _record(doc)
 
-        def deliveries() -> Iterator[Delivery]:
-            return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK, held))
-
-        try:
-            yield Snapshot("mongodb", "snapshot", records(), deliveries,
-                           lambda: self.controls.all(held))
-        finally:
-            cursor.close()
-            session.end_session()
+def insert_batches(collection: Collection[dict[str, Any]], docs: Iterable[dict[str, Any]],
+                   size: int = 500) -> None:
+    batch: list[dict[str, Any]] = []
+    for doc in docs:
+        batch.append(doc)
+        if len(batch) >= size:
+            collection.insert_many(batch, ordered=True)
+            batch = []
+    if batch:
+        collection.insert_many(batch, ordered=True)
 
 
 def _plain(fields: dict[str, Any]) -> dict[str, Any]:

@@ -7,11 +7,10 @@ read with; every write after it is conditional on ``lease_owner``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.client_session import ClientSession
 from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -181,16 +180,8 @@ class MongoJobStore:
         """Delete the succeeded/dead jobs of these records (deleted by retention)."""
         self._jobs.delete_many({"ref": {"$in": refs}, "state": {"$in": _FINAL}})
 
-    def iter_kind(self, kind: str, session: ClientSession | None = None) -> Iterator[Job]:
-        for doc in self._jobs.find({"kind": kind}, session=session).sort("_id", ASCENDING):
-            yield _job(doc)
-
     def put(self, job: Job) -> None:
         self._jobs.replace_one({"_id": job.id}, _doc(job), upsert=True)
-
-    def clear(self) -> None:
-        """Delete every job (restores replace the whole store)."""
-        self._jobs.delete_many({})
 
 
 class MongoControlStore:
@@ -203,13 +194,6 @@ class MongoControlStore:
 
     def set(self, name: str, value: dict[str, Any]) -> None:
         self._controls.update_one({"_id": name}, {"$set": {"value": value}}, upsert=True)
-
-    def all(self, session: ClientSession | None = None) -> dict[str, dict[str, Any]]:
-        return {d["_id"]: dict(d.get("value") or {})
-                for d in self._controls.find({}, session=session).sort("_id", ASCENDING)}
-
-    def clear(self) -> None:
-        self._controls.delete_many({})
 
 
 _STATES = {"pending": JobState.QUEUED, "delivered": JobState.SUCCEEDED, "failed": JobState.DEAD}

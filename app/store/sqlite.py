@@ -14,16 +14,30 @@ import json
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.jobs.kinds import DELIVER_CALLBACK
 from app.settings import SQLITE_SYNCHRONOUS
-from app.store.base import Page, Snapshot, SnapshotUnavailable, TxQuery
-from app.store.deliveries import to_delivery, to_job
-from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, migrate_deliveries
-from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
+from app.store.base import Page, SnapshotUnavailable, TxQuery
+from app.store.snapshot import (
+    CONTROLS,
+    JOBS,
+    RECORDS,
+    TX_KINDS,
+    Kind,
+    StoreExport,
+    control_row,
+    given,
+    job_row,
+    record_row,
+    row_job,
+    row_record,
+)
+from app.store.sqlite_jobs import _COLUMNS as _JOB_COLUMNS
+from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, _job, migrate_deliveries
+from app.store.sqlite_jobs import _values as _job_values
+from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS txs (
@@ -493,42 +507,77 @@ class SqliteStore:
                                     (status.value, limit)).fetchall()
         return [r[0] for r in rows]
 
-    # -- backups --
+    # -- snapshots (backups and restores): every table, whole --
 
-    def iter_deliveries(self) -> Iterator[Delivery]:
-        return (to_delivery(job) for job in self.jobs.iter_kind(DELIVER_CALLBACK))
+    snapshot_kinds: tuple[Kind, ...] = TX_KINDS
 
-    def restore_delivery(self, delivery: Delivery) -> None:
-        self.jobs.put(to_job(delivery))
+    @contextlib.contextmanager
+    def export_snapshot(self) -> Iterator[StoreExport]:
+        """Records, jobs and controls read in one read transaction on a connection of its own (WAL
+        lets the service keep writing meanwhile)."""
+        if self.path == ":memory:":  # another connection would see another database
+            conn, own = self._conn(), False
+        else:
+            conn, own = sqlite3.connect(sqlite_uri(self.path, "ro"), uri=True, timeout=30,
+                                        isolation_level=None, check_same_thread=False), True
+            conn.row_factory = sqlite3.Row
+            conn.execute("BEGIN")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
+        try:
+            yield StoreExport("snapshot" if own else "per-document", {
+                RECORDS.name: self._export_records(conn),
+                JOBS.name: (job_row(_job(r)) for r in _rows(conn, "SELECT * FROM jobs ORDER BY id")),
+                CONTROLS.name: (control_row(r[0], dict(json.loads(r[1]))) for r in
+                                _rows(conn, "SELECT name, value FROM controls ORDER BY name")),
+            })
+        finally:
+            if own:
+                conn.execute("COMMIT")
+                conn.close()
 
-    def all_controls(self) -> dict[str, dict[str, Any]]:
-        return self.controls.all()
+    def _export_records(self, conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+        for row in _rows(conn, "SELECT * FROM txs ORDER BY hash"):
+            yield record_row(self._load(conn, row, with_parties=True))
 
     @_writes
-    def clear(self) -> None:
+    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+        """One IMMEDIATE transaction: a restore that fails half-way leaves the store as it was."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for table in ("tx_parties", "signatures", "jobs", "controls", "txs"):
                 conn.execute(f"DELETE FROM {table}")
+            for row in given(collections, RECORDS):
+                record = row_record(row)
+                conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
+                             f"({','.join('?' * len(_COLUMNS))})",
+                             [_to_db(c, getattr(record, c)) for c in _COLUMNS])
+                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                                 "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
+                                                      for s in record.signatures])
+                conn.executemany(_INSERT_PARTY, _parties(record))
+            conn.executemany(f"INSERT INTO jobs ({','.join(_JOB_COLUMNS)}) "
+                             f"VALUES ({','.join('?' * len(_JOB_COLUMNS))})",
+                             (_job_values(row_job(row)) for row in given(collections, JOBS)))
+            conn.executemany("INSERT INTO controls (name, value) VALUES (?, ?)",
+                             ((row["name"], json.dumps(row["value"]))
+                              for row in given(collections, CONTROLS)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
-    # -- snapshots --
 
-    @contextlib.contextmanager
-    def snapshot(self, workdir: Path | None = None) -> Iterator[Snapshot]:
-        """SQLite's online backup API copies the database under one read transaction into a
-        private file, read at leisure while the service keeps writing."""
-        if self.path == ":memory:":
-            yield Snapshot("sqlite", "per-record", self.iter_all(), self.iter_deliveries,
-                           self.all_controls)
+def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[sqlite3.Row]:
+    """Every row of ``sql``; a table this database does not have yet has none."""
+    try:
+        cursor = conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
             return
-        with sqlite_copy(self.path, workdir) as copy:
-            yield Snapshot("sqlite", "snapshot", copy.iter_all(), copy.iter_deliveries,
-                           copy.all_controls)
+        raise
+    while batch := cursor.fetchmany(500):
+        yield from batch
 
 
 def sqlite_uri(path: str, mode: str) -> str:

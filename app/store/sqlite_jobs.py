@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from typing import Any
 
 from app.jobs.model import Job, JobState
@@ -185,17 +185,6 @@ class SqliteJobStore:
                 "('succeeded', 'dead') AND updated_at < ? LIMIT ?)", (cutoff, limit))
         return cur.rowcount
 
-    def iter_kind(self, kind: str) -> Iterator[Job]:
-        conn = self._conn()
-        last = ""
-        while True:
-            rows = conn.execute("SELECT * FROM jobs WHERE kind = ? AND id > ? ORDER BY id "
-                                "LIMIT 500", (kind, last)).fetchall()
-            if not rows:
-                return
-            yield from (_job(r) for r in rows)
-            last = rows[-1]["id"]
-
     def put(self, job: Job) -> None:
         with self._write:
             self._conn().execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
@@ -216,10 +205,6 @@ class SqliteControlStore:
             self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
                                  "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                                  (name, json.dumps(value)))
-
-    def all(self) -> dict[str, dict[str, Any]]:
-        rows = self._conn().execute("SELECT name, value FROM controls ORDER BY name").fetchall()
-        return {r[0]: dict(json.loads(r[1])) for r in rows}
 
 
 _STATES = {"pending": "queued", "delivered": "succeeded", "failed": "dead"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.store.base import TxStore
 from app.store.cosigners import CosignerStore, Subscription
 from app.store.cosigners_mongo import MongoCosignerStore
 from app.store.cosigners_sqlite import SqliteCosignerStore
+from app.store.deliveries import to_job
 from app.store.mongo import MongoStore
 from app.txs.model import Delivery, StoredSignature, TxRecord, TxStatus
 
@@ -73,12 +76,27 @@ SAMPLE_CONTROLS = {"queue": {"paused": True, "concurrency": 7},
 
 
 def fill_all(store: TxStore) -> None:
-    """Every collection: records, deliveries and controls."""
+    """Every collection of the transaction store: records, jobs (callbacks) and controls."""
     fill(store)
     for delivery in sample_deliveries():
-        store.restore_delivery(delivery)
+        store.jobs.put(to_job(delivery))
     for name, value in SAMPLE_CONTROLS.items():
         store.controls.set(name, value)
+
+
+def add_subscriptions(cosigners: CosignerStore) -> list[Subscription]:
+    subscriptions = sample_subscriptions()
+    for subscription in subscriptions:
+        assert cosigners.add_subscription(subscription, 10)
+    return subscriptions
+
+
+def exported(store: TxStore, cosigners: CosignerStore | None = None) -> dict[str, dict[str, Any]]:
+    """Every collection of both stores as their exports give it: name -> {key: row}."""
+    from app.maintenance.snapshot import everything
+
+    with everything(store, cosigners, copy=False) as snap:
+        return {kind.name: {kind.key(r): r for r in rows} for _, kind, rows in snap.parts}
 
 
 def cosigners_of(store: TxStore) -> CosignerStore:

@@ -18,23 +18,25 @@ from pymongo.errors import OperationFailure
 from app.maintenance import MaintenanceError
 from app.maintenance.backup import default_output, write_backup
 from app.maintenance.restore import open_backup, restore_backup
-from app.maintenance.snapshot import snapshot
+from app.maintenance.snapshot import everything
 from app.store.base import TxStore
+from app.store.cosigners import EventDelivery
 from app.store.mongo import MongoStore
+from app.store.sqlite import SqliteStore
 from app.txs.model import TxRecord, TxStatus
 from tests.conftest import make_store
 from tests.maintenance.conftest import MakeStore
 from tests.maintenance.helpers import (
     SAMPLE_CONTROLS,
+    add_subscriptions,
     as_sets,
     cosigners_of,
+    exported,
     fill,
     fill_all,
     h,
     other_engine,
-    sample_deliveries,
     sample_records,
-    sample_subscriptions,
 )
 
 
@@ -67,7 +69,8 @@ def test_backup_wipe_restore_is_identical(store: TxStore, engine: str, fresh_sto
     archive = backup_of(store, tmp_path)
     target = fresh_store(engine)
     restore_into(target, archive)
-    before, after = list(store.iter_all()), list(target.iter_all())
+    # sources and signers come back as sorted sets on either engine (SQLite keeps them as rows)
+    before, after = as_sets(list(store.iter_all())), list(target.iter_all())
     assert after == before
     assert len(after) == 5 and sum(len(r.signatures) for r in after) == 4
     # floats survive bit for bit, bytes byte for byte
@@ -81,30 +84,33 @@ def test_backup_wipe_restore_is_identical(store: TxStore, engine: str, fresh_sto
 def test_archive_layout_and_manifest(store: TxStore, engine: str, tmp_path: Path) -> None:
     fill_all(store)
     cosigners = cosigners_of(store)
-    cosigners.replace_subscriptions(sample_subscriptions())
+    add_subscriptions(cosigners)
     result = write_backup(store, tmp_path / "out" / "b.tar.gz", cosigners)
     assert stat.S_IMODE(result.path.stat().st_mode) == 0o600
     assert sorted(p.name for p in result.path.parent.iterdir()) == ["b.tar.gz"]  # no temp files left
     files = members(result.path)
-    assert list(files) == ["manifest.json", "records.jsonl", "deliveries.jsonl", "controls.jsonl",
-                           "subscriptions.jsonl"]
+    assert list(files) == ["manifest.json", "records.jsonl", "jobs.jsonl", "controls.jsonl",
+                           "auth_challenges.jsonl", "subscriptions.jsonl",
+                           "subscription_events.jsonl", "event_quota.jsonl"]
     manifest = json.loads(files["manifest.json"])
     assert manifest == result.manifest
-    assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 2
+    assert manifest["format"] == "refractor-backup" and manifest["format_version"] == 3
     assert manifest["source_engine"] == engine and manifest["consistency"] == "snapshot"
     assert manifest["record_count"] == 5 and manifest["signature_count"] == 4
     assert manifest["counts_by_status"] == {s.value: 1 for s in TxStatus}
     collections = manifest["collections"]
     assert collections["subscriptions"]["count"] == 2
-    for name in ("records", "deliveries", "controls", "subscriptions"):
-        entry = collections[name]
+    for name, entry in collections.items():
         assert entry["file"] == f"{name}.jsonl"
+        assert entry["store"] == ("transactions" if name in ("records", "jobs", "controls")
+                                  else "cosigners")
         assert entry["sha256"] == hashlib.sha256(files[entry["file"]]).hexdigest()
         assert entry["bytes"] == len(files[entry["file"]])
         assert len(entry["digest"]) == 64
     assert collections["records"]["count"] == 5 and collections["records"]["signatures"] == 4
-    assert collections["deliveries"]["count"] == 2
-    assert collections["deliveries"]["counts_by_status"] == {"delivered": 1, "pending": 1}
+    assert collections["jobs"]["count"] == 2
+    assert collections["jobs"]["counts_by_status"] == {"deliver_callback/running": 1,
+                                                       "deliver_callback/succeeded": 1}
     assert collections["controls"]["count"] == 2
     controls = [json.loads(line) for line in files["controls.jsonl"].splitlines()]
     assert controls == [{"name": k, "value": v} for k, v in sorted(SAMPLE_CONTROLS.items())]
@@ -166,59 +172,6 @@ def test_non_empty_target_refused_without_force(store: TxStore, engine: str,
     assert got[h(1)].status is TxStatus.PENDING and len(got[h(1)].signatures) == 1
 
 
-def _everything(store: TxStore) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    return as_sets(list(store.iter_all())), list(store.iter_deliveries()), store.all_controls()
-
-
-@pytest.mark.mongo
-def test_restore_is_a_point_in_time_for_every_collection(
-        store: TxStore, engine: str, tmp_path: Path) -> None:
-    """backup, then add, modify and delete records, resume the queue and queue callbacks; the
-    restore gives back exactly the backup (the safety backup keeps what it replaced)."""
-    fill_all(store)
-    cosigners = cosigners_of(store)
-    cosigners.replace_subscriptions(sample_subscriptions())
-    archive = write_backup(store, tmp_path / "out" / "backup.tar.gz", cosigners).path
-    before = _everything(store)
-    assert before[2]["queue"]["paused"] is True and len(before[1]) == 2
-
-    store.restore(TxRecord(h(98), "testnet", "NEW", TxStatus.READY, 9.0, 9.0))   # added
-    store.update_fields(h(2), {"error": "modified after the backup"})               # modified
-    store.delete_final_before(1e12, 10)                                              # deleted
-    store.controls.set("queue", {"paused": False, "concurrency": 50})                # resumed
-    store.controls.set("extra", {"x": 1})
-    new = sample_deliveries()[0]
-    new.id, new.tx_hash, new.log, new.attempts = "msg_new", h(98), [], 0
-    new.lease_owner = new.lease_until = None
-    store.restore_delivery(new)                                                      # queued
-    store.restore_delivery(dataclasses.replace(sample_deliveries()[0], status="failed"))
-    cosigners.delete_subscription(sample_subscriptions()[0].account, "sub_1")
-    cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="sub_new"), 10)
-    assert _everything(store) != before
-
-    safety = tmp_path / "safety" / "before-restore.tar.gz"
-    with open_backup(archive) as backup:
-        result = restore_backup(store, backup, force=True, safety_backup=safety,
-                                cosigners=cosigners)
-    assert result.restored == {"records": 5, "deliveries": 2, "controls": 2, "subscriptions": 2}
-    assert result.previously == {"records": 4, "deliveries": 2, "controls": 3, "subscriptions": 2}
-    assert _everything(store) == before
-    assert store.get(h(98)) is None and store.controls.get("extra") is None
-    assert store.controls.get("queue") == {"paused": True, "concurrency": 7}
-    assert cosigners.all_subscriptions() == sample_subscriptions()
-    # the per-account limit still counts right after a restore
-    account = sample_subscriptions()[0].account
-    assert not cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="x"), 1)
-    assert cosigners.add_subscription(dataclasses.replace(sample_subscriptions()[0], id="y"), 2)
-    assert [s.id for s in cosigners.subscriptions(account)] == ["sub_1", "y"]
-    [pending] = [d for d in store.iter_deliveries() if d.status == "pending"]
-    assert pending == sample_deliveries()[0]
-
-    with open_backup(safety) as kept:  # what was replaced can be had back
-        assert kept.counts() == {"records": 4, "deliveries": 2, "controls": 3, "subscriptions": 2}
-    assert stat.S_IMODE(safety.stat().st_mode) == 0o600
-
-
 def test_format_1_archives_still_restore(store: TxStore, engine: str, fresh_store: MakeStore,
                                          tmp_path: Path) -> None:
     fill_all(store)
@@ -235,7 +188,8 @@ def test_format_1_archives_still_restore(store: TxStore, engine: str, fresh_stor
     target = fresh_store(engine)
     restore_into(target, old)
     assert as_sets(list(target.iter_all())) == as_sets(list(store.iter_all()))
-    assert list(target.iter_deliveries()) == [] and target.all_controls() == {}
+    assert {name: rows for name, rows in exported(target).items() if rows} == {
+        "records": exported(store)["records"]}
 
 
 def test_verify_restores_into_a_scratch_database(store: TxStore, engine: str,
@@ -243,10 +197,17 @@ def test_verify_restores_into_a_scratch_database(store: TxStore, engine: str,
     from app.maintenance.verify import verify_backup
 
     fill_all(store)
-    archive = backup_of(store, tmp_path)
+    cosigners = cosigners_of(store)
+    [sub, _] = add_subscriptions(cosigners)
+    assert cosigners.use_challenge("challenge-1", 1e10, 1.0)
+    cosigners.add_event(EventDelivery("msg_e1", sub.id, sub.account, h(1), "tx.ready",
+                                      {"hash": h(1)}, 5.0, log=[{"at": 6.0, "status": 500}]))
+    assert cosigners.take_quota(sub.account, 7, 10)
+    archive = write_backup(store, tmp_path / "out" / "backup.tar.gz", cosigners).path
     report = verify_backup(archive)
     assert report["ok"] is True and report["source_engine"] == engine
-    assert report["counts"] == {"records": 5, "deliveries": 2, "controls": 2, "subscriptions": 0}
+    assert report["counts"] == {"records": 5, "jobs": 2, "controls": 2, "auth_challenges": 1,
+                                "subscriptions": 2, "subscription_events": 1, "event_quota": 1}
     assert report["signatures"] == 4
     with pytest.raises(MaintenanceError, match="checksum|corrupt"):
         verify_backup(_flipped(archive, tmp_path))
@@ -296,10 +257,9 @@ def _dropped_record(archive: Path, tmp: Path) -> Path:
     return _refiled(files, "records.jsonl", records, tmp)
 
 
-def _dropped_delivery(archive: Path, tmp: Path) -> Path:
+def _dropped_job(archive: Path, tmp: Path) -> Path:
     files = members(archive)
-    return _refiled(files, "deliveries.jsonl", files["deliveries.jsonl"].splitlines(keepends=True)[0],
-                    tmp)
+    return _refiled(files, "jobs.jsonl", files["jobs.jsonl"].splitlines(keepends=True)[0], tmp)
 
 
 def _unpaused(archive: Path, tmp: Path) -> Path:
@@ -351,15 +311,17 @@ def _missing(archive: Path, tmp: Path) -> Path:
     (_tampered_with_new_checksum, "do not match the manifest's records.digest"),
     (_dropped_record,
      "records.count, records.signatures, records.counts_by_status, records.digest"),
-    (_dropped_delivery, "deliveries.count, deliveries.counts_by_status, deliveries.digest"),
+    (_dropped_job, "jobs.count, jobs.counts_by_status, jobs.digest"),
     (_unpaused, "do not match the manifest's controls.digest"),
-    (_without("deliveries.jsonl"), "deliveries.jsonl is missing"),
+    (_without("jobs.jsonl"), "jobs.jsonl is missing"),
+    (_without("auth_challenges.jsonl"), "auth_challenges.jsonl is missing"),
     (_edit_manifest("collections.records", count=6), "do not match the manifest's records.count"),
     (_edit_manifest("collections.controls", sha256="0" * 64), "controls.jsonl does not match its "
                                                               "checksum"),
-    (_edit_manifest("collections.deliveries", file="x.jsonl"), "deliveries must be in"),
+    (_edit_manifest("collections.jobs", file="x.jsonl"), "jobs must be in"),
+    (_edit_manifest("collections.jobs", store="cosigners"), "jobs belongs to the transactions"),
     (_edit_manifest(collections={}), "collection records is missing"),
-    (_edit_manifest(format_version=3), "newer than this Refractor reads"),
+    (_edit_manifest(format_version=4), "newer than this Refractor reads"),
     (_edit_manifest(format="something-else"), "not describe a Refractor backup"),
     (_without_manifest, "manifest.json is missing"),
     (_extra_member, "unexpected member '../evil'"),
@@ -375,19 +337,18 @@ def test_damaged_archives_are_rejected_before_writing(
     target = fresh_store(engine)
     with pytest.raises(MaintenanceError, match=message):
         restore_into(target, bad)
-    assert list(target.iter_all()) == [] and list(target.iter_deliveries()) == []
-    assert target.count_by_status() == {} and target.all_controls() == {}
+    assert all(rows == {} for rows in exported(target).values())
 
 
 class LossyStore:
-    """A store whose restore() quietly drops signatures: read-back must notice."""
+    """A store whose import quietly drops signatures: read-back must notice."""
 
     def __init__(self, inner: TxStore) -> None:
         self.inner = inner
 
-    def restore(self, record: TxRecord) -> None:
-        record.signatures = []
-        self.inner.restore(record)
+    def import_snapshot(self, collections: dict[str, Any]) -> None:
+        records = ({**row, "signatures": []} for row in collections["records"])
+        self.inner.import_snapshot({**collections, "records": records})
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -406,12 +367,12 @@ def test_sqlite_snapshot_is_taken_at_one_moment(tmp_path: Path,
     live = make_store("sqlite", tmp_path, request)
     live.ensure_schema()
     fill(live)
-    with snapshot(live) as snap:
+    with everything(live, None) as snap:
         live.restore(TxRecord(h(77), "testnet", "X", TxStatus.PENDING, 1.0, 1.0))
         live.update_fields(h(1), {"error": "changed later"})
-        seen = list(snap.records)
-    assert [r.hash for r in seen] == [h(i) for i in range(1, 6)]
-    assert seen[0].error is None
+        [seen] = [list(rows) for _, kind, rows in snap.parts if kind.name == "records"]
+    assert [r["hash"] for r in seen] == [h(i) for i in range(1, 6)]
+    assert seen[0]["error"] is None
     live.close()
 
 
@@ -437,8 +398,61 @@ def test_mongo_without_snapshot_reads_falls_back(tmp_path: Path, fresh_store: Ma
 
     monkeypatch.setattr(store.txs.database.client, "start_session", no_snapshots)
     result = write_backup(store, tmp_path / "b.tar.gz")
-    assert result.manifest["consistency"] == "per-record"
+    assert result.manifest["consistency"] == "per-document"
     assert result.note is not None and "standalone" in result.note
     target = fresh_store("mongodb")
     restore_into(target, result.path)
-    assert list(target.iter_all()) == list(store.iter_all())
+    assert list(target.iter_all()) == as_sets(list(store.iter_all()))
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("fixture", ["format2-dbe6fac.tar.gz", "format2-8c1189c.tar.gz"])
+def test_format_2_archives_of_earlier_releases_restore(
+        store: TxStore, engine: str, tmp_path: Path, fixture: str) -> None:
+    """Archives written by earlier releases' code (tests/maintenance/fixtures; 8c1189c's records
+    still carry the queue fields records had before the job queue, and its digests cover them)."""
+    from app.maintenance.verify import verify_backup
+
+    archive = FIXTURES / fixture
+    report = verify_backup(archive)
+    assert report["format_version"] == 2 and report["signatures"] == 4
+    subscriptions = 1 if "dbe6fac" in fixture else 0
+    assert report["counts"] == {"records": 3, "jobs": 2, "controls": 1, "auth_challenges": 0,
+                                "subscriptions": subscriptions, "subscription_events": 0,
+                                "event_quota": 0}
+    cosigners = cosigners_of(store)
+    with open_backup(archive) as backup:
+        restore_backup(store, backup, cosigners=cosigners)
+    got = exported(store, cosigners)
+    assert sorted(got["records"]) == [h(1), h(2), h(4)]
+    assert "attempts" not in got["records"][h(2)]  # the old queue fields are dropped
+    assert got["records"][h(1)]["derived"]["summary"]["text"] == "payé ✓"
+    assert store.controls.get("queue") == {"paused": True, "concurrency": 7}
+    jobs = sorted(got["jobs"].values(), key=lambda j: j["id"])
+    assert [(j["kind"], j["state"], j["ref"]) for j in jobs] == [
+        ("deliver_callback", "running", h(4)), ("deliver_callback", "succeeded", h(4))]
+    assert jobs[0]["data"]["msgId"] == "msg_" + "a" * 20 and jobs[0]["log"][0]["status"] == 503
+    assert len(got["subscriptions"]) == subscriptions
+
+
+def test_format_2_digests_cover_the_old_queue_fields(tmp_path: Path) -> None:
+    files = members(FIXTURES / "format2-8c1189c.tar.gz")
+    records = files["records.jsonl"].replace(b'"attempts":2,', b'"attempts":3,')
+    with pytest.raises(MaintenanceError, match="do not match the manifest's records.digest"):
+        restore_into(SqliteStore(str(tmp_path / "x.db")),
+                     _refiled(files, "records.jsonl", records, tmp_path))
+
+
+def test_subscription_limit_counts_right_after_a_restore(store: TxStore, engine: str,
+                                                         tmp_path: Path) -> None:
+    cosigners = cosigners_of(store)
+    [first, _] = add_subscriptions(cosigners)
+    archive = write_backup(store, tmp_path / "b.tar.gz", cosigners).path
+    assert cosigners.delete_subscription(first.account, first.id)
+    with open_backup(archive) as backup:
+        restore_backup(store, backup, force=True, cosigners=cosigners)
+    assert [s.id for s in cosigners.subscriptions(first.account)] == [first.id]
+    assert not cosigners.add_subscription(dataclasses.replace(first, id="x"), 1)
+    assert cosigners.add_subscription(dataclasses.replace(first, id="y"), 2)

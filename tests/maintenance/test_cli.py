@@ -82,14 +82,16 @@ def test_backup_verify_and_machine_readable_results(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     result = json.loads(made.stdout)
     assert result["path"] == str(tmp_path / "b.tar.gz")
-    assert result["manifest"]["collections"]["deliveries"]["count"] == 2
+    assert result["manifest"]["collections"]["jobs"]["count"] == 2
 
     verified = refractor(cfg, "backup", "verify", "--json", str(tmp_path / "b.tar.gz"))
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout)["counts"] == {"records": 5, "deliveries": 2, "controls": 2,
-                                                     "subscriptions": 0}
+    counts = {"records": 5, "jobs": 2, "controls": 2, "auth_challenges": 0, "subscriptions": 0,
+              "subscription_events": 0, "event_quota": 0}
+    assert json.loads(verified.stdout)["counts"] == counts
     text = refractor(cfg, "backup", "verify", str(tmp_path / "b.tar.gz"))
-    assert "5 records, 4 signatures, 2 deliveries, 2 controls, 0 subscriptions" in text.stdout
+    assert ("(format 3): 5 records, 4 signatures, 2 jobs, 2 controls, 0 auth_challenges, "
+            "0 subscriptions, 0 subscription_events, 0 event_quota" in text.stdout), text.stdout
     (tmp_path / "bad.tar.gz").write_bytes((tmp_path / "b.tar.gz").read_bytes()[:300])
     broken = refractor(cfg, "backup", "verify", str(tmp_path / "bad.tar.gz"))
     assert broken.returncode == 1 and broken.stderr.startswith("refractor backup verify: error: ")
@@ -98,8 +100,7 @@ def test_backup_verify_and_machine_readable_results(tmp_path: Path) -> None:
                          str(tmp_path / "safety.tar.gz"), str(tmp_path / "b.tar.gz"))
     assert restored.returncode == 0, restored.stderr
     report = json.loads(restored.stdout)
-    assert report["restored"] == report["previously"] == {"records": 5, "deliveries": 2,
-                                                          "controls": 2, "subscriptions": 0}
+    assert report["restored"] == report["previously"] == counts
     assert report["safety_backup"] == str(tmp_path / "safety.tar.gz")
     assert stat.S_IMODE((tmp_path / "safety.tar.gz").stat().st_mode) == 0o600
 

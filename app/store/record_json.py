@@ -1,4 +1,4 @@
-"""One TxRecord as one JSON object (the lines of a backup's records.jsonl), and its digest.
+"""One TxRecord as one JSON object (a row of the "records" snapshot collection), and its digest.
 
 Python's JSON float repr round-trips exactly, so times survive unchanged. The digest is taken over a
 canonical form that ignores what the engines legitimately differ on: SQLite keeps ``sources`` and
@@ -21,6 +21,8 @@ _FLOATS = {"created_at", "updated_at", "ready_at", "next_attempt_at"}
 _INTS = {"min_time", "max_time", "submitted", "sig_count"}
 # Queue fields records carried before the job queue had its own store; read and dropped.
 _LEGACY = {"attempts", "due_at", "lease_owner", "lease_until"}
+_LEGACY_FLOATS = {"due_at", "lease_until"}
+_LEGACY_INTS = {"attempts"}
 _SETS = ("sources", "signers")
 _SIG_KEYS = {"key", "signature", "added_at"}
 
@@ -89,16 +91,37 @@ def _number(value: Any, kind: type[float] | type[int]) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def canonical(record: TxRecord) -> dict[str, Any]:
+    """The record as JSON in the form both engines give back alike: sources and signers as sorted
+    sets, times as floats, integral counters as ints."""
+    return _normalised(to_json(record))
+
+
+def _normalised(data: dict[str, Any]) -> dict[str, Any]:
+    for name in _SETS:
+        if name in data:
+            data[name] = sorted(set(data[name]))
+    for name in (_FLOATS | _LEGACY_FLOATS) & data.keys():
+        data[name] = _number(data[name], float)
+    for name in (_INTS | _LEGACY_INTS) & data.keys():
+        data[name] = _number(data[name], int)
+    for sig in data.get("signatures") or []:
+        if isinstance(sig, dict) and "added_at" in sig:
+            sig["added_at"] = _number(sig["added_at"], float)
+    return data
+
+
+def _sha256(data: dict[str, Any]) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def digest(record: TxRecord) -> str:
     """sha256 of the record's canonical JSON (engine-independent)."""
-    data = to_json(record)
-    for name in _SETS:
-        data[name] = sorted(set(data[name]))
-    for name in _FLOATS:
-        data[name] = _number(data[name], float)
-    for name in _INTS:
-        data[name] = _number(data[name], int)
-    for sig in data["signatures"]:
-        sig["added_at"] = _number(sig["added_at"], float)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return _sha256(canonical(record))
+
+
+def raw_digest(data: dict[str, Any]) -> str:
+    """The digest of a record line as it was written, fields since removed included: archives
+    made before the job queue carry its fields in their records, and their digests cover them."""
+    return _sha256(_normalised(json.loads(json.dumps(data))))
