@@ -456,3 +456,35 @@ def test_subscription_limit_counts_right_after_a_restore(store: TxStore, engine:
     assert [s.id for s in cosigners.subscriptions(first.account)] == [first.id]
     assert not cosigners.add_subscription(dataclasses.replace(first, id="x"), 1)
     assert cosigners.add_subscription(dataclasses.replace(first, id="y"), 2)
+
+
+# Every SQLite table, and the archive collection its rows are in. A new table must be added to a
+# store's export_snapshot/import_snapshot (app/store/snapshot.py) and here, or backups miss it.
+SQLITE_TABLES = {"txs": "records", "signatures": "records", "tx_parties": "records",
+                 "jobs": "jobs", "controls": "controls", "auth_challenges": "auth_challenges",
+                 "subscriptions": "subscriptions", "subscription_events": "subscription_events",
+                 "event_quota": "event_quota"}
+
+
+def test_every_sqlite_table_is_in_the_backup(tmp_path: Path) -> None:
+    import sqlite3
+
+    from app.store.cosigners_sqlite import SqliteCosignerStore
+
+    path = str(tmp_path / "all.db")
+    store, cosigners = SqliteStore(path), SqliteCosignerStore(path)
+    store.ensure_schema()
+    cosigners.ensure_schema()
+    store.close()
+    cosigners.close()
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+    assert tables == set(SQLITE_TABLES), "a table without a backup collection: see SQLITE_TABLES"
+    store, cosigners = SqliteStore(path), SqliteCosignerStore(path)
+    try:
+        manifest = write_backup(store, tmp_path / "b.tar.gz", cosigners).manifest
+    finally:
+        store.close()
+        cosigners.close()
+    assert set(SQLITE_TABLES.values()) == set(manifest["collections"])
