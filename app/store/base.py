@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from app.errors import ValidationFailed
@@ -68,6 +68,21 @@ def decode_cursor(text: str) -> tuple[float, str]:
     return float(created), tx_hash
 
 
+def evaluated(before: TxRecord, signatures: list[StoredSignature],
+              derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord:
+    """What ``TxStore.add_evaluated`` writes, applied to ``before`` (a new object): the API
+    answers with it instead of reading the record back."""
+    after = replace(before, signatures=[*before.signatures, *signatures],
+                    sig_count=before.sig_count + len(signatures))
+    if signatures:
+        after.updated_at = now
+    if derived is not None:
+        after.derived = derived
+        if ready and before.status is TxStatus.PENDING:
+            after.status, after.ready_at = TxStatus.READY, now
+    return after
+
+
 class TxStore(Protocol):
     """The transactions collection, and the engine's lifecycle. Every state change is conditional
     and atomic."""
@@ -101,6 +116,14 @@ class TxStore(Protocol):
                         ready: bool, now: float) -> bool:
         """Store the view computed from exactly ``sig_count`` signatures, and move a pending
         record to ready if ``ready``; a no-op when the signature count has moved on since."""
+
+    def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
+                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+        """Append ``signatures`` to the record read as ``before``, store ``derived`` (the view of
+        all of them; None keeps the stored one) and move a pending record to ready if ``ready``,
+        in one conditional write that applies only while the record still has the signature
+        count and status of ``before``. The record as written (``evaluated(...)``), or None,
+        writing nothing, when another writer got there first."""
 
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:

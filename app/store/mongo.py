@@ -1,9 +1,11 @@
 """The production engine: MongoDB through pymongo (replica sets, Atlas, sharded clusters).
 
-One document per transaction (``_id`` = hash) with its signatures embedded. Each signature is added
-by a single conditional ``update_one`` (``signatures.key`` not present, count below the limit), so
-concurrent co-signers never overwrite each other. Claims use ``update_one`` with a status filter and
-check ``modified_count`` (cheaper than findAndModify on every server we test against).
+One document per transaction (``_id`` = hash) with its signatures embedded. A co-signer's request
+is one read and one conditional ``update_one`` that appends the signatures and stores the view
+computed from them (``add_evaluated``: it applies only while the record still has the signature
+count and status that were read), so concurrent co-signers never overwrite each other. Claims use
+``update_one`` with a status filter and check ``modified_count`` (cheaper than findAndModify on
+every server we test against).
 
 Durability is set here, not left to the URI: every write waits for a majority of the replica set
 and the journal, and every read that decides something (claims, evaluations, lease checks) goes
@@ -25,7 +27,7 @@ from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidOperati
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from app.store.base import Page, TxQuery
+from app.store.base import Page, TxQuery, evaluated
 from app.store.mongo_jobs import MongoControlStore, MongoJobStore, _job, migrate_deliveries
 from app.store.mongo_jobs import _doc as _job_doc
 from app.store.snapshot import (
@@ -161,6 +163,28 @@ class MongoStore:
         result = self.txs.update_one({"_id": tx_hash, "sig_count": sig_count},
                                      {"$set": {"derived": derived}})
         return result.matched_count == 1
+
+    def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
+                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+        after = evaluated(before, signatures, derived, ready, now)
+        update: dict[str, Any] = {}
+        if signatures:
+            update["$push"] = {"signatures": {"$each": [_sig_doc(s) for s in signatures]}}
+            update["$inc"] = {"sig_count": len(signatures)}
+        sets = {name: getattr(after, name) for name in ("updated_at", "derived", "ready_at")
+                if getattr(after, name) != getattr(before, name)}
+        if after.status is not before.status:
+            sets["status"] = after.status.value
+        if sets:
+            update["$set"] = sets
+        if not update:
+            return after
+        # update_one, not find_one_and_update: the written document is known from the filter, and
+        # findAndModify costs more on every server we test against.
+        result = self.txs.update_one(
+            {"_id": before.hash, "sig_count": before.sig_count, "status": before.status.value},
+            update)
+        return after if result.matched_count == 1 else None
 
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:

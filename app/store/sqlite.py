@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.settings import SQLITE_SYNCHRONOUS
-from app.store.base import Page, SnapshotUnavailable, TxQuery
+from app.store.base import Page, SnapshotUnavailable, TxQuery, evaluated
 from app.store.snapshot import (
     CONTROLS,
     JOBS,
@@ -360,6 +360,32 @@ class SqliteStore:
             "WHERE hash = ? AND sig_count = ?",
             (_to_db("derived", derived), ready, ready, now, tx_hash, sig_count))
         return cur.rowcount == 1
+
+    @_writes
+    def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
+                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+        after = evaluated(before, signatures, derived, ready, now)
+        changed = [name for name in ("sig_count", "updated_at", "derived", "status", "ready_at")
+                   if getattr(after, name) != getattr(before, name)]
+        if not changed:
+            return after
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                f"UPDATE txs SET {', '.join(f'{name} = ?' for name in changed)} "
+                "WHERE hash = ? AND sig_count = ? AND status = ?",
+                [*(_to_db(name, getattr(after, name)) for name in changed), before.hash,
+                 before.sig_count, before.status.value])
+            if cur.rowcount == 1:
+                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                                 "VALUES (?,?,?,?)",
+                                 [(before.hash, s.key, s.signature, s.added_at) for s in signatures])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return after if cur.rowcount == 1 else None
 
     @_writes
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,

@@ -1,9 +1,11 @@
 """The ``POST /tx`` use case: parse, check signatures against the ledger, store atomically, evaluate.
 
-Order matters for concurrency: signatures are added one by one with conditional writes, then the
-record is re-read and evaluated from what is actually stored, and the evaluation is saved only if no
-signature arrived in between (a later writer saves a newer one). Readiness only ever grows with
-more signatures, so whichever writer comes last leaves the correct status.
+Concurrency: the record is read, the new signatures are evaluated together with the stored ones,
+and both are written in one conditional write that applies only if the record's signature count
+and status are still those that were read (a new record is one insert). A request that loses the
+race reads again and retries; after a few losses it adds its signatures one by one (each atomic),
+re-reads and saves an evaluation only if no signature arrived in between. Readiness only ever
+grows with more signatures, so whichever writer comes last leaves the correct status.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from app.stellar.evaluation import accounts_to_load, collect_needs, evaluate
 from app.stellar.requirements import AuthNeeds, build_needs, identify_signer
 from app.stellar.signers import masked_hint_key, parse_signer
 from app.stellar.summary import summarize
-from app.store.base import TxStore
+from app.store.base import TxStore, evaluated
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 from app.txs.params import (
     check_not_expired,
@@ -40,6 +42,10 @@ from app.txs.params import (
     resolve_network,
 )
 from app.txs.view import tx_info
+
+# Conditional writes tried (each after a fresh read) before a request that keeps losing the race
+# to other co-signers falls back to adding its signatures one by one.
+CONDITIONAL_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,31 +133,66 @@ class TxService:
         now = self.clock()
         existing = self.store.get(parsed.hash_hex, by_inner=False)
         accounts = self.accounts.load(network.name, accounts_to_load(parsed))
-        changes = Changes()
         needs = collect_needs(parsed, accounts)
-        accepted = self._sort_signatures(parsed, needs, existing, now, changes)
-        # A private record shows itself to a request carrying a valid signature of one of its
-        # parties (new, or the very one stored): the poster holds what only a party can make.
-        proved = bool(accepted) or (existing is not None and bool(
+        for _ in range(CONDITIONAL_ATTEMPTS):
+            changes = Changes()
+            accepted = self._sort_signatures(parsed, needs, existing, now, changes)
+            proved = self._proved(parsed, accepted, existing)
+            if existing is not None and not proved and not can_see(existing, request.viewer):
+                raise NotFound(f"Transaction {parsed.hash_hex} not found.")
+            if existing is None:
+                record = self._new_record(body, parsed, network.name, accounts, needs, now)
+                if parse_visibility(body.get("visibility")) == "private":
+                    record.private, record.creator = True, request.viewer
+                record.signatures = accepted[: self.settings.max_signatures]
+                record.sig_count = len(record.signatures)
+                derived, ready = self._derive(record, parsed, accounts)
+                _apply(record, derived, ready, now)  # evaluated before the write: one insert
+                if self.store.insert(record):
+                    return self._answer(None, record, accepted, record.signatures, changes, now)
+            else:
+                written = self._add(existing, accepted, parsed, accounts, now)
+                if written is not None:
+                    return self._answer(existing, written[0], accepted, written[1], changes, now)
+            # Another request created the record or changed it since it was read.
+            existing = self._reload(parsed.hash_hex)
+        # Still losing the race to other co-signers: signatures one by one (each write atomic on
+        # its own, so this always ends), then the evaluation of whatever is stored.
+        added = self.store.add_signatures(parsed.hash_hex, accepted, self.settings.max_signatures)
+        record = self._reload(parsed.hash_hex)
+        if added or record.status is TxStatus.PENDING:
+            record = self._evaluate(record, parsed, accounts, now)
+        return self._answer(existing, record, accepted, added, changes, now)
+
+    @staticmethod
+    def _proved(parsed: ParsedEnvelope, accepted: list[StoredSignature],
+                existing: TxRecord | None) -> bool:
+        """A private record shows itself to a request carrying a valid signature of one of its
+        parties (new, or the very one stored): the poster holds what only a party can make."""
+        return bool(accepted) or (existing is not None and bool(
             {s.signature for s in parsed.signatures} & {s.signature for s in existing.signatures}))
-        if existing is not None and not proved and not can_see(existing, request.viewer):
-            raise NotFound(f"Transaction {parsed.hash_hex} not found.")
-        created = False
-        if existing is None:
-            record = self._new_record(body, parsed, network.name, accounts, needs, now)
-            if parse_visibility(body.get("visibility")) == "private":
-                record.private, record.creator = True, request.viewer
-            record.signatures = accepted[: self.settings.max_signatures]
-            record.sig_count = len(record.signatures)
-            derived, ready = self._derive(record, parsed, accounts)
-            _apply(record, derived, ready, now)  # evaluated before the write: one insert says it all
-            created = self.store.insert(record)
-        if created:
-            added = record.signatures  # written with the record: nothing to read back
-        else:  # an existing record, or another request created it first
-            added = self.store.add_signatures(parsed.hash_hex, accepted,
-                                              self.settings.max_signatures)
-            record = self._reload(parsed.hash_hex)
+
+    def _add(self, existing: TxRecord, accepted: list[StoredSignature], parsed: ParsedEnvelope,
+             accounts: Mapping[str, Any],
+             now: float) -> tuple[TxRecord, list[StoredSignature]] | None:
+        """Add the signatures that fit and store the evaluation of the result in one conditional
+        write; the record as written and the signatures added, or None if it changed meanwhile."""
+        fitting = accepted[: max(0, self.settings.max_signatures - existing.sig_count)]
+        derived: dict[str, Any] | None = None
+        ready = False
+        # A settled record keeps the envelope handed to the network; a pending one is evaluated
+        # again even without a new signature (its accounts' thresholds may have changed).
+        if existing.status in (TxStatus.PENDING, TxStatus.READY) and (
+                fitting or existing.status is TxStatus.PENDING):
+            derived, ready = self._derive(evaluated(existing, fitting, None, False, now), parsed,
+                                          accounts)
+        written = self.store.add_evaluated(existing, fitting, derived, ready, now)
+        return None if written is None else (written, fitting)
+
+    def _answer(self, existing: TxRecord | None, record: TxRecord,
+                accepted: list[StoredSignature], added: list[StoredSignature], changes: Changes,
+                now: float) -> dict[str, Any]:
+        """The response to a POST that stored ``record``, after queueing what the change needs."""
         stored_keys = {s.key for s in record.signatures}
         for sig in accepted:
             if sig in added:
@@ -159,10 +200,7 @@ class TxService:
             elif sig.key not in stored_keys:
                 changes.rejected.append({"key": sig.key, "signature": _b64(sig.signature),
                                          "reason": "limit"})
-        if not (created or proved or can_see(record, request.viewer)):  # created privately meanwhile
-            raise NotFound(f"Transaction {parsed.hash_hex} not found.")
-        if not created and (added or record.status is TxStatus.PENDING):
-            record = self._evaluate(record, parsed, accounts, now)
+        created = existing is None
         was_ready = existing is not None and existing.status is TxStatus.READY
         if record.status is TxStatus.READY and not was_ready and (created or added):
             # Became ready with this request: queue its submission (again, if it was submitted

@@ -191,3 +191,77 @@ def test_iter_all_and_restore_round_trip(store: TxStore) -> None:
     store.restore(original[0])  # replacing in place keeps everything
     assert list(store.iter_all()) == original
     assert original[0].sources == ["GSRC"] and sorted(original[0].signers) == ["GA", "GB"]
+
+
+def test_add_evaluated_writes_signatures_view_and_status_in_one_conditional_write(
+        store: TxStore) -> None:
+    store.insert(record())
+    before = store.get("a" * 64)
+    assert before is not None
+    now = time.time()
+    written = store.add_evaluated(before, [sig("GA", 1), sig("GB", 2)], {"xdr": "signed"}, True,
+                                  now)
+    got = store.get("a" * 64)
+    assert written is not None and got is not None
+    assert [s.key for s in got.signatures] == ["GA", "GB"] == [s.key for s in written.signatures]
+    assert got.sig_count == written.sig_count == 2
+    assert got.status is written.status is TxStatus.READY
+    assert got.derived == written.derived == {"xdr": "signed"}
+    assert got.ready_at == pytest.approx(now) and written.ready_at == now
+    assert got.updated_at == pytest.approx(now) and written.updated_at == now
+    # ``before`` is stale now (two signatures and ready since): nothing is written.
+    assert store.add_evaluated(before, [sig("GC", 3)], {"xdr": "stale"}, False, now + 1) is None
+    got = store.get("a" * 64)
+    assert got is not None and got.sig_count == 2 and got.derived == {"xdr": "signed"}
+    assert [s.key for s in got.signatures] == ["GA", "GB"]
+
+
+def test_add_evaluated_without_a_view_keeps_the_stored_one(store: TxStore) -> None:
+    store.insert(record(status=TxStatus.PROCESSED, derived={"xdr": "sent"}))
+    before = store.get("a" * 64)
+    assert before is not None
+    written = store.add_evaluated(before, [sig("GA")], None, True, time.time())
+    got = store.get("a" * 64)
+    assert written is not None and got is not None
+    assert got.status is TxStatus.PROCESSED and got.derived == {"xdr": "sent"}
+    assert [s.key for s in got.signatures] == ["GA"] and got.sig_count == 1
+
+
+def test_add_evaluated_on_a_record_moved_on_writes_nothing(store: TxStore) -> None:
+    store.insert(record())
+    before = store.get("a" * 64)
+    assert before is not None
+    assert store.transition("a" * 64, TxStatus.PENDING, TxStatus.FAILED, {"error": "expired"})
+    assert store.add_evaluated(before, [sig("GA")], {"xdr": "x"}, True, time.time()) is None
+    got = store.get("a" * 64)
+    assert got is not None and got.status is TxStatus.FAILED and got.signatures == []
+    assert got.sig_count == 0 and got.derived == {}
+
+
+def test_concurrent_add_evaluated_one_winner_per_read(engine: str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
+    """Writers holding the same read: exactly one applies; the others learn they lost."""
+    shared = make_store(engine, tmp_path, request)
+    shared.ensure_schema()
+    shared.insert(record())
+    before = shared.get("a" * 64)
+    assert before is not None
+    keys = [f"G{i:02d}" for i in range(8)]
+    barrier = threading.Barrier(len(keys))
+    results: dict[str, object] = {}
+
+    def add(key: str, n: int) -> None:
+        barrier.wait()
+        results[key] = shared.add_evaluated(before, [sig(key, n)], {"by": key}, False, time.time())
+
+    threads = [threading.Thread(target=add, args=(k, i)) for i, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [k for k, v in results.items() if v is not None]
+    assert len(results) == len(keys) and len(winners) == 1
+    got = shared.get("a" * 64)
+    assert got is not None
+    assert [s.key for s in got.signatures] == winners and got.derived == {"by": winners[0]}
+    shared.close()
