@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from app.store.cosigners import EventDelivery, Subscription
@@ -27,7 +25,9 @@ from app.store.snapshot import (
     row_subscription,
     subscription_row,
 )
-from app.store.sqlite import check_synchronous, sqlite_uri
+from app.store.sqlite import check_synchronous
+from app.store.sqlite_connections import ThreadConnections, read_transaction
+from app.store.sqlite_connections import rows as _rows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -76,34 +76,16 @@ class SqliteCosignerStore:
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self.path = path
         self.synchronous = check_synchronous(synchronous)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(path, self.synchronous)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     def ensure_schema(self) -> None:
         self._conn().executescript(_SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def use_challenge(self, challenge_id: str, expires_at: float, now: float) -> bool:
         conn = self._conn()
@@ -202,14 +184,7 @@ class SqliteCosignerStore:
     @contextlib.contextmanager
     def export_snapshot(self) -> Iterator[StoreExport]:
         """Every table read in one read transaction on a connection of its own."""
-        if self.path == ":memory:":
-            conn, own = self._conn(), False
-        else:
-            conn, own = sqlite3.connect(sqlite_uri(self.path, "ro"), uri=True, timeout=30,
-                                        isolation_level=None, check_same_thread=False), True
-            conn.execute("BEGIN")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
-        try:
+        with read_transaction(self._connections) as (conn, own):
             yield StoreExport("snapshot" if own else "per-document", {
                 CHALLENGES.name: (challenge_row(r[0], r[1]) for r in _rows(
                     conn, "SELECT id, expires_at FROM auth_challenges ORDER BY id")),
@@ -220,10 +195,6 @@ class SqliteCosignerStore:
                 QUOTAS.name: (quota_row(r[0], r[1], r[2]) for r in _rows(
                     conn, "SELECT account, slot, n FROM event_quota ORDER BY account, slot")),
             })
-        finally:
-            if own:
-                conn.execute("COMMIT")
-                conn.close()
 
     def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
         """One IMMEDIATE transaction: all or nothing."""
@@ -262,18 +233,6 @@ def _event_values(event: EventDelivery) -> tuple[Any, ...]:
     return (event.id, event.subscription, event.account, event.stream, event.type,
             json.dumps(event.payload), event.created_at, event.status, event.attempts,
             event.last_error, json.dumps(event.log))
-
-
-def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[Any]:
-    """Every row of ``sql``; a table the co-signer features never created has none."""
-    try:
-        cursor = conn.execute(sql)
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return
-        raise
-    while batch := cursor.fetchmany(500):
-        yield from batch
 
 
 def _event(r: Any) -> EventDelivery:

@@ -34,6 +34,8 @@ from app.store.snapshot import (
     row_job,
     row_record,
 )
+from app.store.sqlite_connections import ThreadConnections, read_transaction, sqlite_uri
+from app.store.sqlite_connections import rows as _rows
 from app.store.sqlite_jobs import _COLUMNS as _JOB_COLUMNS
 from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, _job, migrate_deliveries
 from app.store.sqlite_jobs import _values as _job_values
@@ -179,11 +181,8 @@ class SqliteStore:
     def __init__(self, path: str, synchronous: str = "FULL") -> None:
         self.path = path
         self.synchronous = check_synchronous(synchronous)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(path, self.synchronous, self._setup)
+        self._checkpointer_lock = threading.Lock()
         # One writer at a time per process: SQLite's own busy handler sleeps with growing back-off,
         # which turns in-process contention into long tail latencies. Other processes still rely
         # on busy_timeout.
@@ -199,26 +198,20 @@ class SqliteStore:
     # -- connections --
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            # Checkpoints run on a background thread (see _checkpoints) instead of inside whichever
-            # request commits the 1000th page; this bound only matters if that thread falls behind.
-            conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-                if self._checkpointer is None and self.path != ":memory:":
-                    self._checkpointer = threading.Thread(target=self._checkpoints, daemon=True,
-                                                          name="refractor-sqlite-checkpoint")
-                    self._checkpointer.start()
-        return conn
+        return self._connections.get()
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        """This store's pragmas on each new connection, and the checkpoint thread with the first."""
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        # Checkpoints run on a background thread (see _checkpoints) instead of inside whichever
+        # request commits the 1000th page; this bound only matters if that thread falls behind.
+        conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        with self._checkpointer_lock:
+            if self._checkpointer is None and self.path != ":memory:":
+                self._checkpointer = threading.Thread(target=self._checkpoints, daemon=True,
+                                                      name="refractor-sqlite-checkpoint")
+                self._checkpointer.start()
 
     def _checkpoints(self) -> None:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -235,11 +228,7 @@ class SqliteStore:
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join(5)
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def ensure_schema(self) -> None:
         conn = self._conn()
@@ -541,25 +530,13 @@ class SqliteStore:
     def export_snapshot(self) -> Iterator[StoreExport]:
         """Records, jobs and controls read in one read transaction on a connection of its own (WAL
         lets the service keep writing meanwhile)."""
-        if self.path == ":memory:":  # another connection would see another database
-            conn, own = self._conn(), False
-        else:
-            conn, own = sqlite3.connect(sqlite_uri(self.path, "ro"), uri=True, timeout=30,
-                                        isolation_level=None, check_same_thread=False), True
-            conn.row_factory = sqlite3.Row
-            conn.execute("BEGIN")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
-        try:
+        with read_transaction(self._connections) as (conn, own):
             yield StoreExport("snapshot" if own else "per-document", {
                 RECORDS.name: self._export_records(conn),
                 JOBS.name: (job_row(_job(r)) for r in _rows(conn, "SELECT * FROM jobs ORDER BY id")),
                 CONTROLS.name: (control_row(r[0], dict(json.loads(r[1]))) for r in
                                 _rows(conn, "SELECT name, value FROM controls ORDER BY name")),
             })
-        finally:
-            if own:
-                conn.execute("COMMIT")
-                conn.close()
 
     def _export_records(self, conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         for row in _rows(conn, "SELECT * FROM txs ORDER BY hash"):
@@ -592,23 +569,6 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-
-
-def _rows(conn: sqlite3.Connection, sql: str) -> Iterator[sqlite3.Row]:
-    """Every row of ``sql``; a table this database does not have yet has none."""
-    try:
-        cursor = conn.execute(sql)
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return
-        raise
-    while batch := cursor.fetchmany(500):
-        yield from batch
-
-
-def sqlite_uri(path: str, mode: str) -> str:
-    """A URI that opens an existing file only (plain connect would create a missing database)."""
-    return Path(path).resolve().as_uri() + f"?mode={mode}"
 
 
 @contextlib.contextmanager
