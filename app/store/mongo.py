@@ -106,7 +106,13 @@ class MongoStore:
         self._client.close()
 
     def ensure_schema(self) -> None:
-        self.txs.create_index([("inner_hash", ASCENDING)], name="inner_hash", sparse=True)
+        # Fee-bump lookups take the oldest record with an inner hash straight from the index (not
+        # sparse: a sparse compound index would still hold every record, by its created_at).
+        self.txs.create_index([("inner_hash", ASCENDING), ("created_at", ASCENDING)],
+                              name="inner_hash_created")
+        # The expiry sweep seeks pending/ready records by maxTime instead of filtering them all.
+        self.txs.create_index([("status", ASCENDING), ("max_time", ASCENDING)],
+                              name="status_max_time")
         self.txs.create_index([("created_at", DESCENDING), ("_id", DESCENDING)], name="created")
         self.txs.create_index([("status", ASCENDING), ("updated_at", ASCENDING)],
                               name="status_updated")
@@ -116,7 +122,7 @@ class MongoStore:
         self.txs.create_index([("sources", ASCENDING), *newest], name="sources_created")
         self.txs.create_index([("signers", ASCENDING), *newest], name="signers_created")
         self.txs.create_index([("status", ASCENDING), *newest], name="status_created")
-        for superseded in ("sources", "signers"):  # prefixes of the two above
+        for superseded in ("sources", "signers", "inner_hash"):  # prefixes of the ones above
             with contextlib.suppress(OperationFailure):
                 self.txs.drop_index(superseded)
         self.jobs.ensure_indexes()
