@@ -488,3 +488,29 @@ def test_every_sqlite_table_is_in_the_backup(tmp_path: Path) -> None:
         store.close()
         cosigners.close()
     assert set(SQLITE_TABLES.values()) == set(manifest["collections"])
+
+
+# Every MongoDB collection and where a backup keeps it; subscription_counts is derived from the
+# subscriptions (recounted by an import).
+MONGO_COLLECTIONS = {"txs": "records", "jobs": "jobs", "controls": "controls",
+                     "auth_challenges": "auth_challenges", "subscriptions": "subscriptions",
+                     "subscription_counts": None, "subscription_events": "subscription_events",
+                     "event_quota": "event_quota"}
+
+
+@pytest.mark.mongo
+def test_every_mongodb_collection_is_in_the_backup(fresh_store: MakeStore, tmp_path: Path) -> None:
+    store = fresh_store("mongodb")
+    assert isinstance(store, MongoStore)
+    fill_all(store)
+    cosigners = cosigners_of(store)
+    [sub, _] = add_subscriptions(cosigners)
+    assert cosigners.use_challenge("c", 1e10, 1.0)
+    cosigners.add_event(EventDelivery("msg_e", sub.id, sub.account, h(1), "tx.ready", {}, 5.0))
+    assert cosigners.take_quota(sub.account, 7, 10)
+    names = set(store.txs.database.list_collection_names())
+    assert names == set(MONGO_COLLECTIONS), "a collection without a backup collection"
+    manifest = write_backup(store, tmp_path / "b.tar.gz", cosigners).manifest
+    kept = {v for v in MONGO_COLLECTIONS.values() if v}
+    assert kept == set(manifest["collections"])
+    assert all(manifest["collections"][name]["count"] > 0 for name in kept)
