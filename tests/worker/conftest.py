@@ -15,6 +15,7 @@ import httpx
 import pytest
 from stellar_sdk import Keypair, TransactionEnvelope
 
+from app.settings import Settings
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.conftest import ENGINES
@@ -81,14 +82,21 @@ def db_for(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(tmp_path / "refractor.db")
 
 
+def worker_settings(net: FakeStellarNetwork, engine: str, db: str,
+                    callback_timeout: float = 5) -> Settings:
+    # The callback deadline is generous: on a loaded machine a loopback receiver in this same
+    # process can take over a second to answer, and a timed-out attempt would change the log.
+    return app_settings(net.rpc_url, net.horizon_url, db, storage=engine, retryDelay=50,
+                        horizonRetryAttempts=0, networkTimeout=2, leaseSeconds=20,
+                        adminToken="a" * 32,
+                        callbacks={"allowPrivateNetworks": True, "timeout": callback_timeout,
+                                   "secret": SECRET, "attempts": 4})
+
+
 @pytest.fixture(params=ENGINES)
 def worker_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
                tmp_path: Path) -> Iterator[httpx.Client]:
-    settings = app_settings(net.rpc_url, net.horizon_url, db_for(request.param, request, tmp_path),
-                            storage=request.param, retryDelay=50, horizonRetryAttempts=0,
-                            networkTimeout=2, leaseSeconds=20, adminToken="a" * 32,
-                            callbacks={"allowPrivateNetworks": True, "timeout": 1,
-                                       "secret": SECRET, "attempts": 4})
+    settings = worker_settings(net, request.param, db_for(request.param, request, tmp_path))
     with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield client
 

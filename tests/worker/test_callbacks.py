@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,8 +13,17 @@ import pytest
 
 from app.webhooks.signing import verify
 from tests.app_server import app_settings, running_app
+from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
-from tests.worker.conftest import SECRET, Receiver, funded_payment, wait_for, wait_until
+from tests.worker.conftest import (
+    SECRET,
+    Receiver,
+    db_for,
+    funded_payment,
+    wait_for,
+    wait_until,
+    worker_settings,
+)
 
 
 def deliveries(client: httpx.Client, tx_hash: str) -> list[dict[str, object]]:
@@ -34,6 +44,8 @@ def test_callback_after_submission_signed_with_transaction(worker_app: httpx.Cli
     assert payload["hash"] == p.hash and payload["status"] == "processed"
     assert payload["submitted"] and payload["result"]["successful"]
     assert payload["xdr"] in [s.envelope_xdr for s in net.ledger.submissions if s.hash == p.hash]
+    # The receiver has the request before the worker has its answer and records the outcome.
+    wait_until(lambda: deliveries(worker_app, p.hash)[0]["status"] != "pending")
     [d] = deliveries(worker_app, p.hash)
     assert d["status"] == "delivered" and d["id"] == headers["webhook-id"]
 
@@ -65,19 +77,29 @@ def test_server_error_then_success_keeps_the_webhook_id(worker_app: httpx.Client
     assert [a["status"] for a in d["log"]] == [500, 503, 200]  # type: ignore[index]
 
 
-def test_failing_receiver_never_blocks_submission(worker_app: httpx.Client,
+@pytest.fixture(params=ENGINES)
+def impatient_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
+                  tmp_path: Path) -> Iterator[httpx.Client]:
+    """The worker app with a one-second callback deadline, for receivers slower than that."""
+    settings = worker_settings(net, request.param, db_for(request.param, request, tmp_path),
+                               callback_timeout=1)
+    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+def test_failing_receiver_never_blocks_submission(impatient_app: httpx.Client,
                                                   net: FakeStellarNetwork,
                                                   receiver: Receiver) -> None:
     receiver.answers += [lambda: (time.sleep(1.5), (200, {}))[1]] * 4  # slower than the timeout
     p = funded_payment(net)
-    worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
+    impatient_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
                                  "callbackUrl": receiver.url})
-    done = wait_for(worker_app, p.hash, {"processed", "failed"}, timeout=10)
+    done = wait_for(impatient_app, p.hash, {"processed", "failed"}, timeout=10)
     assert done["status"] == "processed"
-    wait_until(lambda: deliveries(worker_app, p.hash)[0]["status"] == "failed", timeout=30)
-    [d] = deliveries(worker_app, p.hash)
+    wait_until(lambda: deliveries(impatient_app, p.hash)[0]["status"] == "failed", timeout=30)
+    [d] = deliveries(impatient_app, p.hash)
     assert d["attempts"] == 4 and "timed out" in str(d["lastError"]).lower()
-    assert worker_app.get(f"/tx/{p.hash}").json()["status"] == "processed"
+    assert impatient_app.get(f"/tx/{p.hash}").json()["status"] == "processed"
 
 
 def test_redirects_are_not_followed(worker_app: httpx.Client, net: FakeStellarNetwork,
