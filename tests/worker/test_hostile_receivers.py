@@ -96,36 +96,40 @@ def drip() -> Iterator[DripReceiver]:
     server.close()
 
 
-def established_to(port: int) -> int:
-    """Client-side TCP connections to 127.0.0.1:``port`` that are open right now, as the kernel
-    sees them (the receiver itself may notice a close a moment late)."""
-    count = 0
+def established_to(port: int) -> set[tuple[str, str]]:
+    """Client-side TCP connections to 127.0.0.1:``port`` that the kernel lists as established,
+    each as (local address, inode): an identity no later connection reuses while it is listed."""
+    found: set[tuple[str, str]] = set()
     with open("/proc/net/tcp") as table:
         next(table)
         for line in table:
             fields = line.split()
-            remote, state = fields[2], fields[3]
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
             if state == "01" and int(remote.split(":")[1], 16) == port:
-                count += 1
-    return count
+                found.add((local, inode))
+    return found
 
 
 @pytest.fixture
 def drip_peak(drip: DripReceiver) -> Iterator[list[int]]:
-    """The most connections to the drip receiver open at once, sampled every 20 ms (held for at
-    least two samples)."""
+    """The most client connections to the drip receiver that were open at one same instant.
+
+    The kernel writes /proc/net/tcp a page at a time, so one read is no snapshot: a connection
+    closed after its line was read and the next one opened before its line is read both show,
+    one more than were ever open together. A connection listed as established in two reads one
+    after the other was established throughout the time between them (a connection never goes
+    back to established), so the connections found in both were all open at one instant: never
+    more than were really open then. Attempts to the drip last seconds, far longer than the
+    time between two reads, so a breach of the cap shows."""
     port = int(drip.url.rsplit(":", 1)[1].split("/")[0])
     peak = [0]
     stop = threading.Event()
 
     def sample() -> None:
-        # A count must hold for two samples in a row: attempts last seconds, so a real breach of
-        # the cap shows in both, while a socket the kernel is still tearing down as the next
-        # attempt connects shows in one.
-        previous = 0
+        previous: set[tuple[str, str]] = set()
         while not stop.wait(0.02):
             now = established_to(port)
-            peak[0] = max(peak[0], min(now, previous))
+            peak[0] = max(peak[0], len(now & previous))
             previous = now
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -185,13 +189,19 @@ def test_hanging_receivers_do_not_starve_submissions(app: httpx.Client, net: Fak
     wait_until(lambda: net.ledger.submissions_of(victim.hash) != [], timeout=30)
     latency = time.monotonic() - posted
     reached = net.ledger.submissions_of(victim.hash)[0].received_at
-    with drip.lock:  # connections the drip receiver held when the network got the transaction
+    with drip.lock:  # the drip receiver's connections when the network got the transaction
+        opened_before = sum(1 for opened, _ in drip.intervals
+                            if opened is not None and opened <= reached)
         hanging_then = sum(1 for opened, closed in drip.intervals
                            if opened is not None and opened <= reached
                            and (closed is None or closed >= reached))
     print(f"\nsubmitted {latency * 1000:.0f} ms after POST, with {hanging_then} drip connections "
-          f"open and {drip.accepted} accepted so far")
-    assert hanging_then >= 1, "the submission only went out once the receivers let go"
+          f"open, {opened_before} opened before it and {drip.accepted} so far")
+    # Not served after the hanging callbacks: some of the 100 had not even had their first
+    # attempt (each holds one of PER_HOST slots for the whole deadline). Whether a drip
+    # connection was open at that very instant depends on the machine: between one attempt's
+    # end and the next claim all three slots can be free for a moment.
+    assert opened_before < hooks.count(drip.url), "the submission waited for the callbacks' attempts"
     done = app.get(f"/tx/{victim.hash}").json()
     assert done["status"] in ("processing", "processed")
 
