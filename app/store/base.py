@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -98,9 +98,12 @@ class TxStore(Protocol):
 
     def close(self) -> None: ...
 
-    def insert(self, record: TxRecord) -> bool:
+    def insert(self, record: TxRecord, jobs: Sequence[Job] = ()) -> bool:
         """Insert a new record with its signatures (``sig_count`` must match them) in one atomic
-        write; False, writing nothing, if the hash exists already."""
+        write; False, writing nothing, if the hash exists already. ``jobs`` (a ready record's
+        submission) are added with it, re-armed if they exist: in the same transaction where the
+        engine has them (SQLite), right after it otherwise (a crash in between leaves a ready
+        record without its job, which the worker's reconciliation re-queues)."""
 
     def get(self, tx_hash: str, by_inner: bool = True) -> TxRecord | None:
         """The record with this hash, or (``by_inner``) whose fee-bump inner hash this is."""
@@ -118,12 +121,14 @@ class TxStore(Protocol):
         record to ready if ``ready``; a no-op when the signature count has moved on since."""
 
     def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
-                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+                      derived: dict[str, Any] | None, ready: bool, now: float,
+                      jobs: Sequence[Job] = ()) -> TxRecord | None:
         """Append ``signatures`` to the record read as ``before``, store ``derived`` (the view of
         all of them; None keeps the stored one) and move a pending record to ready if ``ready``,
         in one conditional write that applies only while the record still has the signature
         count and status of ``before``. The record as written (``evaluated(...)``), or None,
-        writing nothing, when another writer got there first."""
+        writing nothing, when another writer got there first. ``jobs`` are added (re-armed) only
+        if the write applied, as with ``insert``."""
 
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ or lets a process decide on data that may be rolled back.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from bson import Binary
@@ -27,6 +27,7 @@ from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidOperati
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from app.jobs.model import Job
 from app.store.base import Page, TxQuery, evaluated
 from app.store.mongo_jobs import MongoControlStore, MongoJobStore, _job, migrate_deliveries
 from app.store.mongo_jobs import _doc as _job_doc
@@ -131,11 +132,13 @@ class MongoStore:
     def ping(self) -> None:
         self._client.admin.command("ping")
 
-    def insert(self, record: TxRecord) -> bool:
+    def insert(self, record: TxRecord, jobs: Sequence[Job] = ()) -> bool:
         try:
             self.txs.insert_one(_doc(record))
         except DuplicateKeyError:
             return False
+        for job in jobs:
+            self.jobs.add(job, rearm=True)
         return True
 
     def get(self, tx_hash: str, by_inner: bool = True) -> TxRecord | None:
@@ -171,7 +174,8 @@ class MongoStore:
         return result.matched_count == 1
 
     def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
-                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+                      derived: dict[str, Any] | None, ready: bool, now: float,
+                      jobs: Sequence[Job] = ()) -> TxRecord | None:
         after = evaluated(before, signatures, derived, ready, now)
         update: dict[str, Any] = {}
         if signatures:
@@ -190,7 +194,11 @@ class MongoStore:
         result = self.txs.update_one(
             {"_id": before.hash, "sig_count": before.sig_count, "status": before.status.value},
             update)
-        return after if result.matched_count == 1 else None
+        if result.matched_count != 1:
+            return None
+        for job in jobs:
+            self.jobs.add(job, rearm=True)
+        return after
 
     def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:

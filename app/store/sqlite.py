@@ -2,8 +2,8 @@
 
 WAL with synchronous=FULL (the default): a write is acknowledged only once its commit is fsynced, so
 it survives ``kill -9``, an OS crash and power loss (NORMAL, an operator's choice, survives only
-``kill -9``). Concurrent writers are serialized by SQLite itself; every state change is a single
-conditional statement or a short IMMEDIATE transaction.
+``kill -9``). Every write runs on the store's writer thread (app/store/sqlite_writer.py), which
+commits whatever is queued in one transaction; every state change is a conditional statement.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import json
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.jobs.model import Job
 from app.settings import SQLITE_SYNCHRONOUS
 from app.store.base import Page, SnapshotUnavailable, TxQuery, evaluated
 from app.store.snapshot import (
@@ -39,6 +40,7 @@ from app.store.sqlite_connections import rows as _rows
 from app.store.sqlite_jobs import _COLUMNS as _JOB_COLUMNS
 from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, _job, migrate_deliveries
 from app.store.sqlite_jobs import _values as _job_values
+from app.store.sqlite_writer import SqliteWriter
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 _SCHEMA = """
@@ -166,12 +168,13 @@ def _parties(record: TxRecord) -> list[tuple[str, str, str, float]]:
 
 
 def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    """Run the method on the writer thread, in its next group commit (see sqlite_writer): there
+    ``self._conn()`` is the write connection, and the method runs inside its own savepoint."""
     @functools.wraps(method)
-    def locked(self: SqliteStore, *args: Any, **kwargs: Any) -> T:
-        with self._write:
-            return method(self, *args, **kwargs)
+    def submitted(self: SqliteStore, *args: Any, **kwargs: Any) -> T:
+        return self._writer.run(lambda _conn: method(self, *args, **kwargs))
 
-    return locked
+    return submitted
 
 
 class SqliteStore:
@@ -183,14 +186,14 @@ class SqliteStore:
         self.synchronous = check_synchronous(synchronous)
         self._connections = ThreadConnections(path, self.synchronous, self._setup)
         self._checkpointer_lock = threading.Lock()
-        # One writer at a time per process: SQLite's own busy handler sleeps with growing back-off,
-        # which turns in-process contention into long tail latencies. Other processes still rely
-        # on busy_timeout.
-        self._write = threading.RLock()
+        # One writer thread per process, committing whatever is queued at once: SQLite's own busy
+        # handler sleeps with growing back-off, and one fsync per write would cap the throughput.
+        # Other processes still wait for each other through busy_timeout.
+        self._writer = SqliteWriter(self._conn)
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        self.jobs = SqliteJobStore(self._conn, self._write)
-        self.controls = SqliteControlStore(self._conn, self._write)
+        self.jobs = SqliteJobStore(self._conn, self._writer.run)
+        self.controls = SqliteControlStore(self._conn, self._writer.run)
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -225,6 +228,7 @@ class SqliteStore:
             conn.close()
 
     def close(self) -> None:
+        self._writer.close()
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join(5)
@@ -240,23 +244,22 @@ class SqliteStore:
                         conn.execute(f"ALTER TABLE txs ADD COLUMN {name} {definition}")
         conn.executescript(_SCHEMA)
         if "created_at" not in self._columns(conn, "tx_parties"):
-            with self._write:  # a database written by an earlier version
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    if "created_at" not in self._columns(conn, "tx_parties"):  # another process?
-                        conn.execute("ALTER TABLE tx_parties ADD COLUMN created_at REAL")
-                        conn.execute("UPDATE tx_parties SET created_at = (SELECT created_at "
-                                     "FROM txs WHERE txs.hash = tx_parties.tx_hash)")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            # A database written by an earlier version; at start-up, on this thread's connection.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if "created_at" not in self._columns(conn, "tx_parties"):  # another process?
+                    conn.execute("ALTER TABLE tx_parties ADD COLUMN created_at REAL")
+                    conn.execute("UPDATE tx_parties SET created_at = (SELECT created_at "
+                                 "FROM txs WHERE txs.hash = tx_parties.tx_hash)")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         conn.executescript(_PARTIES_BY_TIME)
-        with self._write:
-            # A database from before the job queue: its queue columns stay, unused; its
-            # callbacks move to the jobs table.
-            conn.executescript("DROP INDEX IF EXISTS txs_due; DROP INDEX IF EXISTS txs_lease;")
-            migrate_deliveries(conn)
+        # A database from before the job queue: its queue columns stay, unused; its callbacks
+        # move to the jobs table.
+        conn.executescript("DROP INDEX IF EXISTS txs_due; DROP INDEX IF EXISTS txs_lease;")
+        migrate_deliveries(conn)
 
     @staticmethod
     def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -268,24 +271,20 @@ class SqliteStore:
     # -- records --
 
     @_writes
-    def insert(self, record: TxRecord) -> bool:
+    def insert(self, record: TxRecord, jobs: Sequence[Job] = ()) -> bool:
         conn = self._conn()
         values = [_to_db(c, getattr(record, c)) for c in _COLUMNS]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cur = conn.execute(
-                f"INSERT OR IGNORE INTO txs ({','.join(_COLUMNS)}) "
-                f"VALUES ({','.join('?' * len(_COLUMNS))})", values)
-            inserted = cur.rowcount == 1
-            if inserted:
-                conn.executemany(_INSERT_PARTY, _parties(record))
-                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
-                                 "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
-                                                      for s in record.signatures])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        cur = conn.execute(
+            f"INSERT OR IGNORE INTO txs ({','.join(_COLUMNS)}) "
+            f"VALUES ({','.join('?' * len(_COLUMNS))})", values)
+        inserted = cur.rowcount == 1
+        if inserted:
+            conn.executemany(_INSERT_PARTY, _parties(record))
+            conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                             "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
+                                                  for s in record.signatures])
+            for job in jobs:  # same transaction: a ready record never exists without its job
+                self.jobs.add(job, rearm=True)
         return inserted
 
     def get(self, tx_hash: str, by_inner: bool = True) -> TxRecord | None:
@@ -320,22 +319,16 @@ class SqliteStore:
                        limit: int) -> list[StoredSignature]:
         conn = self._conn()
         added: list[StoredSignature] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sig in signatures:
-                cur = conn.execute(
-                    "INSERT INTO signatures (tx_hash, key, signature, added_at) "
-                    "SELECT ?, ?, ?, ? WHERE (SELECT sig_count FROM txs WHERE hash = ?) < ? "
-                    "ON CONFLICT (tx_hash, key) DO NOTHING",
-                    (tx_hash, sig.key, sig.signature, sig.added_at, tx_hash, limit))
-                if cur.rowcount == 1:
-                    conn.execute("UPDATE txs SET sig_count = sig_count + 1, updated_at = ? "
-                                 "WHERE hash = ?", (sig.added_at, tx_hash))
-                    added.append(sig)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        for sig in signatures:
+            cur = conn.execute(
+                "INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                "SELECT ?, ?, ?, ? WHERE (SELECT sig_count FROM txs WHERE hash = ?) < ? "
+                "ON CONFLICT (tx_hash, key) DO NOTHING",
+                (tx_hash, sig.key, sig.signature, sig.added_at, tx_hash, limit))
+            if cur.rowcount == 1:
+                conn.execute("UPDATE txs SET sig_count = sig_count + 1, updated_at = ? "
+                             "WHERE hash = ?", (sig.added_at, tx_hash))
+                added.append(sig)
         return added
 
     @_writes
@@ -352,28 +345,25 @@ class SqliteStore:
 
     @_writes
     def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
-                      derived: dict[str, Any] | None, ready: bool, now: float) -> TxRecord | None:
+                      derived: dict[str, Any] | None, ready: bool, now: float,
+                      jobs: Sequence[Job] = ()) -> TxRecord | None:
         after = evaluated(before, signatures, derived, ready, now)
         changed = [name for name in ("sig_count", "updated_at", "derived", "status", "ready_at")
                    if getattr(after, name) != getattr(before, name)]
         if not changed:
             return after
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cur = conn.execute(
-                f"UPDATE txs SET {', '.join(f'{name} = ?' for name in changed)} "
-                "WHERE hash = ? AND sig_count = ? AND status = ?",
-                [*(_to_db(name, getattr(after, name)) for name in changed), before.hash,
-                 before.sig_count, before.status.value])
-            if cur.rowcount == 1:
-                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
-                                 "VALUES (?,?,?,?)",
-                                 [(before.hash, s.key, s.signature, s.added_at) for s in signatures])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        cur = conn.execute(
+            f"UPDATE txs SET {', '.join(f'{name} = ?' for name in changed)} "
+            "WHERE hash = ? AND sig_count = ? AND status = ?",
+            [*(_to_db(name, getattr(after, name)) for name in changed), before.hash,
+             before.sig_count, before.status.value])
+        if cur.rowcount == 1:
+            conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                             "VALUES (?,?,?,?)",
+                             [(before.hash, s.key, s.signature, s.added_at) for s in signatures])
+            for job in jobs:  # same transaction as the move to ready
+                self.jobs.add(job, rearm=True)
         return after if cur.rowcount == 1 else None
 
     @_writes
@@ -467,20 +457,14 @@ class SqliteStore:
     @_writes
     def restore(self, record: TxRecord) -> None:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DELETE FROM txs WHERE hash = ?", (record.hash,))
-            conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
-                         f"({','.join('?' * len(_COLUMNS))})",
-                         [_to_db(c, getattr(record, c)) for c in _COLUMNS])
-            conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
-                             "VALUES (?,?,?,?)",
-                             [(record.hash, s.key, s.signature, s.added_at) for s in record.signatures])
-            conn.executemany(_INSERT_PARTY, _parties(record))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        conn.execute("DELETE FROM txs WHERE hash = ?", (record.hash,))
+        conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
+                     f"({','.join('?' * len(_COLUMNS))})",
+                     [_to_db(c, getattr(record, c)) for c in _COLUMNS])
+        conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                         "VALUES (?,?,?,?)",
+                         [(record.hash, s.key, s.signature, s.added_at) for s in record.signatures])
+        conn.executemany(_INSERT_PARTY, _parties(record))
 
     def count_by_status(self) -> dict[str, int]:
         rows = self._conn().execute("SELECT status, count(*) FROM txs GROUP BY status").fetchall()
@@ -489,19 +473,13 @@ class SqliteStore:
     @_writes
     def delete_final_before(self, cutoff: float, limit: int) -> int:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            hashes = [(r[0],) for r in conn.execute(
-                "SELECT hash FROM txs WHERE status IN ('processed', 'failed') AND updated_at < ? "
-                "LIMIT ?", (cutoff, limit))]
-            # Their finished jobs (callbacks and their logs) go with them.
-            conn.executemany("DELETE FROM jobs WHERE ref = ? AND state IN ('succeeded', 'dead')",
-                             hashes)
-            conn.executemany("DELETE FROM txs WHERE hash = ?", hashes)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        hashes = [(r[0],) for r in conn.execute(
+            "SELECT hash FROM txs WHERE status IN ('processed', 'failed') AND updated_at < ? "
+            "LIMIT ?", (cutoff, limit))]
+        # Their finished jobs (callbacks and their logs) go with them.
+        conn.executemany("DELETE FROM jobs WHERE ref = ? AND state IN ('succeeded', 'dead')",
+                         hashes)
+        conn.executemany("DELETE FROM txs WHERE hash = ?", hashes)
         return len(hashes)
 
     @_writes
@@ -544,31 +522,26 @@ class SqliteStore:
 
     @_writes
     def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
-        """One IMMEDIATE transaction: a restore that fails half-way leaves the store as it was."""
+        """One writer operation (its own savepoint): a restore that fails half-way leaves the store
+        as it was."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for table in ("tx_parties", "signatures", "jobs", "controls", "txs"):
-                conn.execute(f"DELETE FROM {table}")
-            for row in given(collections, RECORDS):
-                record = row_record(row)
-                conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
-                             f"({','.join('?' * len(_COLUMNS))})",
-                             [_to_db(c, getattr(record, c)) for c in _COLUMNS])
-                conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
-                                 "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
-                                                      for s in record.signatures])
-                conn.executemany(_INSERT_PARTY, _parties(record))
-            conn.executemany(f"INSERT INTO jobs ({','.join(_JOB_COLUMNS)}) "
-                             f"VALUES ({','.join('?' * len(_JOB_COLUMNS))})",
-                             (_job_values(row_job(row)) for row in given(collections, JOBS)))
-            conn.executemany("INSERT INTO controls (name, value) VALUES (?, ?)",
-                             ((row["name"], json.dumps(row["value"]))
-                              for row in given(collections, CONTROLS)))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        for table in ("tx_parties", "signatures", "jobs", "controls", "txs"):
+            conn.execute(f"DELETE FROM {table}")
+        for row in given(collections, RECORDS):
+            record = row_record(row)
+            conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
+                         f"({','.join('?' * len(_COLUMNS))})",
+                         [_to_db(c, getattr(record, c)) for c in _COLUMNS])
+            conn.executemany("INSERT INTO signatures (tx_hash, key, signature, added_at) "
+                             "VALUES (?,?,?,?)", [(record.hash, s.key, s.signature, s.added_at)
+                                                  for s in record.signatures])
+            conn.executemany(_INSERT_PARTY, _parties(record))
+        conn.executemany(f"INSERT INTO jobs ({','.join(_JOB_COLUMNS)}) "
+                         f"VALUES ({','.join('?' * len(_JOB_COLUMNS))})",
+                         (_job_values(row_job(row)) for row in given(collections, JOBS)))
+        conn.executemany("INSERT INTO controls (name, value) VALUES (?, ?)",
+                         ((row["name"], json.dumps(row["value"]))
+                          for row in given(collections, CONTROLS)))
 
 
 @contextlib.contextmanager

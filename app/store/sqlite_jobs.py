@@ -1,17 +1,18 @@
 """The jobs and controls tables of the SQLite engine (same file and connections as the records).
 
-Every claim is one IMMEDIATE transaction; every write after it is one statement conditional on
-``lease_owner``, so a process that lost its lease changes nothing.
+Every write runs on the store's writer thread (app/store/sqlite_writer.py), inside a transaction that
+holds SQLite's write lock: a claim's select and update are atomic; every write after it is
+conditional on ``lease_owner``, so a process that lost its lease changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, TypeVar
 
 from app.jobs.model import Job, JobState
 from app.webhooks.delivery import receiver_host
@@ -22,6 +23,22 @@ _EXPIRED = "state = 'running' AND lease_until < ?"
 _COLUMNS = ("id", "kind", "ref", "grp", "state", "due_at", "attempts", "data", "log",
             "last_error", "lease_owner", "lease_until", "rearm", "event", "created_at",
             "updated_at")
+
+
+T = TypeVar("T")
+# Runs a function of the write connection in the store's writer (SqliteWriter.run).
+Write = Callable[[Callable[[sqlite3.Connection], Any]], Any]
+
+
+def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    """Run the method on the store's writer thread, where ``self._conn()`` is the write
+    connection, inside its own savepoint of the next group commit."""
+    @functools.wraps(method)
+    def submitted(self: SqliteJobStore | SqliteControlStore, *args: Any, **kwargs: Any) -> T:
+        result: T = self._write(lambda _conn: method(self, *args, **kwargs))
+        return result
+
+    return submitted
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -40,31 +57,32 @@ def _values(job: Job) -> list[Any]:
 
 
 class SqliteJobStore:
-    def __init__(self, conn: Callable[[], sqlite3.Connection], write: threading.RLock) -> None:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
         self._conn = conn
         self._write = write
 
+    @_writes
     def add(self, job: Job, rearm: bool = False) -> bool:
-        with self._write:
-            conn = self._conn()
-            cur = conn.execute(f"INSERT OR IGNORE INTO jobs ({','.join(_COLUMNS)}) "
-                               f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
-            if cur.rowcount == 1 or not rearm:
-                return cur.rowcount == 1
-            conn.execute(
-                "UPDATE jobs SET "
-                "rearm = CASE WHEN state = 'running' THEN 1 ELSE rearm END, "
-                "attempts = CASE WHEN state IN ('succeeded', 'dead') THEN 0 ELSE attempts END, "
-                "due_at = CASE WHEN state IN ('succeeded', 'dead') THEN ? "
-                "  WHEN state = 'running' THEN ? ELSE min(due_at, ?) END, "
-                "data = CASE WHEN state IN ('succeeded', 'dead') THEN ? ELSE data END, "
-                "state = CASE WHEN state = 'running' THEN 'running' ELSE 'queued' END, "
-                "last_error = CASE WHEN state IN ('succeeded', 'dead') THEN NULL "
-                "  ELSE last_error END, "
-                "event = NULL, updated_at = ? WHERE id = ?",
-                (job.due_at, job.due_at, job.due_at, json.dumps(job.data), job.updated_at, job.id))
-            return False
+        conn = self._conn()
+        cur = conn.execute(f"INSERT OR IGNORE INTO jobs ({','.join(_COLUMNS)}) "
+                           f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+        if cur.rowcount == 1 or not rearm:
+            return cur.rowcount == 1
+        conn.execute(
+            "UPDATE jobs SET "
+            "rearm = CASE WHEN state = 'running' THEN 1 ELSE rearm END, "
+            "attempts = CASE WHEN state IN ('succeeded', 'dead') THEN 0 ELSE attempts END, "
+            "due_at = CASE WHEN state IN ('succeeded', 'dead') THEN ? "
+            "  WHEN state = 'running' THEN ? ELSE min(due_at, ?) END, "
+            "data = CASE WHEN state IN ('succeeded', 'dead') THEN ? ELSE data END, "
+            "state = CASE WHEN state = 'running' THEN 'running' ELSE 'queued' END, "
+            "last_error = CASE WHEN state IN ('succeeded', 'dead') THEN NULL "
+            "  ELSE last_error END, "
+            "event = NULL, updated_at = ? WHERE id = ?",
+            (job.due_at, job.due_at, job.due_at, json.dumps(job.data), job.updated_at, job.id))
+        return False
 
+    @_writes
     def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
               skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
         if limit <= 0:
@@ -74,84 +92,70 @@ class SqliteJobStore:
                        if skip else "")
         # Candidates beyond the limit only matter when the per-group cap drops some of them.
         scan = limit if per_group is None else limit * 10
-        with self._write:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Expired leases first (their holders died), then the longest overdue: a backlog
-                # is worked through in order and a retry that fell due is not overtaken forever.
-                rows = conn.execute(
-                    f"SELECT id, grp FROM jobs WHERE kind = ? AND {_EXPIRED}{not_skipped} "
-                    f"LIMIT ?", (kind, now, *skip, scan)).fetchall()
-                rows += conn.execute(
-                    f"SELECT id, grp FROM jobs WHERE kind = ? AND {_DUE}{not_skipped} "
-                    f"ORDER BY due_at LIMIT ?", (kind, now, *skip, scan)).fetchall()
-                ids: list[str] = []
-                taken: Counter[str] = Counter()
-                for job_id, group in rows:
-                    if len(ids) >= limit:
-                        break
-                    if per_group is not None and group is not None:
-                        if taken[group] >= per_group:
-                            continue
-                        taken[group] += 1
-                    ids.append(job_id)
-                conn.executemany(
-                    "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
-                    "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
-                    [(owner, now + lease_seconds, now, i) for i in ids])
-                found = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()
-                         for i in ids]
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        conn = self._conn()
+        # Expired leases first (their holders died), then the longest overdue: a backlog
+        # is worked through in order and a retry that fell due is not overtaken forever.
+        rows = conn.execute(
+            f"SELECT id, grp FROM jobs WHERE kind = ? AND {_EXPIRED}{not_skipped} "
+            f"LIMIT ?", (kind, now, *skip, scan)).fetchall()
+        rows += conn.execute(
+            f"SELECT id, grp FROM jobs WHERE kind = ? AND {_DUE}{not_skipped} "
+            f"ORDER BY due_at LIMIT ?", (kind, now, *skip, scan)).fetchall()
+        ids: list[str] = []
+        taken: Counter[str] = Counter()
+        for job_id, group in rows:
+            if len(ids) >= limit:
+                break
+            if per_group is not None and group is not None:
+                if taken[group] >= per_group:
+                    continue
+                taken[group] += 1
+            ids.append(job_id)
+        conn.executemany(
+            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
+            "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
+            [(owner, now + lease_seconds, now, i) for i in ids])
+        found = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()
+                 for i in ids]
         return [_job(r) for r in found]
 
+    @_writes
     def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
-        with self._write:
-            cur = self._conn().execute(
-                "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? "
-                "AND state = 'running'", (lease_until, job_id, owner))
+        cur = self._conn().execute(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? "
+            "AND state = 'running'", (lease_until, job_id, owner))
         return cur.rowcount == 1
 
+    @_writes
     def finish(self, job_id: str, owner: str, now: float, state: JobState, *,
                due_at: float | None = None, error: str | None = None,
                entry: dict[str, Any] | None = None, event: str | None = None,
                uncount: bool = False) -> bool:
-        with self._write:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT log, rearm, due_at FROM jobs WHERE id = ? "
-                                   "AND lease_owner = ? AND state = 'running'",
-                                   (job_id, owner)).fetchone()
-                if row is None:
-                    conn.execute("COMMIT")
-                    return False
-                log = json.loads(row["log"])
-                if entry is not None:
-                    log.append(entry)
-                new_due = due_at if due_at is not None else row["due_at"]
-                if row["rearm"] and state.final:
-                    state, new_due, event = JobState.QUEUED, min(new_due, now), None
-                conn.execute(
-                    "UPDATE jobs SET state = ?, due_at = ?, last_error = ?, log = ?, event = ?, "
-                    "lease_owner = NULL, lease_until = NULL, rearm = 0, updated_at = ?, "
-                    "attempts = attempts - ? WHERE id = ?",
-                    (state.value, new_due, error, json.dumps(log), event, now, int(uncount),
-                     job_id))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        conn = self._conn()
+        row = conn.execute("SELECT log, rearm, due_at FROM jobs WHERE id = ? "
+                           "AND lease_owner = ? AND state = 'running'",
+                           (job_id, owner)).fetchone()
+        if row is None:
+            return False
+        log = json.loads(row["log"])
+        if entry is not None:
+            log.append(entry)
+        new_due = due_at if due_at is not None else row["due_at"]
+        if row["rearm"] and state.final:
+            state, new_due, event = JobState.QUEUED, min(new_due, now), None
+        conn.execute(
+            "UPDATE jobs SET state = ?, due_at = ?, last_error = ?, log = ?, event = ?, "
+            "lease_owner = NULL, lease_until = NULL, rearm = 0, updated_at = ?, "
+            "attempts = attempts - ? WHERE id = ?",
+            (state.value, new_due, error, json.dumps(log), event, now, int(uncount),
+             job_id))
         return True
 
+    @_writes
     def signal(self, event: str, now: float) -> int:
-        with self._write:
-            cur = self._conn().execute(
-                "UPDATE jobs SET state = 'queued', due_at = ?, event = NULL, updated_at = ? "
-                "WHERE event = ? AND state = 'waiting'", (now, now, event))
+        cur = self._conn().execute(
+            "UPDATE jobs SET state = 'queued', due_at = ?, event = NULL, updated_at = ? "
+            "WHERE event = ? AND state = 'waiting'", (now, now, event))
         return cur.rowcount
 
     def get(self, job_id: str) -> Job | None:
@@ -178,21 +182,21 @@ class SqliteJobStore:
                                     "GROUP BY state", (kind,)).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    @_writes
     def delete_final_before(self, cutoff: float, limit: int) -> int:
-        with self._write:
-            cur = self._conn().execute(
-                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
-                "('succeeded', 'dead') AND updated_at < ? LIMIT ?)", (cutoff, limit))
+        cur = self._conn().execute(
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
+            "('succeeded', 'dead') AND updated_at < ? LIMIT ?)", (cutoff, limit))
         return cur.rowcount
 
+    @_writes
     def put(self, job: Job) -> None:
-        with self._write:
-            self._conn().execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
-                                 f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+        self._conn().execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
+                             f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
 
 
 class SqliteControlStore:
-    def __init__(self, conn: Callable[[], sqlite3.Connection], write: threading.RLock) -> None:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
         self._conn = conn
         self._write = write
 
@@ -200,11 +204,11 @@ class SqliteControlStore:
         row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    @_writes
     def set(self, name: str, value: dict[str, Any]) -> None:
-        with self._write:
-            self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
-                                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                                 (name, json.dumps(value)))
+        self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                             (name, json.dumps(value)))
 
 
 _STATES = {"pending": "queued", "delivered": "succeeded", "failed": "dead"}

@@ -121,10 +121,6 @@ class TxService:
             raise ValidationFailed(str(exc), "xdr") from None
         return PostRequest(body, network, parsed, viewer)
 
-    def needs_network(self, request: PostRequest) -> bool:
-        """Whether processing the request will call RPC/Horizon (account data not cached)."""
-        return not self.accounts.cached(request.network.name, accounts_to_load(request.parsed))
-
     def post(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self.process(self.parse(body))
 
@@ -148,12 +144,16 @@ class TxService:
                 record.sig_count = len(record.signatures)
                 derived, ready = self._derive(record, parsed, accounts)
                 _apply(record, derived, ready, now)  # evaluated before the write: one insert
-                if self.store.insert(record):
-                    return self._answer(None, record, accepted, record.signatures, changes, now)
+                # Fully signed already: its submission job goes in with it (one write).
+                jobs = [submit_job(record, now)] if record.status is TxStatus.READY else []
+                if self.store.insert(record, jobs):
+                    return self._answer(None, record, accepted, record.signatures, changes, now,
+                                        queued=True)
             else:
                 written = self._add(existing, accepted, parsed, accounts, now)
                 if written is not None:
-                    return self._answer(existing, written[0], accepted, written[1], changes, now)
+                    return self._answer(existing, written[0], accepted, written[1], changes, now,
+                                        queued=True)
             # Another request created the record or changed it since it was read.
             existing = self._reload(parsed.hash_hex)
         # Still losing the race to other co-signers: signatures one by one (each write atomic on
@@ -186,13 +186,17 @@ class TxService:
                 fitting or existing.status is TxStatus.PENDING):
             derived, ready = self._derive(evaluated(existing, fitting, None, False, now), parsed,
                                           accounts)
-        written = self.store.add_evaluated(existing, fitting, derived, ready, now)
+        # Becoming ready: its submission job is written with the signatures that make it so.
+        jobs = ([submit_job(existing, now)] if ready and fitting and derived is not None
+                and existing.status is TxStatus.PENDING else [])
+        written = self.store.add_evaluated(existing, fitting, derived, ready, now, jobs)
         return None if written is None else (written, fitting)
 
     def _answer(self, existing: TxRecord | None, record: TxRecord,
                 accepted: list[StoredSignature], added: list[StoredSignature], changes: Changes,
-                now: float) -> dict[str, Any]:
-        """The response to a POST that stored ``record``, after queueing what the change needs."""
+                now: float, queued: bool = False) -> dict[str, Any]:
+        """The response to a POST that stored ``record``, after queueing what the change needs
+        (unless the write that stored it ``queued`` its submission already)."""
         stored_keys = {s.key for s in record.signatures}
         for sig in accepted:
             if sig in added:
@@ -202,7 +206,7 @@ class TxService:
                                          "reason": "limit"})
         created = existing is None
         was_ready = existing is not None and existing.status is TxStatus.READY
-        if record.status is TxStatus.READY and not was_ready and (created or added):
+        if record.status is TxStatus.READY and not was_ready and (created or added) and not queued:
             # Became ready with this request: queue its submission (again, if it was submitted
             # before and went back to pending).
             self.store.jobs.add(submit_job(record, now), rearm=True)

@@ -62,12 +62,9 @@ async def post_tx(request: Request) -> Response:
     check_request(body, TX_REQUEST)
     post = svc.txs.parse(body, viewer(request))
     charge_upstream(request, svc, post)
-    if svc.store.inline_reads and not svc.txs.needs_network(post):
-        # Embedded store and cached accounts: no network wait anywhere, and a thread hop would
-        # cost more than the work (the GIL serializes it anyway).
-        result = svc.txs.process(post)
-    else:
-        result = await run_in_threadpool(svc.txs.process, post)
+    # On a thread, never on the event loop: its writes wait for a commit (SQLite's writer thread
+    # acknowledges a group commit once it is on disk) or a network round trip.
+    result = await run_in_threadpool(svc.txs.process, post)
     return json_response(request, result)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.jobs.kinds import SUBMIT_TRANSACTION, submit_job
+from app.jobs.model import JobState
 from app.store.base import TxQuery, TxStore
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 from tests.conftest import make_store
@@ -214,6 +216,33 @@ def test_add_evaluated_writes_signatures_view_and_status_in_one_conditional_writ
     got = store.get("a" * 64)
     assert got is not None and got.sig_count == 2 and got.derived == {"xdr": "signed"}
     assert [s.key for s in got.signatures] == ["GA", "GB"]
+
+
+def test_a_ready_record_is_inserted_with_its_submission_job(store: TxStore) -> None:
+    ready = record(status=TxStatus.READY, ready_at=time.time(), sig_count=1,
+                   signatures=[sig("GA")])
+    job = submit_job(ready, time.time())
+    assert store.insert(ready, [job])
+    assert store.get(ready.hash) is not None
+    found = store.jobs.for_ref(ready.hash, SUBMIT_TRANSACTION)
+    assert [(j.id, j.state) for j in found] == [(job.id, JobState.QUEUED)]
+    other = submit_job(record(h(9)), time.time())  # a duplicate hash adds no job either
+    assert not store.insert(record(status=TxStatus.READY), [other])
+    assert store.jobs.get(other.id) is None
+
+
+def test_add_evaluated_writes_the_jobs_only_when_it_applies(store: TxStore) -> None:
+    store.insert(record())
+    before = store.get("a" * 64)
+    assert before is not None
+    job = submit_job(before, time.time())
+    stale = store.add_evaluated(before, [sig("GA")], {"xdr": "x"}, False, time.time())
+    assert stale is not None
+    assert store.add_evaluated(before, [sig("GB")], {"xdr": "y"}, True, time.time(), [job]) is None
+    assert store.jobs.get(job.id) is None  # the losing write queued nothing
+    written = store.add_evaluated(stale, [sig("GB")], {"xdr": "y"}, True, time.time(), [job])
+    assert written is not None and written.status is TxStatus.READY
+    assert [j.id for j in store.jobs.for_ref("a" * 64, SUBMIT_TRANSACTION)] == [job.id]
 
 
 def test_add_evaluated_without_a_view_keeps_the_stored_one(store: TxStore) -> None:

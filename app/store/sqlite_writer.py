@@ -1,0 +1,178 @@
+"""The one thread of a process that writes to a SQLite database: group commit.
+
+Request handlers and worker threads hand it write operations (functions of the write connection)
+and wait for their results. It runs whatever is queued in ONE transaction, each operation inside its
+own savepoint, and commits once: under load a single fsync acknowledges many writes, which is what
+makes ``synchronous=FULL`` affordable. An operation that raises is rolled back to its savepoint and
+gets its own error; its batch neighbours are committed. A result is handed back only after the
+commit, so an acknowledged write is on disk.
+
+Reads do not come here: they use per-thread connections (WAL readers never wait for the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+MAX_BATCH = 256  # operations per transaction: bounds how long one commit keeps the others waiting
+
+
+class WriterClosed(sqlite3.ProgrammingError):
+    """The store was closed; no more writes are taken."""
+
+
+@dataclass(slots=True)
+class _Op:
+    run: Callable[[sqlite3.Connection], Any]
+    future: Future[Any]
+
+
+class SqliteWriter:
+    """Started on the first write; ``connect`` is called on the writer's own thread."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "refractor-sqlite-writer",
+                 max_batch: int = MAX_BATCH) -> None:
+        self._connect = connect
+        self._name = name
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self.batches = 0  # transactions committed, and the operations in them (tests, benchmarks)
+        self.operations = 0
+
+    def run(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in the writer's next transaction and return its result once committed."""
+        if threading.current_thread() is self._thread:
+            return self._nested(op)
+        return self.submit(op).result()
+
+    async def run_async(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """``run`` for coroutines: the event loop waits on the future, never on SQLite."""
+        return await asyncio.wrap_future(self.submit(op))
+
+    def submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise WriterClosed("the store is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+            self._queue.put(_Op(op, future))
+        return future
+
+    def close(self) -> None:
+        """Commit what is queued, then stop."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    # -- the writer thread --
+
+    def _nested(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """An operation that writes through another store method: same transaction, own savepoint."""
+        assert self._conn is not None
+        conn = self._conn
+        conn.execute("SAVEPOINT nested")
+        try:
+            result = op(conn)
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
+        return result
+
+    def _loop(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._fail_all(exc)
+            return
+        self._conn = conn
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._commit(conn, batch)
+        self._conn = None
+
+    def _fail_all(self, exc: BaseException) -> None:
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                op = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if op is not None and op.future.set_running_or_notify_cancel():
+                op.future.set_exception(exc)
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
+        live = [op for op in batch if op.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in live:
+                outcomes.append(self._one(conn, op))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            # Nothing of this batch is on disk: every operation in it gets the error.
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            for op in live:
+                op.future.set_exception(exc)
+            return
+        self.batches += 1
+        self.operations += len(live)
+        for op, (ok, value) in zip(live, outcomes, strict=True):
+            if ok:
+                op.future.set_result(value)
+            else:
+                op.future.set_exception(value)
+
+    @staticmethod
+    def _one(conn: sqlite3.Connection, op: _Op) -> tuple[bool, Any]:
+        conn.execute("SAVEPOINT op")
+        try:
+            value = op.run(conn)
+        except Exception as exc:
+            if not conn.in_transaction:
+                raise  # SQLite rolled the whole transaction back: the batch fails together
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
+            return False, exc
+        conn.execute("RELEASE op")
+        return True, value
