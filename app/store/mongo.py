@@ -31,6 +31,7 @@ from app.jobs.model import Job
 from app.store.base import Page, TxQuery, evaluated
 from app.store.mongo_jobs import MongoControlStore, MongoJobStore, _job, migrate_deliveries
 from app.store.mongo_jobs import _doc as _job_doc
+from app.store.mongo_values import from_bson, to_bson
 from app.store.snapshot import (
     CONTROLS,
     JOBS,
@@ -62,6 +63,7 @@ def _doc(record: TxRecord) -> dict[str, Any]:
     for name in _FIELDS:
         value = getattr(record, name)
         doc[name] = value.value if isinstance(value, TxStatus) else value
+    doc["derived"] = to_bson(doc["derived"])
     doc["signatures"] = [_sig_doc(s) for s in record.signatures]
     return doc
 
@@ -75,7 +77,7 @@ def _record(doc: dict[str, Any]) -> TxRecord:
     data["status"] = TxStatus(data["status"])
     data["submit"] = bool(data["submit"])
     data["private"] = bool(data["private"])  # absent from documents written before it existed
-    data["derived"] = data["derived"] or {}
+    data["derived"] = from_bson(data["derived"] or {})
     data["sources"] = list(data["sources"] or [])
     data["signers"] = list(data["signers"] or [])
     data["sig_count"] = int(data["sig_count"] or 0)
@@ -166,11 +168,12 @@ class MongoStore:
             # a complete record pending.
             moved = self.txs.update_one(
                 {"_id": tx_hash, "sig_count": sig_count, "status": TxStatus.PENDING.value},
-                {"$set": {"derived": derived, "status": TxStatus.READY.value, "ready_at": now}})
+                {"$set": {"derived": to_bson(derived), "status": TxStatus.READY.value,
+                          "ready_at": now}})
             if moved.matched_count == 1:
                 return True
         result = self.txs.update_one({"_id": tx_hash, "sig_count": sig_count},
-                                     {"$set": {"derived": derived}})
+                                     {"$set": {"derived": to_bson(derived)}})
         return result.matched_count == 1
 
     def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
@@ -185,6 +188,8 @@ class MongoStore:
                 if getattr(after, name) != getattr(before, name)}
         if after.status is not before.status:
             sets["status"] = after.status.value
+        if "derived" in sets:
+            sets["derived"] = to_bson(sets["derived"])
         if sets:
             update["$set"] = sets
         if not update:

@@ -252,7 +252,7 @@ class TxService:
                     accounts: Mapping[str, Any], needs: AuthNeeds, now: float) -> TxRecord:
         check_not_expired(parsed.max_time, now)
         options = parse_options(body, now, self.settings.callbacks.allow_private_networks)
-        max_time = _expiry(options.expires, parsed.max_time)
+        max_time = _expiry(options.expires, _storable_time(parsed.max_time))
         signers = needs.potential_signers()
         if parsed.inner is not None:
             inner = build_needs(parsed.inner, accounts, "transaction").potential_signers()
@@ -267,7 +267,7 @@ class TxService:
             submit=options.submit,
             callback_url=options.callback_url,
             desired_signers=options.desired_signers,
-            min_time=parsed.min_time,
+            min_time=_storable_time(parsed.min_time),
             max_time=max_time,
             inner_hash=parsed.inner.hash.hex() if parsed.inner is not None else None,
             sources=accounts_to_load(parsed),
@@ -315,6 +315,15 @@ def _why_not_submittable(record: TxRecord) -> str:
     if record.submit or record.submitted is not None:
         return "The transaction is already submitted or queued for submission"
     return f"The transaction cannot be submitted from status {record.status.value}"
+
+
+# Time bounds are unsigned 64-bit on the wire, but both engines store signed 64-bit integers.
+# Past this, a bound means "never" either way (about 292 billion years from 1970).
+_STORABLE_TIME_MAX = 2**63 - 1
+
+
+def _storable_time(value: int) -> int:
+    return min(value, _STORABLE_TIME_MAX)
 
 
 def _expiry(expires: int | None, tx_max_time: int) -> int | None:
