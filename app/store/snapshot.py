@@ -98,7 +98,7 @@ def record_row(record: TxRecord) -> Row:
     return canonical(record)
 
 
-def row_record(row: Row) -> TxRecord:
+def row_record(row: object) -> TxRecord:
     try:
         return from_json(row)
     except RecordFormatError as exc:
@@ -108,7 +108,7 @@ def row_record(row: Row) -> TxRecord:
 def _check_record(data: object) -> Row:
     if isinstance(data, dict) and not data.keys() <= _RECORD_FIELDS:
         raise RowFormatError(f"record: unknown field(s) {sorted(set(data) - _RECORD_FIELDS)}")
-    return record_row(row_record(data))  # type: ignore[arg-type]
+    return record_row(row_record(data))
 
 
 _RECORD_FIELDS = {f.name for f in dataclasses.fields(TxRecord)}
@@ -128,7 +128,7 @@ def job_row(job: Job) -> Row:
     return row
 
 
-def row_job(row: Row) -> Job:
+def row_job(row: object) -> Job:
     data = _object(row, _JOB_FIELDS, "job")
     try:
         data["state"] = JobState(data["state"])
@@ -179,7 +179,7 @@ def subscription_row(subscription: Subscription) -> Row:
     return row
 
 
-def row_subscription(row: Row) -> Subscription:
+def row_subscription(row: object) -> Subscription:
     data = _object(row, _SUBSCRIPTION_FIELDS, "subscription")
     _require(all(isinstance(data[k], str) for k in ("id", "account", "url", "secret")),
              "a subscription's id, account, url and secret must be strings")
@@ -198,7 +198,7 @@ def event_row(event: EventDelivery) -> Row:
     return row
 
 
-def row_event(row: Row) -> EventDelivery:
+def row_event(row: object) -> EventDelivery:
     data = _object(row, _EVENT_FIELDS, "subscription event")
     _require(all(isinstance(data[k], str) for k in
                  ("id", "subscription", "account", "stream", "type", "status")),
@@ -222,14 +222,14 @@ def _check_quota(data: object) -> Row:
 
 
 RECORDS = Kind("records", lambda r: str(r["hash"]), _check_record, status=lambda r: str(r["status"]))
-JOBS = Kind("jobs", lambda r: str(r["id"]), lambda d: job_row(row_job(d)),  # type: ignore[arg-type]
+JOBS = Kind("jobs", lambda r: str(r["id"]), lambda d: job_row(row_job(d)),
             status=lambda r: f"{r['kind']}/{r['state']}")
 CONTROLS = Kind("controls", lambda r: str(r["name"]), _check_control)
 CHALLENGES = Kind("auth_challenges", lambda r: str(r["id"]), _check_challenge)
 SUBSCRIPTIONS = Kind("subscriptions", lambda r: str(r["id"]),
-                     lambda d: subscription_row(row_subscription(d)))  # type: ignore[arg-type]
+                     lambda d: subscription_row(row_subscription(d)))
 EVENTS = Kind("subscription_events", lambda r: str(r["id"]),
-              lambda d: event_row(row_event(d)),  # type: ignore[arg-type]
+              lambda d: event_row(row_event(d)),
               status=lambda r: str(r["status"]))
 QUOTAS = Kind("event_quota", lambda r: f"{r['account']} {r['slot']}", _check_quota)
 
