@@ -189,7 +189,8 @@ class SqliteStore:
         # One writer thread per process, committing whatever is queued at once: SQLite's own busy
         # handler sleeps with growing back-off, and one fsync per write would cap the throughput.
         # Other processes still wait for each other through busy_timeout.
-        self._writer = SqliteWriter(self._conn)
+        self._writer = SqliteWriter(
+            self._conn, lock_path=None if path == ":memory:" else path + "-writer-lock")
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
         self.jobs = SqliteJobStore(self._conn, self._writer.run)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
@@ -37,11 +39,19 @@ class _Op:
 
 
 class SqliteWriter:
-    """Started on the first write; ``connect`` is called on the writer's own thread."""
+    """Started on the first write; ``connect`` is called on the writer's own thread.
+
+    With ``lock_path``, the writers of every process on the database take turns through an
+    exclusive ``flock`` on that file around each transaction: the kernel hands the lock straight
+    to the next waiter, where SQLite's busy handler would poll with sleeps of up to 100 ms. If the
+    file cannot be opened, SQLite's own locking (busy_timeout) is all there is.
+    """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "refractor-sqlite-writer",
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH, lock_path: str | None = None) -> None:
         self._connect = connect
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._name = name
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
@@ -108,6 +118,11 @@ class SqliteWriter:
             self._fail_all(exc)
             return
         self._conn = conn
+        if self._lock_path is not None:
+            try:  # read-only is enough for flock, and works on a file another user created
+                self._lock_fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError:
+                self._lock_fd = None
         stop = False
         while not stop:
             first = self._queue.get()
@@ -125,6 +140,9 @@ class SqliteWriter:
                 batch.append(nxt)
             self._commit(conn, batch)
         self._conn = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _fail_all(self, exc: BaseException) -> None:
         with self._lock:
@@ -142,6 +160,8 @@ class SqliteWriter:
         if not live:
             return
         outcomes: list[tuple[bool, Any]] = []
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # blocks this thread only (GIL released)
         try:
             conn.execute("BEGIN IMMEDIATE")
             for op in live:
@@ -155,6 +175,9 @@ class SqliteWriter:
             for op in live:
                 op.future.set_exception(exc)
             return
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         self.batches += 1
         self.operations += len(live)
         for op, (ok, value) in zip(live, outcomes, strict=True):

@@ -165,3 +165,42 @@ def test_coroutines_await_the_commit_without_blocking_the_loop(store: SqliteStor
 
     assert asyncio.run(main()) is True
     held.result(60)
+
+
+def test_writers_of_two_stores_on_one_file_take_turns(tmp_path: Path) -> None:
+    """As two processes would: each store's writer holds the shared flock around its transaction
+    (separate open files conflict like separate processes), and every write lands."""
+    path = str(tmp_path / "shared.db")
+    stores = [SqliteStore(path), SqliteStore(path)]
+    stores[0].ensure_schema()
+    try:
+        def work(n: int) -> None:
+            for i in range(n * 25, n * 25 + 25):
+                assert stores[n % 2].insert(_record(i))
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(8)))
+        assert Path(path + "-writer-lock").exists()
+        assert all(s.count_by_status() == {"pending": 200} for s in stores)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_the_writer_holds_the_shared_lock_for_its_transaction_only(store: SqliteStore) -> None:
+    import fcntl
+    import os
+
+    gate = Gate()
+    held = store._writer.submit(gate)
+    assert gate.entered.wait(60)
+    fd = os.open(store.path + "-writer-lock", os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):  # another process's writer would wait here
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        gate.release.set()
+        held.result(60)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once the transaction committed
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
