@@ -296,7 +296,8 @@ class SqliteStore:
                                "ORDER BY created_at LIMIT 1", (tx_hash,)).fetchone()
         return None if row is None else self._load(conn, row)
 
-    def _load(self, conn: sqlite3.Connection, row: sqlite3.Row, with_parties: bool = False) -> TxRecord:
+    def _load(self, conn: sqlite3.Connection, row: sqlite3.Row, with_parties: bool = False,
+              signatures: list[StoredSignature] | None = None) -> TxRecord:
         data = {c: row[c] for c in _COLUMNS}
         for name in _JSON_FIELDS:
             data[name] = None if data[name] is None else json.loads(data[name])
@@ -304,7 +305,7 @@ class SqliteStore:
         data["submit"] = bool(data["submit"])
         data["private"] = bool(data["private"])
         record = TxRecord(**data)
-        record.signatures = [
+        record.signatures = signatures if signatures is not None else [
             StoredSignature(r[0], bytes(r[1]), r[2])
             for r in conn.execute("SELECT key, signature, added_at FROM signatures "
                                   "WHERE tx_hash = ? ORDER BY rowid", (record.hash,))
@@ -409,13 +410,14 @@ class SqliteStore:
                                  "AND role = 'signer')")
                     args.append(other)
             if query.cursor:
-                where.append("(p.created_at < ? OR (p.created_at = ? AND p.tx_hash < ?))")
-                args += [query.cursor[0], query.cursor[0], query.cursor[1]]
+                # A row value: one seek into the party's index entries, at the cursor.
+                where.append("(p.created_at, p.tx_hash) < (?, ?)")
+                args += [query.cursor[0], query.cursor[1]]
         else:
             sql = "SELECT t.* FROM txs t"
             if query.cursor:
-                where.append("(t.created_at < ? OR (t.created_at = ? AND t.hash < ?))")
-                args += [query.cursor[0], query.cursor[0], query.cursor[1]]
+                where.append("(t.created_at, t.hash) < (?, ?)")
+                args += [query.cursor[0], query.cursor[1]]
         if query.awaiting:
             where.append("t.status = 'pending' AND NOT EXISTS (SELECT 1 FROM signatures s "
                          "WHERE s.tx_hash = t.hash AND s.key = ?)")
@@ -439,7 +441,15 @@ class SqliteStore:
         conn = self._conn()
         rows = conn.execute(sql, [*args, wanted * 2 if party is not None else wanted]).fetchall()
         unique = list({r["hash"]: r for r in rows}.values())[:wanted]
-        items = [self._load(conn, r) for r in unique[: query.limit]]
+        shown = unique[: query.limit]
+        # The page's signatures in one statement, not one per record.
+        signatures: dict[str, list[StoredSignature]] = {r["hash"]: [] for r in shown}
+        if shown:
+            for tx_hash, key, signature, added_at in conn.execute(
+                    "SELECT tx_hash, key, signature, added_at FROM signatures WHERE tx_hash IN "
+                    f"({','.join('?' * len(shown))}) ORDER BY rowid", list(signatures)):
+                signatures[tx_hash].append(StoredSignature(key, bytes(signature), added_at))
+        items = [self._load(conn, r, signatures=signatures[r["hash"]]) for r in shown]
         more = len(unique) > query.limit
         return Page(items, (items[-1].created_at, items[-1].hash) if more and items else None)
 

@@ -38,6 +38,8 @@ ADMIN = {"Authorization": "Bearer " + "a" * 32}
 SQLITE_ACCEPTED = {
     "SELECT key, signature, added_at FROM signatures WHERE tx_hash":
         "sorts the signatures of one record (at most maxSignatures)",
+    "SELECT tx_hash, key, signature, added_at FROM signatures WHERE tx_hash IN":
+        "sorts the signatures of one listed page (page size x maxSignatures)",
     "SELECT * FROM jobs WHERE ref": "sorts the jobs of one record (its callbacks)",
     "SELECT ? FROM sqlite_master": "start-up schema check: the schema's own table, a few rows",
     "SELECT id, account, url, events, secret, created_at FROM subscriptions WHERE account IN":
