@@ -236,8 +236,12 @@ rollback() {
   if ! restart_all; then log "release $target is not healthy either"; exit 1; fi
   [ -z "$cur" ] || record "$cur" rolled-back
   record "$target" healthy
-  # A later deploy of the same release must activate it again.
-  rm -f "$root/.active"
+  # .active now names the release that runs, on the instances .instances lists (the fingerprint's
+  # second word hashes those; see provisioning/refractor_deploy/render.py): a later deploy of the
+  # release rolled back from activates it again, one of the target changes nothing.
+  local layout_digest=""
+  [ ! -f "$root/.active" ] || layout_digest=$(awk 'NR == 1 {print $2}' "$root/.active")
+  if [ -n "$layout_digest" ]; then echo "$target $layout_digest" >"$root/.active"; else rm -f "$root/.active"; fi
   log "rolled back to $target"
 }
 
