@@ -32,17 +32,27 @@ def run(
         "NO_COLOR": "1",
         **(env or {}),
     }
-    proc = subprocess.run(
-        args,
-        shell=isinstance(args, str),
-        cwd=cwd,
-        env=full_env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        input=input,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            args,
+            shell=isinstance(args, str),
+            cwd=cwd,
+            env=full_env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        # Where it was stuck is in what it printed so far.
+        out, err = (
+            x.decode(errors="replace") if isinstance(x, bytes) else x or "" for x in (exc.stdout, exc.stderr)
+        )
+        raise AssertionError(
+            f"command timed out after {timeout:.0f} s: {args}"
+            f"\n--- stdout\n{out[-8000:]}\n--- stderr\n{err[-8000:]}"
+        ) from None
     if check and proc.returncode != 0:
         raise AssertionError(
             f"command failed (rc={proc.returncode}): {args}\n--- stdout\n{proc.stdout[-8000:]}"
