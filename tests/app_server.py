@@ -17,6 +17,7 @@ from app.config import parse_settings
 from app.main import create_app
 from app.services import Services
 from app.settings import Settings
+from tests import loopback
 from tests.mongo_server import free_port
 
 
@@ -66,7 +67,7 @@ def running_app(settings: Settings,
     deadline = time.monotonic() + 20
     while True:
         try:
-            if httpx.get(base + "/monitoring/health", timeout=1).status_code == 200:
+            if loopback.get(base + "/monitoring/health", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             pass

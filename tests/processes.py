@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tests import loopback
 from tests.mongo_server import free_port
 from tests.subprocesses import stop_process
 
@@ -42,7 +43,7 @@ class AppProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(self.health_url, timeout=1).status_code == 200:
+                if loopback.get(self.health_url, timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
@@ -36,7 +37,7 @@ def base_url(request: pytest.FixtureRequest, net: FakeStellarNetwork,
 
 @pytest.fixture
 def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=30) as c:
+    with loopback.client(base_url=base_url, timeout=30) as c:
         yield c
 
 

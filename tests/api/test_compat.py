@@ -8,6 +8,7 @@ import threading
 import httpx
 from stellar_sdk import Keypair, TransactionEnvelope
 
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.builders import PASSPHRASE, payment_tx, signed
 from tests.fakenet import FakeStellarNetwork
@@ -152,7 +153,7 @@ def test_concurrent_first_uploads_keep_every_signature(base_url: str, net: FakeS
     answers: list[int] = []
 
     def upload(kp: Keypair) -> None:
-        with httpx.Client(base_url=base_url, timeout=30) as c:
+        with loopback.client(base_url=base_url, timeout=30) as c:
             barrier.wait()
             answers.append(post(c, signed(te, kp)).status_code)
 
@@ -162,7 +163,7 @@ def test_concurrent_first_uploads_keep_every_signature(base_url: str, net: FakeS
     for t in threads:
         t.join()
     assert answers == [200] * len(cosigners)
-    with httpx.Client(base_url=base_url) as c:
+    with loopback.client(base_url=base_url) as c:
         body = c.get(f"/tx/{te.hash_hex()}").json()
     assert sorted(x["key"] for x in body["signatures"]) == sorted(k.public_key for k in cosigners)
     assert body["status"] in ("ready", "processing", "processed")  # the worker may be quicker

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.api.test_compat import post, seq_of
 from tests.builders import fee_bump, payment_tx, signed
@@ -202,7 +203,7 @@ def test_unreachable_network_is_503_not_500(tmp_path: object) -> None:
     from tests.app_server import app_settings, running_app
 
     settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/x.db")
-    with running_app(settings) as base, httpx.Client(base_url=base) as c:
+    with running_app(settings) as base, loopback.client(base_url=base) as c:
         s = Keypair.random()
         body = error(post(c, payment_tx(s).to_xdr()), 503)
         assert "unreachable" in str(body["error"])
@@ -213,7 +214,7 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: object) -> None:
 
     settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/r.db",
                             rateLimit={"post": 3, "general": 1000})
-    with running_app(settings) as base, httpx.Client(base_url=base) as c:
+    with running_app(settings) as base, loopback.client(base_url=base) as c:
         answers = [c.post("/tx", json={"network": "testnet", "xdr": "AAAA"}).status_code
                    for _ in range(4)]
         assert answers == [400, 400, 400, 429]

@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from stellar_sdk import Keypair, SignerKey
 
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.api.test_compat import post, seq_of
 from tests.builders import payment_tx, signed
@@ -97,14 +98,14 @@ def test_live_updates_over_server_sent_events(base_url: str, net: FakeStellarNet
     a = Keypair.random()
     s = accounts.make(low=2, med=2, high=2, signers={a.public_key: 1})
     te = payment_tx(s, seq=seq_of(net, s))
-    with httpx.Client(base_url=base_url, timeout=30) as c:
+    with loopback.client(base_url=base_url, timeout=30) as c:
         post(c, te.to_xdr())
         with c.stream("GET", f"/tx/{te.hash_hex()}/events") as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             events = _events(stream.iter_lines())
             first = next(events)
             assert first["status"] == "pending"
-            with httpx.Client(base_url=base_url) as other:
+            with loopback.client(base_url=base_url) as other:
                 post(other, signed(te, s, a))
             update = next(events)
             assert len(update["signatures"]) == 2
@@ -173,7 +174,7 @@ def test_horizon_only_network(tmp_path: Any, net: FakeStellarNetwork) -> None:
     net.ledger.create_account(s.public_key, low=1, med=1, high=1)
     settings = app_settings(None, net.horizon_url, str(tmp_path) + "/h.db")
     before = net.stats.get("GET /accounts", 0)
-    with running_app(settings) as base, httpx.Client(base_url=base) as c:
+    with running_app(settings) as base, loopback.client(base_url=base) as c:
         te = payment_tx(s, seq=seq_of(net, s))
         body = post(c, signed(te, s)).json()
         assert body["status"] == "ready" and body["progress"]["accounts"][0]["missing"] is False

@@ -17,6 +17,7 @@ from stellar_sdk import Account, Asset, Keypair, TransactionBuilder
 
 from app.services import Services, build_services
 from app.settings import Settings
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.api.test_compat import post, seq_of
 from tests.api.test_errors import error
@@ -103,7 +104,7 @@ def test_unhandled_error_is_json_500_without_the_body_in_logs_or_sentry(
     assert setup_sentry(settings)
     try:
         with caplog.at_level(logging.INFO), running_app(settings, broken) as base:
-            response = httpx.post(base + "/tx", json={"network": "testnet", "xdr": "AAAA",
+            response = loopback.post(base + "/tx", json={"network": "testnet", "xdr": "AAAA",
                                                       "callbackUrl": marker}, timeout=30)
             assert response.status_code == 500
             assert response.json() == {"error": "Internal server error", "status": 500}

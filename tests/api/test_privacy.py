@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.api.test_compat import post, seq_of
 from tests.api.test_errors import error
@@ -38,7 +39,7 @@ def admin_base(request: pytest.FixtureRequest, net: FakeStellarNetwork,
 
 @pytest.fixture
 def anon(admin_base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=admin_base, timeout=30) as c:
+    with loopback.client(base_url=admin_base, timeout=30) as c:
         yield c
 
 

@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from app.config import parse_settings
 from app.risks import UNSIGNED_CALLBACKS, config_risks
+from tests import loopback
 from tests.app_server import app_settings, running_app
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -33,12 +32,12 @@ def test_the_risk_is_named_only_without_a_secret() -> None:
 def test_health_reports_the_warning(tmp_path: Path) -> None:
     unsigned = app_settings(None, "http://127.0.0.1:9/horizon", str(tmp_path / "a.db"), runWorker=False)
     with running_app(unsigned) as base:
-        body = httpx.get(base + "/monitoring/health", timeout=30).json()
+        body = loopback.get(base + "/monitoring/health", timeout=30).json()
     assert body["status"] == "ok" and body["warnings"] == [UNSIGNED_CALLBACKS]
     signed = app_settings(None, "http://127.0.0.1:9/horizon", str(tmp_path / "b.db"), runWorker=False,
                           callbacks={"secret": SECRET})
     with running_app(signed) as base:
-        assert httpx.get(base + "/health", timeout=30).json()["warnings"] == []
+        assert loopback.get(base + "/health", timeout=30).json()["warnings"] == []
 
 
 def test_check_config_and_start_warn(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx
 from tests.fakenet import FakeStellarNetwork
@@ -45,7 +45,7 @@ def test_a_hundred_sources_cost_at_most_two_requests_with_rpc(net: FakeStellarNe
     xdr = _hundred_sources(net)
     with _app(net, tmp_path, rpc=True, horizon=True) as base:
         before = _requests(net)
-        answer = httpx.post(base + "/tx", json={"network": "testnet", "xdr": xdr}, timeout=60)
+        answer = loopback.post(base + "/tx", json={"network": "testnet", "xdr": xdr}, timeout=60)
         spent = _requests(net) - before
     assert answer.status_code == 200, answer.text
     missing = [a for a in answer.json()["progress"]["accounts"] if a["missing"]]
@@ -57,7 +57,7 @@ def test_over_horizon_each_account_is_read_once(net: FakeStellarNetwork, tmp_pat
     xdr = _hundred_sources(net)
     with _app(net, tmp_path, rpc=False, horizon=True) as base:
         before = net.request_count("GET /accounts")
-        answer = httpx.post(base + "/tx", json={"network": "testnet", "xdr": xdr}, timeout=120)
+        answer = loopback.post(base + "/tx", json={"network": "testnet", "xdr": xdr}, timeout=120)
         assert answer.status_code == 200, answer.text
         assert net.request_count("GET /accounts") - before == 101
 
@@ -67,7 +67,7 @@ def test_rpc_down_falls_back_to_horizon(net: FakeStellarNetwork, tmp_path: Path)
     net.ledger.create_account(source.public_key, master_weight=1, low=1, med=1, high=1)
     net.faults.add("getLedgerEntries", "http503", times=1)
     with _app(net, tmp_path, rpc=True, horizon=True) as base:
-        answer = httpx.post(base + "/tx", json={"network": "testnet",
+        answer = loopback.post(base + "/tx", json={"network": "testnet",
                                                 "xdr": payment_tx(source, seq=1).to_xdr()}, timeout=60)
     assert answer.status_code == 200, answer.text
     assert net.faults.pending() == {}, "the RPC fault was not hit"
@@ -81,7 +81,7 @@ def test_budget_refuses_before_any_upstream_call(net: FakeStellarNetwork, tmp_pa
 
     limits = {"post": 1000, "general": 1000, "upstream": 2}  # the first post spends it all
     with _app(net, tmp_path, rpc=False, horizon=True, rateLimit=limits) as base, \
-            httpx.Client(base_url=base, timeout=60) as client:
+            loopback.client(base_url=base, timeout=60) as client:
         assert client.post("/tx", json={"network": "testnet", "xdr": fresh_pair()}).status_code == 200
         before = _requests(net)
         refused = client.post("/tx", json={"network": "testnet", "xdr": fresh_pair()})
@@ -98,7 +98,7 @@ def test_cached_accounts_cost_nothing(net: FakeStellarNetwork, tmp_path: Path) -
     xdr = payment_tx(source, seq=1).to_xdr()
     limits = {"post": 1000, "general": 1000, "upstream": 1}
     with _app(net, tmp_path, rpc=True, horizon=False, accountCacheTtl=300, rateLimit=limits) as base, \
-            httpx.Client(base_url=base, timeout=60) as client:
+            loopback.client(base_url=base, timeout=60) as client:
         answers = [client.post("/tx", json={"network": "testnet", "xdr": xdr}).status_code
                    for _ in range(5)]
     assert answers == [200] * 5
@@ -113,7 +113,7 @@ def test_horizon_reads_are_bounded_in_flight(net: FakeStellarNetwork) -> None:
     from app.settings import NetworkSettings
     from tests.builders import PASSPHRASE
 
-    with httpx.Client(timeout=30) as http:
+    with loopback.client(timeout=30) as http:
         clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, None, net.horizon_url), http)
         horizon = clients.horizon
         assert horizon is not None
@@ -146,7 +146,7 @@ def test_the_account_cache_evicts_the_oldest_not_everything(net: FakeStellarNetw
     from tests.builders import PASSPHRASE
 
     monkeypatch.setattr(accounts_module, "CACHE_SIZE", 10)
-    with httpx.Client(timeout=30) as http:
+    with loopback.client(timeout=30) as http:
         clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None), http)
         source = AccountSource({"testnet": clients}, ttl=300)
         first = [Keypair.random().public_key for _ in range(9)]

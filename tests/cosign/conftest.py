@@ -12,6 +12,7 @@ import pytest
 from stellar_sdk import Keypair, TransactionEnvelope
 
 from app.settings import Settings
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.app_server import app_settings, running_app
 from tests.builders import PASSPHRASE, signed
@@ -58,7 +59,7 @@ def app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
 
 @pytest.fixture
 def client(app: App) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=app.url, timeout=30) as c:
+    with loopback.client(base_url=app.url, timeout=30) as c:
         yield c
 
 

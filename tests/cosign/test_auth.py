@@ -12,6 +12,7 @@ import jwt
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder, TransactionEnvelope
 from stellar_sdk.sep.stellar_web_authentication import read_challenge_transaction
 
+from tests import loopback
 from tests.api.conftest import Accounts
 from tests.app_server import running_app
 from tests.builders import PASSPHRASE, signed
@@ -104,7 +105,7 @@ def test_replayed_challenge_is_refused(client: httpx.Client) -> None:
 def test_replay_is_refused_by_another_process(app: App) -> None:
     """Used challenges live in the store: a second app instance on the same database refuses."""
     kp = Keypair.random()
-    with running_app(app.settings) as other, httpx.Client(timeout=30) as c:
+    with running_app(app.settings) as other, loopback.client(timeout=30) as c:
         xdr = signed(challenge(c.__class__(base_url=app.url, timeout=30), kp.public_key), kp)
         assert c.post(app.url + "/auth", json={"transaction": xdr}).status_code == 200
         replay = c.post(other + "/auth", json={"transaction": xdr})

@@ -31,6 +31,7 @@ from app.store import open_store
 from app.store.cosigners import EventDelivery, Subscription, open_cosigner_store
 from app.txs.model import TxRecord, TxStatus
 from app.worker.callbacks import delivery_job as callback_job
+from tests import loopback
 from tests.app_server import running_app
 from tests.builders import PASSPHRASE, signed
 from tests.conftest import ENGINES
@@ -104,7 +105,7 @@ def test_restore_gives_back_every_store_and_the_service_carries_on(
     with FakeStellarNetwork() as net:
         settings = auth_settings(net, location, engine)
         # -- the service at work: a co-signer signs in, the operator pauses the queue --
-        with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
             challenge = signed_challenge(client, kp)
             assert client.post("/auth", json={"transaction": challenge}).status_code == 200
             assert client.post("/monitoring/queue/pause", headers=ADMIN).status_code == 200
@@ -168,7 +169,7 @@ def test_restore_gives_back_every_store_and_the_service_carries_on(
             cosigners.close()
 
         # -- the service restarted on the restored data --
-        with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
             replay = client.post("/auth", json={"transaction": challenge})
             assert replay.status_code == 400 and "used already" in replay.text, replay.text
             queue = client.get("/monitoring/metrics", headers=ADMIN).json()

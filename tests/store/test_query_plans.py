@@ -26,6 +26,7 @@ import pytest
 from pymongo import MongoClient, monitoring
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.fakenet import FakeStellarNetwork
@@ -70,7 +71,7 @@ def workload(base: str, net: FakeStellarNetwork, delivery_attempted: Callable[[]
     dest = Keypair.random().public_key
     net.ledger.create_account(dest)
     hook = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: the delivery fails, is retried
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with loopback.client(base_url=base, timeout=30) as c:
         seq = net.ledger.get_account(src.public_key).seq_num  # type: ignore[union-attr]
         te = payment_tx(src, seq=seq, destination=dest)
         body = {"network": "testnet", "xdr": signed(te, src), "submit": True, "callbackUrl": hook}

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pymongo import monitoring
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.fakenet import FakeStellarNetwork
@@ -155,7 +155,7 @@ def test_database_round_trips_per_request(engine: str, net: FakeStellarNetwork,
     dest = Keypair.random().public_key
     net.ledger.create_account(dest)
     seq = net.ledger.get_account(source.public_key).seq_num  # type: ignore[union-attr]
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with loopback.client(base_url=base, timeout=30) as client:
 
         def post(te: Any, signer: Keypair) -> Callable[[], None]:
             def send() -> None:

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tests import loopback  # noqa: E402
 from tests.fakenet import FakeStellarNetwork  # noqa: E402
 from tests.subprocesses import stop_process  # noqa: E402
 
@@ -103,7 +104,7 @@ class RefractorServer:
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
+        return loopback.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
 
     def wait_status(self, tx_hash: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -164,7 +165,7 @@ def refractor(
             if proc.poll() is not None:
                 pytest.fail(f"refractor serve exited with {proc.returncode}:\n{server.log_tail()}")
             try:
-                if httpx.get(server.base_url + "/monitoring/health", timeout=1).status_code == 200:
+                if loopback.get(server.base_url + "/monitoring/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass

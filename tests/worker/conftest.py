@@ -16,6 +16,7 @@ import pytest
 from stellar_sdk import Keypair, TransactionEnvelope
 
 from app.settings import Settings
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.conftest import ENGINES
@@ -97,7 +98,7 @@ def worker_settings(net: FakeStellarNetwork, engine: str, db: str,
 def worker_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
                tmp_path: Path) -> Iterator[httpx.Client]:
     settings = worker_settings(net, request.param, db_for(request.param, request, tmp_path))
-    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app.webhooks.signing import verify
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
@@ -83,7 +84,7 @@ def impatient_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
     """The worker app with a one-second callback deadline, for receivers slower than that."""
     settings = worker_settings(net, request.param, db_for(request.param, request, tmp_path),
                                callback_timeout=1)
-    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
         yield client
 
 
@@ -128,10 +129,10 @@ def test_private_address_refused_at_connect_time(engine_db: str, tmp_path: Path,
     strict = app_settings(net.rpc_url, net.horizon_url, db, adminToken="a" * 32,
                           callbacks={"allowPrivateNetworks": False, "timeout": 1})
     p = funded_payment(net)
-    with running_app(permissive) as a, httpx.Client(base_url=a) as client:
+    with running_app(permissive) as a, loopback.client(base_url=a) as client:
         assert client.post("/tx", json={"network": "testnet", "xdr": p.signed(),
                                         "callbackUrl": receiver.url}).status_code == 200
-    with running_app(strict) as b, httpx.Client(base_url=b) as client:
+    with running_app(strict) as b, loopback.client(base_url=b) as client:
         wait_until(lambda: bool(deliveries(client, p.hash))
                    and deliveries(client, p.hash)[0]["status"] == "failed")
         [d] = deliveries(client, p.hash)

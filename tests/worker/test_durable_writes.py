@@ -11,6 +11,7 @@ import pytest
 from stellar_sdk import Keypair
 
 from app.store.sqlite import SqliteStore
+from tests import loopback
 from tests.builders import payment_tx, signed
 from tests.fakenet import FakeStellarNetwork
 from tests.processes import AppProcess
@@ -42,7 +43,7 @@ def test_sigkill_under_load_loses_no_acknowledged_write(net: FakeStellarNetwork,
     enough = threading.Event()
 
     def client(k: int) -> None:
-        with httpx.Client(base_url=app.url, timeout=60) as http:
+        with loopback.client(base_url=app.url, timeout=60) as http:
             for source, cosigner, envelope in work[k::CLIENTS]:
                 for who in (source, cosigner):
                     try:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from stellar_sdk import Keypair
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.conftest import ENGINES
@@ -26,7 +27,7 @@ def horizon_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
     settings = app_settings(None, net.horizon_url, db_for(request.param, request, tmp_path),
                             storage=request.param, retryDelay=50, networkTimeout=2,
                             leaseSeconds=20)
-    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
         yield client
 
 

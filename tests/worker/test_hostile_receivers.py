@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
@@ -157,7 +158,7 @@ def app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
         leaseSeconds=20, tickerTimeout=200, adminToken=ADMIN_TOKEN,
         callbacks={"allowPrivateNetworks": True, "timeout": DEADLINE, "attempts": 50,
                    "concurrency": CONCURRENCY, "perHostConcurrency": PER_HOST})
-    with running_app(settings) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with running_app(settings) as base, loopback.client(base_url=base, timeout=60) as client:
         yield client
 
 

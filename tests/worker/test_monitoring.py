@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.fakenet import FakeStellarNetwork
 from tests.worker.conftest import funded_payment, wait_for
@@ -30,7 +31,7 @@ def test_admin_routes_need_the_token(worker_app: httpx.Client) -> None:
 def test_admin_routes_disabled_without_a_token(tmp_path: Path, net: FakeStellarNetwork) -> None:
     settings = app_settings(net.rpc_url, None, str(tmp_path / "x.db"))
     with running_app(settings) as base:
-        response = httpx.get(base + "/monitoring/metrics", headers=ADMIN)
+        response = loopback.get(base + "/monitoring/metrics", headers=ADMIN)
         assert response.status_code == 404 and "adminToken" in response.json()["error"]
 
 
@@ -78,7 +79,7 @@ def test_pause_resume_and_concurrency(worker_app: httpx.Client, net: FakeStellar
 def test_cleanup_endpoint_expires_and_deletes(tmp_path: Path, net: FakeStellarNetwork) -> None:
     settings = app_settings(net.rpc_url, None, str(tmp_path / "c.db"), adminToken="a" * 32,
                             runWorker=False, unsignedRetentionHours=0.0003)  # about one second
-    with running_app(settings) as base, httpx.Client(base_url=base) as client:
+    with running_app(settings) as base, loopback.client(base_url=base) as client:
         expiring = funded_payment(net)
         client.post("/tx", json={"network": "testnet", "xdr": expiring.signed(),
                                  "expires": int(time.time()) + 1})
@@ -99,9 +100,9 @@ def test_health_is_503_when_the_store_is_unreachable(net: FakeStellarNetwork,
     url = server.__enter__()
     settings = app_settings(net.rpc_url, None, url.rstrip("/") + "/h", storage="mongodb")
     with running_app(settings) as base:
-        assert httpx.get(base + "/monitoring/health").status_code == 200
+        assert loopback.get(base + "/monitoring/health").status_code == 200
         server.__exit__(None, None, None)  # the database goes away under a running app
-        response = httpx.get(base + "/monitoring/health", timeout=30)
+        response = loopback.get(base + "/monitoring/health", timeout=30)
         assert response.status_code == 503
         body = response.json()
         assert (body["status"], body["reason"]) == ("unavailable", "storage unreachable")

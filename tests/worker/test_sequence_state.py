@@ -3,12 +3,12 @@ ledger, over both RPC and Horizon (against the fake, which serves them as the re
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from stellar_sdk import Keypair
 
 from app.ledger.horizon import HorizonClient
 from app.ledger.rpc import RpcClient
+from tests import loopback
 from tests.fakenet import FakeStellarNetwork
 from tests.fakenet.txkit import build, signed
 
@@ -17,7 +17,7 @@ from tests.fakenet.txkit import build, signed
 def test_sequence_change_and_latest_ledger(net: FakeStellarNetwork, api: str) -> None:
     kp = Keypair.random()
     net.ledger.create_account(kp.public_key)
-    with httpx.Client(timeout=10) as http:
+    with loopback.client(timeout=10) as http:
         client = RpcClient(net.rpc_url, http) if api == "rpc" else HorizonClient(net.horizon_url, http)
 
         def load() -> tuple[int, int, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from stellar_sdk import Account, Keypair, Network, TextMemo, TransactionBuilder, TransactionEnvelope
 
@@ -18,6 +17,7 @@ from app.txs.view import tx_info
 from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
 from app.worker.review import Reviewer
 from app.worker.sequencer import Sequencer
+from tests import loopback
 from tests.fakenet import FakeStellarNetwork
 from tests.fakenet.txkit import build, signed
 
@@ -26,7 +26,7 @@ PASSPHRASE = Network.TESTNET_NETWORK_PASSPHRASE
 
 @pytest.fixture
 def sequencer(store: TxStore, net: FakeStellarNetwork) -> Iterator[Sequencer]:
-    with httpx.Client(timeout=10) as http:
+    with loopback.client(timeout=10) as http:
         network = NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None)
         clients = {"testnet": NetworkClients(network, http)}
         yield Sequencer(store, AccountSource(clients, ttl=60), {"testnet": PASSPHRASE})

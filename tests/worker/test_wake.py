@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
@@ -23,7 +24,7 @@ def sleepy_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
                tmp_path: Path) -> Iterator[httpx.Client]:
     settings = app_settings(net.rpc_url, None, db_for(request.param, request, tmp_path),
                             storage=request.param, tickerTimeout=TICKER_MS)
-    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with running_app(settings) as base, loopback.client(base_url=base, timeout=30) as client:
         time.sleep(0.5)  # let the runner's first pass go by: it now waits out the ticker
         yield client
 
