@@ -91,10 +91,15 @@ class ParsedEnvelope:
     def envelope(self) -> TransactionEnvelope | FeeBumpTransactionEnvelope:
         if not self._envelope:
             assert self.source_xdr is not None
-            built = (TransactionEnvelope.from_xdr_object(self.source_xdr, self.passphrase)
-                     if self.source_xdr.type != stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP
-                     else FeeBumpTransactionEnvelope.from_xdr_object(self.source_xdr,
-                                                                     self.passphrase))
+            try:
+                built = (TransactionEnvelope.from_xdr_object(self.source_xdr, self.passphrase)
+                         if self.source_xdr.type != stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP
+                         else FeeBumpTransactionEnvelope.from_xdr_object(self.source_xdr,
+                                                                         self.passphrase))
+            except Exception as exc:
+                # The fast parse reads only what signing needs; the SDK also refuses values no
+                # valid transaction has (a negative payment amount).
+                raise InvalidEnvelope("Invalid transaction XDR") from exc
             built.signatures = []
             self._envelope.append(built)
         return self._envelope[0]

@@ -284,7 +284,7 @@ class TxService:
             "xdr": attach_signatures(record.xdr, [Sig(c.hint, c.signature) for c in chosen]),
             "progress": result.progress,
             # The decoded transaction never changes: computed once, on creation.
-            "summary": record.derived.get("summary") or summarize(parsed.envelope),
+            "summary": record.derived.get("summary") or _summary(parsed),
         }
         if parsed.inner is not None:
             derived["feeBump"] = {"innerHash": parsed.inner.hash.hex(),
@@ -315,6 +315,13 @@ def _why_not_submittable(record: TxRecord) -> str:
     if record.submit or record.submitted is not None:
         return "The transaction is already submitted or queued for submission"
     return f"The transaction cannot be submitted from status {record.status.value}"
+
+
+def _summary(parsed: ParsedEnvelope) -> dict[str, Any]:
+    try:
+        return summarize(parsed.envelope)
+    except InvalidEnvelope as exc:
+        raise ValidationFailed(str(exc), "xdr") from None
 
 
 # Time bounds are unsigned 64-bit on the wire, but both engines store signed 64-bit integers.

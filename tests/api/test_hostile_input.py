@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sentry_sdk
 from stellar_sdk import Account, Asset, Keypair, TransactionBuilder
+from stellar_sdk.xdr import Int64
 
 from app.services import Services, build_services
 from app.settings import Settings
@@ -158,3 +159,16 @@ def test_time_bounds_beyond_signed_64_bits_are_stored(client: httpx.Client, net:
     # The decoded view shows the bounds exactly as signed.
     shown = record["summary"]["preconditions"]["timeBounds"]
     assert (shown["minTime"], shown["maxTime"]) == bounds
+
+
+def test_an_amount_no_transaction_can_have_is_400(client: httpx.Client, net: FakeStellarNetwork,
+                                                  accounts: Accounts) -> None:
+    """A negative payment amount decodes as XDR but no valid transaction has one (a 500 found by
+    fuzzing: the SDK's objects, built only for a new record's summary, refused it)."""
+    s = accounts.make()
+    te = payment_tx(s, seq=seq_of(net, s)).to_xdr_object()
+    assert te.v1 is not None
+    te.v1.tx.operations[0].body.payment_op.amount = Int64(-7_566_047_373_972_433)
+    xdr = base64.b64encode(te.to_xdr_bytes()).decode()
+    answer = error(post(client, xdr), 400)
+    assert answer["field"] == "xdr" and "Invalid transaction XDR" in str(answer["error"])
