@@ -62,7 +62,7 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
                         auth.token_ttl)
         web_auth = WebAuth(auth, settings.networks, accounts, cosigners, tokens)
     jobs = store.jobs
-    notifier = EventNotifier(settings, cosigners, lambda job: jobs.add(job, rearm=True))
+    notifier = EventNotifier(settings, cosigners, jobs.add)
     txs = TxService(settings, store, accounts)
     txs.observer = notifier.record_changed
     subscriptions = Subscriptions(settings, cosigners)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.txs import reasons
 from app.txs.model import TxRecord, TxStatus
 
 AWAITING_SIGNATURE = "tx.awaiting_signature"
@@ -20,8 +21,15 @@ READY = "tx.ready"
 SUBMITTED = "tx.submitted"
 FAILED = "tx.failed"
 EXPIRED = "tx.expired"
+STALE = "tx.stale"  # its sequence number was consumed by another transaction
+SUPERSEDED = "tx.superseded"  # another transaction with the same source and sequence landed
 TEST = "test"  # sent on request, to check a receiver
-EVENT_TYPES = (AWAITING_SIGNATURE, SIGNATURE_ADDED, READY, SUBMITTED, FAILED, EXPIRED)
+EVENT_TYPES = (AWAITING_SIGNATURE, SIGNATURE_ADDED, READY, SUBMITTED, FAILED, EXPIRED, STALE,
+               SUPERSEDED)
+# A record's end raises exactly one of these.
+ENDINGS = (SUBMITTED, FAILED, EXPIRED, STALE, SUPERSEDED)
+_BY_REASON = {reasons.SEQUENCE_CONSUMED: STALE, reasons.SUPERSEDED_BY: SUPERSEDED,
+              reasons.EXPIRED: EXPIRED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +51,12 @@ def parties(record: TxRecord) -> set[str]:
 def awaiting(record: TxRecord) -> set[str]:
     """Signers whose signature would still count: not signed yet, with weight, for an account
     not satisfied yet."""
-    if record.status is not TxStatus.PENDING:
+    return _awaiting(record.status.value, record.derived.get("progress") or {})
+
+
+def _awaiting(status: str, progress: dict[str, Any]) -> set[str]:
+    if status != TxStatus.PENDING.value:
         return set()
-    progress = record.derived.get("progress") or {}
     found: set[str] = set()
     for row in progress.get("accounts") or []:
         if row.get("satisfied") or row.get("frozen"):
@@ -72,20 +83,50 @@ def changes(before: TxRecord | None, after: TxRecord, added: Iterable[str] = (),
     was = before.status if before is not None else None
     if after.ready_at is not None and (before is None or before.ready_at is None):
         events.append(Event(READY, everyone))
-    if after.status is TxStatus.PROCESSED and was is not TxStatus.PROCESSED \
-            and after.submitted is not None:
+    # Applied: sent by this server (``submitted``), or found in a ledger by hash.
+    applied = after.submitted is not None or (after.result or {}).get("ledger") is not None
+    if after.status is TxStatus.PROCESSED and was is not TxStatus.PROCESSED and applied:
         events.append(Event(SUBMITTED, everyone))
     if after.status is TxStatus.FAILED and was is not TxStatus.FAILED:
-        events.append(Event(EXPIRED if expired else FAILED, everyone))
+        events.append(Event(EXPIRED if expired else failure(after), everyone))
     return events
 
 
-def own_progress(record: TxRecord, account: str) -> dict[str, Any]:
+def failure(record: TxRecord) -> str:
+    """The event a failed record raises, by its reason: stale, superseded, expired, else
+    failed (the network refused or failed it)."""
+    code = reason_code(record)
+    if code in _BY_REASON:
+        return _BY_REASON[code]
+    if record.error and record.error.startswith(reasons.EXPIRED_MESSAGE):
+        return EXPIRED
+    return FAILED
+
+
+def reason_code(record: TxRecord) -> str | None:
+    reason = record.derived.get("reason")
+    code = reason.get("code") if isinstance(reason, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def snapshot(record: TxRecord) -> dict[str, Any]:
+    """What the payloads of one change are made of: the record as it was then (events are
+    queued as jobs and built later; they describe the change, not a later state)."""
+    return {"hash": record.hash, "network": record.network, "status": record.status.value,
+            "error": record.error,
+            "reason": reasons.reason_of(record.status.value, record.error, record.result,
+                                        record.derived.get("reason")),
+            "progress": record.derived.get("progress") or {},
+            "signed": sorted({s.key for s in record.signatures})}
+
+
+def own_progress(record: TxRecord | dict[str, Any], account: str) -> dict[str, Any]:
     """What concerns ``account``: the accounts it is a source or signer of, and whether its own
     signature is still wanted."""
-    progress = record.derived.get("progress") or {}
+    snap = snapshot(record) if isinstance(record, TxRecord) else record
+    progress = snap["progress"]
     rows = []
-    signed = {s.key for s in record.signatures}
+    signed = set(snap["signed"])
     for row in progress.get("accounts") or []:
         keys = {s.get("key") for s in row.get("signers") or []}
         if row.get("account") != account and account not in keys:
@@ -95,21 +136,28 @@ def own_progress(record: TxRecord, account: str) -> dict[str, Any]:
                      "missingSigners": [s.get("key") for s in row.get("signers") or []
                                         if not s.get("signed") and s.get("weight", 0) > 0]})
     return {"ready": bool(progress.get("ready")), "signed": account in signed,
-            "signatureNeeded": account in awaiting(record), "accounts": rows}
+            "signatureNeeded": account in _awaiting(snap["status"], progress), "accounts": rows}
 
 
-def payload(event_type: str, record: TxRecord, account: str, ui_base: str | None,
-            now: float) -> dict[str, Any]:
+def payload(event_type: str, record: TxRecord | dict[str, Any], account: str,
+            ui_base: str | None, now: float) -> dict[str, Any]:
+    """The body sent to ``account``'s subscription; ``record`` may be a ``snapshot``."""
+    snap = snapshot(record) if isinstance(record, TxRecord) else record
     data: dict[str, Any] = {
-        "hash": record.hash,
-        "network": record.network,
-        "status": record.status.value,
+        "hash": snap["hash"],
+        "network": snap["network"],
+        "status": snap["status"],
         "account": account,
-        "progress": own_progress(record, account),
-        "url": f"{ui_base}/tx/{record.hash}" if ui_base else None,
+        "progress": own_progress(snap, account),
+        "url": f"{ui_base}/tx/{snap['hash']}" if ui_base else None,
     }
-    if record.error and event_type in (FAILED, EXPIRED):
-        data["error"] = record.error
+    if event_type in ENDINGS and event_type != SUBMITTED:
+        if snap["error"]:
+            data["error"] = snap["error"]
+        if snap.get("reason"):
+            data["reason"] = snap["reason"]
+        if event_type == SUPERSEDED:
+            data["supersededBy"] = (snap.get("reason") or {}).get("hash")
     return {"type": event_type, "timestamp": _iso(now), "data": data}
 
 

@@ -1,9 +1,18 @@
-"""Turns record changes into subscription events: an outbox entry per event and subscriber, and a
-``deliver_event`` job per subscription and transaction that sends its entries in order."""
+"""Turns record changes into subscription events, in two steps:
+
+1. where the record changed (a request, a worker job), the change's events are computed (pure)
+   and queued as one ``raise_events`` job carrying a snapshot of the record: the only write is
+   to the job queue, so a co-signer store that fails cannot fail the change that raised them;
+2. the ``raise_events`` job finds the subscriptions concerned and writes an outbox entry per
+   event and subscriber, and a ``deliver_event`` job per subscription and transaction that
+   sends its entries in order. Entry ids are derived from the job, so a retried job writes
+   each entry once.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import secrets
 import time
@@ -11,8 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from app.cosigners import events as ev
-from app.jobs.kinds import DELIVER_EVENT
-from app.jobs.model import Job, job_id
+from app.jobs.kinds import DELIVER_EVENT, RAISE_EVENTS
+from app.jobs.model import Done, Job, Outcome, job_id
 from app.settings import Settings
 from app.store.cosigners import CosignerStore, EventDelivery, Subscription
 from app.txs.model import TxRecord, TxStatus
@@ -30,8 +39,23 @@ def delivery_job(sub: Subscription, stream: str, ref: str | None, now: float) ->
                data={"subscription": sub.id, "stream": stream})
 
 
+def raise_job(after: TxRecord, found: list[ev.Event], now: float) -> Job:
+    """The job that turns one change's events into deliveries. Grouped by transaction: with a
+    group cap of one, a transaction's changes are raised one at a time, oldest first."""
+    return Job(id=job_id(RAISE_EVENTS, f"{after.hash}:{secrets.token_hex(8)}"),
+               kind=RAISE_EVENTS, due_at=now, created_at=now, updated_at=now, ref=after.hash,
+               group=after.hash,
+               data={"at": now, "record": ev.snapshot(after),
+                     "events": [{"type": e.type, "accounts": sorted(e.accounts)} for e in found]})
+
+
+def entry_id(job: Job, subscription: str, order: int) -> str:
+    digest = hashlib.sha256(f"{job.id}:{subscription}:{order}".encode()).hexdigest()
+    return "msg_" + digest[:32]
+
+
 class EventNotifier:
-    def __init__(self, settings: Settings, store: CosignerStore, add_job: Callable[[Job], object],
+    def __init__(self, settings: Settings, store: CosignerStore, add_job: Callable[..., object],
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.add_job = add_job
@@ -42,46 +66,64 @@ class EventNotifier:
                                                else None)
 
     def record_changed(self, before: TxRecord | None, after: TxRecord,
-                       added: Iterable[str] = (), expired: bool = False) -> None:
+                       added: Iterable[str] = (), expired: bool = False,
+                       add_job: Callable[..., object] | None = None) -> None:
+        """Queue the events of going from ``before`` to ``after`` (``add_job``: how, when not
+        the default)."""
         found = ev.changes(before, after, added, expired)
-        if not found:
-            return
+        if found:
+            (add_job or self.add_job)(raise_job(after, found, self.clock()))
+
+    def outcome(self, before: TxRecord, status: TxStatus, fields: dict[str, Any],
+                expired: bool = False, add_job: Callable[..., object] | None = None) -> None:
+        """A worker moved ``before`` to ``status`` with ``fields`` (no read needed)."""
+        self.record_changed(before, after_transition(before, status, fields), expired=expired,
+                            add_job=add_job)
+
+    def raise_events(self, job: Job, ctx: Any) -> Outcome:
+        """The ``raise_events`` job (``ctx``: its JobContext)."""
+        snap = job.data.get("record") or {}
+        found = [ev.Event(str(e["type"]), frozenset(e["accounts"]))
+                 for e in job.data.get("events") or []]
         concerned = sorted({a for e in found for a in e.accounts})
-        subs = self.store.subscriptions_for(concerned)
-        if not subs:
-            return
-        now = self.clock()
+        subs = self.store.subscriptions_for(concerned) if concerned else []
+        at0 = float(job.data.get("at") or job.created_at)
+        queued = 0
         for order, event in enumerate(found):
             # Events of one change are stored a microsecond apart: they are sent by creation
             # time, and equal times would leave their order to the ids.
-            at = now + order * 1e-6
+            at = at0 + order * 1e-6
             for sub in subs:
                 if sub.account in event.accounts and event.type in sub.events:
-                    self._queue(sub, after.hash, after.hash, event.type,
-                                ev.payload(event.type, after, sub.account, self.ui_base, now), at)
-
-    def outcome(self, before: TxRecord, status: TxStatus, fields: dict[str, Any],
-                expired: bool = False) -> None:
-        """A worker moved ``before`` to ``status`` with ``fields`` (no read needed)."""
-        known = {f.name for f in dataclasses.fields(TxRecord)}
-        after = dataclasses.replace(before, status=status,
-                                    **{k: v for k, v in fields.items() if k in known})
-        self.record_changed(before, after, expired=expired)
+                    body = ev.payload(event.type, snap, sub.account, self.ui_base, at0)
+                    if self._queue(sub, snap["hash"], snap["hash"], event.type, body, at,
+                                   entry_id(job, sub.id, order), ctx.enqueue):
+                        queued += 1
+        return Done({"at": round(ctx.now(), 3), "queued": queued})
 
     def test(self, sub: Subscription) -> str:
         """Queue a test event to ``sub``; its id."""
         now = self.clock()
         event_id = "msg_" + secrets.token_hex(16)
         self._queue(sub, f"test:{event_id}", None, ev.TEST, ev.test_payload(sub.account, now), now,
-                    event_id)
+                    event_id, self.add_job)
         return event_id
 
     def _queue(self, sub: Subscription, stream: str, ref: str | None, event_type: str,
-               payload: dict[str, Any], now: float, event_id: str | None = None) -> None:
+               payload: dict[str, Any], now: float, event_id: str,
+               add_job: Callable[..., object]) -> bool:
         if not self.store.take_quota(sub.account, int(now // QUOTA_WINDOW), self.per_hour):
             log.warning("event dropped: hourly limit reached", extra={"fields": {
                 "account": sub.account, "type": event_type, "limit": self.per_hour}})
-            return
-        self.store.add_event(EventDelivery(event_id or "msg_" + secrets.token_hex(16), sub.id,
-                                           sub.account, stream, event_type, dict(payload), now))
-        self.add_job(delivery_job(sub, stream, ref, now))
+            return False
+        self.store.add_event(EventDelivery(event_id, sub.id, sub.account, stream, event_type,
+                                           dict(payload), now))
+        add_job(delivery_job(sub, stream, ref, now), rearm=True)
+        return True
+
+
+def after_transition(before: TxRecord, status: TxStatus, fields: dict[str, Any]) -> TxRecord:
+    """The record a transition to ``status`` with ``fields`` wrote (no read needed)."""
+    known = {f.name for f in dataclasses.fields(TxRecord)}
+    return dataclasses.replace(before, status=status,
+                               **{k: v for k, v in fields.items() if k in known})

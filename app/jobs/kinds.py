@@ -8,6 +8,8 @@ from app.txs.model import TxRecord
 SUBMIT_TRANSACTION = "submit_transaction"
 DELIVER_CALLBACK = "deliver_callback"
 DELIVER_EVENT = "deliver_event"  # subscription events (app.cosigners.notifier, app.worker.events)
+# One record change's subscription events, turned into deliveries (app.cosigners.notifier).
+RAISE_EVENTS = "raise_events"
 
 
 def submit_job(record: TxRecord, now: float) -> Job:

@@ -73,7 +73,8 @@ class CosignerStore(Protocol):
         """Count one event for ``account`` in time window ``window``; False (counting nothing)
         when ``limit`` events were counted in it already."""
 
-    def add_event(self, event: EventDelivery) -> None: ...
+    def add_event(self, event: EventDelivery) -> None:
+        """Store an outbox entry; nothing when one with its id exists (written once)."""
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         """Events not delivered yet, oldest first."""

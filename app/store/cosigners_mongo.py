@@ -117,7 +117,9 @@ class MongoCosignerStore:
         return True
 
     def add_event(self, event: EventDelivery) -> None:
-        self.events_.insert_one(_event_doc(event))
+        # Written once: a retried job that raised it writes it again.
+        with contextlib.suppress(DuplicateKeyError):
+            self.events_.insert_one(_event_doc(event))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         docs = self.events_.find({"subscription": subscription_id, "stream": stream,

@@ -148,7 +148,8 @@ class SqliteCosignerStore:
 
     def add_event(self, event: EventDelivery) -> None:
         self._conn().execute(
-            f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
+            # An entry is written once: a retried job that raised it writes it again.
+            f"INSERT OR IGNORE INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
             f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:

@@ -11,6 +11,7 @@ grows with more signatures, so whichever writer comes last leaves the correct st
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from app.txs.params import (
     resolve_network,
 )
 from app.txs.view import tx_info
+
+log = logging.getLogger("refractor.txs")
 
 # Conditional writes tried (each after a fresh read) before a request that keeps losing the race
 # to other co-signers falls back to adding its signatures one by one.
@@ -211,8 +214,13 @@ class TxService:
             # before and went back to pending).
             self.store.jobs.add(submit_job(record, now), rearm=True)
         if created or added:
+            try:
+                # Queues the change's subscription events as a job (no co-signer store access).
+                self.observer(existing, record, [s.key for s in added])
+            except Exception:  # the change is stored: its answer must not become an error
+                log.exception("could not queue a change's events",
+                              extra={"fields": {"hash": record.hash}})
             self.on_change(record)
-            self.observer(existing, record, [s.key for s in added])
         return {**tx_info(record), "changes": {"accepted": changes.accepted,
                                                "rejected": changes.rejected}}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from app.jobs.kinds import DELIVER_CALLBACK, DELIVER_EVENT, SUBMIT_TRANSACTION
+from app.jobs.kinds import DELIVER_CALLBACK, DELIVER_EVENT, RAISE_EVENTS, SUBMIT_TRANSACTION
 from app.jobs.limits import AdaptiveLimit
 from app.jobs.policy import Backoff
 from app.jobs.registry import JobKind, Registry
@@ -15,6 +15,7 @@ from app.services import Services
 from app.txs.model import TxStatus
 from app.webhooks.delivery import WebhookSender
 from app.worker.callbacks import CallbackQueue
+from app.worker.endings import Endings
 from app.worker.events import EventDeliveries
 from app.worker.ordering import Ordering
 from app.worker.processor import TxProcessor
@@ -22,7 +23,7 @@ from app.worker.review import Reviewer
 from app.worker.sequencer import Sequencer
 from app.worker.sequencing_jobs import REVIEW_SOURCE, Sequencing, landed, lookup_by_hash
 from app.worker.submission import Submitter
-from app.worker.sweeps import EXPIRED, cleanup, expire, reconcile
+from app.worker.sweeps import cleanup, expire, reconcile
 
 CLEANUP_EVERY = 3600.0
 RECONCILE_EVERY = 60.0
@@ -55,11 +56,17 @@ def build_worker(services: Services) -> Runner:
     passphrases = {name: n.passphrase for name, n in settings.networks.items()}
     ordering = Ordering(Sequencer(store, services.accounts, passphrases),
                         lookup_by_hash(submitters), ledger_seconds=w.ledger_close_seconds)
-    reviewer = Reviewer(store, ordering, landed,
-                        on_final=lambda record: CallbackQueue.enqueue(record, runner.enqueue))
+    notifier = services.notifier
+    # Every path that ends a record (submission, ordering gate, source review, expiry, a job
+    # given up) counts it, raises its events and queues its callback here.
+    endings = Endings(services.metrics, notifier,
+                      lambda job, rearm=False: runner.enqueue(job, rearm))
+    reviewer = Reviewer(store, ordering, landed, on_final=lambda before, status, fields:
+                        endings.ended(before, status, fields))
     sequencing = Sequencing(store, ordering, reviewer, passphrases, w.sequence_review_seconds,
-                            on_final=lambda record, ctx: processor.notify_final(record, ctx))
-    processor = TxProcessor(settings, store, services.accounts, submitters, callbacks,
+                            on_final=lambda before, status, fields, ctx:
+                            endings.ended(before, status, fields, ctx.enqueue))
+    processor = TxProcessor(settings, store, services.accounts, submitters, endings,
                             services.metrics, sequencing)
     registry = Registry()
     registry.register(JobKind(
@@ -77,11 +84,12 @@ def build_worker(services: Services) -> Runner:
         DELIVER_EVENT, EventDeliveries(sender, services.cosigners, services.metrics),
         AdaptiveLimit(cb.concurrency, cb.concurrency, cb.concurrency, adaptive=False),
         CALLBACK_BACKOFF, max_attempts=cb.attempts, group_cap=cb.per_host_concurrency))
-    notifier = services.notifier
     if notifier is not None:
-        observe = notifier.outcome
-        processor.observer = lambda record, status, fields: observe(
-            record, status, fields, expired=fields.get("error") == EXPIRED)
+        # A transaction's changes are raised one at a time (group: the transaction), in order.
+        registry.register(JobKind(
+            RAISE_EVENTS, notifier.raise_events,
+            AdaptiveLimit(cb.concurrency, cb.concurrency, cb.concurrency, adaptive=False),
+            CALLBACK_BACKOFF, max_attempts=cb.attempts, group_cap=1))
     registry.register(JobKind(
         REVIEW_SOURCE, sequencing.review,
         AdaptiveLimit(REVIEW_CONCURRENCY, REVIEW_CONCURRENCY, REVIEW_CONCURRENCY, adaptive=False),
@@ -90,11 +98,11 @@ def build_worker(services: Services) -> Runner:
     def expire_and_notify(now: float) -> None:
         for tx_hash in expire(store, now):
             record = store.get(tx_hash, by_inner=False)
-            if record is not None and notifier is not None:
-                notifier.record_changed(dataclasses.replace(record, status=TxStatus.PENDING),
-                                        record, expired=True)
-            if record is not None and record.ready_at is not None:
-                CallbackQueue.enqueue(record, runner.enqueue, now)
+            if record is not None:
+                # Pending or ready before; a record never ready gets no callback.
+                before = dataclasses.replace(record, status=TxStatus.PENDING)
+                endings.ended(before, TxStatus.FAILED, {}, after=record,
+                              callback=record.ready_at is not None)
 
     def cleanup_all(now: float) -> None:
         cleanup(store, settings, now)

@@ -76,7 +76,7 @@ class CallbackQueue:
         self.metrics = metrics
 
     @staticmethod
-    def enqueue(record: TxRecord, add: Callable[[Job], bool], now: float | None = None) -> None:
+    def enqueue(record: TxRecord, add: Callable[[Job], object], now: float | None = None) -> None:
         job = delivery_job(record, time.time() if now is None else now)
         if job is not None:
             add(job)

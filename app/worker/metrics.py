@@ -21,6 +21,7 @@ class Metrics:
         self._lock = threading.Lock()
         self.counters: Counter[str] = Counter()
         self.per_network: dict[str, Counter[str]] = {}
+        self.failed_by_reason: Counter[str] = Counter()  # failed records, by ``reason.code``
         self.ready_to_submitted: deque[float] = deque(maxlen=10_000)
         self.job_seconds: deque[float] = deque(maxlen=10_000)
         self.started = time.time()
@@ -30,6 +31,10 @@ class Metrics:
             self.counters[name] += n
             if network is not None:
                 self.per_network.setdefault(network, Counter())[name] += n
+
+    def count_failure(self, reason: str) -> None:
+        with self._lock:
+            self.failed_by_reason[reason] += 1
 
     def observe_submission(self, seconds: float) -> None:
         with self._lock:
@@ -50,6 +55,7 @@ class Metrics:
             jobs = list(self.job_seconds)
             counters = dict(self.counters)
             networks = {k: dict(v) for k, v in self.per_network.items()}
+            by_reason = dict(self.failed_by_reason)
 
         def ms(v: float | None) -> float | None:
             return None if v is None else round(v * 1000, 2)
@@ -57,6 +63,7 @@ class Metrics:
         return {
             "counters": counters,
             "networks": networks,
+            "failedByReason": by_reason,
             "readyToSubmittedMs": {"p50": ms(percentile(latencies, 0.5)),
                                    "p90": ms(percentile(latencies, 0.9)),
                                    "p99": ms(percentile(latencies, 0.99)),
@@ -83,6 +90,8 @@ def prometheus(report: dict[str, Any]) -> str:
     for network, counters in fin["networks"].items():
         for name, value in counters.items():
             gauge(f"network_{name}_total", value, f'{{network="{network}"}}')
+    for reason, value in fin.get("failedByReason", {}).items():
+        gauge("failed_by_reason_total", value, f'{{reason="{reason}"}}')
     for q, value in fin["readyToSubmittedMs"].items():
         if q.startswith("p"):
             gauge("ready_to_submitted_ms", value, f'{{quantile="0.{q[1:]}"}}')

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from app.errors import UpstreamUnavailable
@@ -24,7 +23,7 @@ from app.store.base import TxStore
 from app.txs import reasons
 from app.txs.model import TxRecord, TxStatus
 from app.txs.service import candidates
-from app.worker.callbacks import CallbackQueue
+from app.worker.endings import Endings
 from app.worker.metrics import Metrics
 from app.worker.sequencing_jobs import Sequencing
 from app.worker.submission import Outcome as Sent
@@ -40,7 +39,7 @@ PENDING_CHECKS = 30
 
 class TxProcessor:
     def __init__(self, settings: Settings, store: TxStore, accounts: AccountSource,
-                 submitters: dict[str, Submitter], callbacks: CallbackQueue,
+                 submitters: dict[str, Submitter], endings: Endings,
                  metrics: Metrics, sequencing: Sequencing | None = None) -> None:
         self.settings = settings
         # Per-source ordering: a ready record goes only when it is the lowest eligible one of
@@ -49,10 +48,8 @@ class TxProcessor:
         self.store = store
         self.accounts = accounts
         self.submitters = submitters
-        self.callbacks = callbacks
-        # Sees each outcome: (record before, its new status, the fields written).
-        self.observer: Callable[[TxRecord, TxStatus, dict[str, Any]], None] = \
-            lambda record, status, fields: None
+        # Every end (metrics, events, callback) goes through it.
+        self.endings = endings
         self.metrics = metrics
 
     def __call__(self, job: Job, ctx: JobContext) -> Outcome:
@@ -196,18 +193,10 @@ class TxProcessor:
         if not self.store.transition(record.hash, TxStatus.PROCESSING, status, fields):
             log.warning("record changed before finishing", extra={"fields": {"hash": record.hash}})
             return Done()
-        self.metrics.count(status.value, record.network)
-        self.observer(record, status, fields)
-        self.notify_final(record, ctx)
+        self.endings.ended(record, status, fields, ctx.enqueue)
         if self.sequencing is not None:
             self.sequencing.finished(record, ctx)
         return Done()
-
-    def notify_final(self, record: TxRecord, ctx: JobContext) -> None:
-        if record.callback_url:
-            final = self.store.get(record.hash, by_inner=False)
-            if final is not None:
-                self.callbacks.enqueue(final, ctx.enqueue)
 
     def give_up(self, job: Job, error: str) -> None:
         """The job failed every attempt with internal errors: the record says so."""
@@ -217,7 +206,7 @@ class TxProcessor:
         fields: dict[str, Any] = {"updated_at": time.time(), "next_attempt_at": None,
                                   "error": f"Internal error after {job.attempts} attempts: {error}"}
         if self.store.transition(record.hash, record.status, TxStatus.FAILED, fields):
-            self.observer(record, TxStatus.FAILED, fields)
+            self.endings.ended(record, TxStatus.FAILED, fields)
 
 
 def parsed_sequence(record: TxRecord, settings: Settings) -> int:

@@ -44,11 +44,13 @@ def end_fields(record: TxRecord, end: End, now: float) -> dict[str, Any]:
 class Reviewer(Generic[T]):
     """``landed(found)``: the final status (``processed``, or ``failed`` when it was applied but
     failed) and what a record found on the network stores (``result``...).
-    ``on_final(record)``: called for each record this review finished (callbacks, events)."""
+    ``on_final(before, status, fields)``: called for each record this review finished, with
+    what its transition wrote (metrics, events, callbacks)."""
 
     def __init__(self, store: TxStore, ordering: Ordering[T],
                  landed: Callable[[T], tuple[TxStatus, dict[str, Any]]],
-                 on_final: Callable[[TxRecord], None] = lambda record: None,
+                 on_final: Callable[[TxRecord, TxStatus, dict[str, Any]], object] =
+                 lambda before, status, fields: None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.ordering = ordering
@@ -70,15 +72,16 @@ class Reviewer(Generic[T]):
                 continue
             now = self.clock()
             if isinstance(action, End):
-                if self.store.transition(tx_hash, rec.status, TxStatus.FAILED, end_fields(rec, action, now)):
+                fields = end_fields(rec, action, now)
+                if self.store.transition(tx_hash, rec.status, TxStatus.FAILED, fields):
                     out.ended.append(tx_hash)
-                    self._final(tx_hash)
+                    self.on_final(rec, TxStatus.FAILED, fields)
             elif isinstance(action, Landed):
                 status, fields = self.landed(action.found)
                 fields = {**fields, "updated_at": now, "derived": {**rec.derived, "waitingFor": None}}
                 if self.store.transition(tx_hash, rec.status, status, fields):
                     out.landed.append(tx_hash)
-                    self._final(tx_hash)
+                    self.on_final(rec, status, fields)
             else:
                 out.live += 1
                 waiting = action.waiting_for if isinstance(action, Hold) else None
@@ -88,8 +91,3 @@ class Reviewer(Generic[T]):
                 if isinstance(action, Go) and rec.status is TxStatus.READY:
                     out.eligible.append(tx_hash)
         return out
-
-    def _final(self, tx_hash: str) -> None:
-        final = self.store.get(tx_hash, by_inner=False)
-        if final is not None:
-            self.on_final(final)

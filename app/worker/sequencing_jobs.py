@@ -76,7 +76,8 @@ def review_job(network: str, source: str, tx_hash: str, now: float, due: float |
 class Sequencing:
     def __init__(self, store: TxStore, ordering: Ordering[Any], reviewer: Reviewer[Any],
                  passphrases: dict[str, str], review_seconds: float,
-                 on_final: Callable[[TxRecord, JobContext], None]) -> None:
+                 on_final: Callable[[TxRecord, TxStatus, dict[str, Any], JobContext], object]
+                 ) -> None:
         self.store = store
         self.ordering = ordering
         self.reviewer = reviewer
@@ -119,9 +120,7 @@ class Sequencing:
             fields = {**found, "updated_at": now, "derived": {**record.derived, "waitingFor": None}}
         ctx.require()
         if self.store.transition(record.hash, TxStatus.READY, status, fields):
-            final = self.store.get(record.hash, by_inner=False)
-            if final is not None:
-                self.on_final(final, ctx)
+            self.on_final(record, status, fields, ctx)
             self.finished(record, ctx)
         return Done()
 

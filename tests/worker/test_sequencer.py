@@ -171,7 +171,7 @@ def _reviewer(store: TxStore, sequencer: Sequencer, net: FakeStellarNetwork,
     return Reviewer(store, _ordering(sequencer, net),
                     landed=lambda found: (TxStatus.PROCESSED, {"result": {"ledger": net.ledger.sequence,
                                                                           "successful": True}}),
-                    on_final=lambda record: finished.append(record.hash))
+                    on_final=lambda before, status, fields: finished.append(before.hash))
 
 
 def test_review_ends_what_can_never_apply_and_tells_the_rest_what_they_wait_for(
