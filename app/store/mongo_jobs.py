@@ -1,7 +1,7 @@
 """The jobs and controls collections of the MongoDB engine.
 
-A claim is one ``update_one`` per job, conditional on the state (and the expired lease) it was
-read with; every write after it is conditional on ``lease_owner``.
+A claim is one ``update_many`` over the jobs it read, conditional on their still being due (state
+and ``due_at``, or an expired lease); every write after it is conditional on ``lease_owner``.
 """
 
 from __future__ import annotations
@@ -82,36 +82,49 @@ class MongoJobStore:
         due: dict[str, Any] = {"kind": kind, "$or": [
             {"state": {"$in": _WAITING}, "due_at": {"$lte": now}},
             {"state": JobState.RUNNING.value, "lease_until": {"$lt": now}}]}
-        if skip_groups:
-            due["group"] = {"$nin": list(skip_groups)}
+        skip = set(skip_groups)
         claimed: list[Job] = []
         taken: Counter[str] = Counter()
-        # Longest overdue first: a backlog is worked through in order.
-        found = self._jobs.find(due, {"_id": 1, "state": 1, "lease_until": 1, "group": 1})
-        found = found.sort("due_at", ASCENDING)
-        if per_group is None:
-            found = found.limit(limit)
-        for doc in found:  # closed when garbage-collected, or at once by the break
-            if len(claimed) >= limit:
-                found.close()
+        # Each round reads at most the number still wanted, longest overdue first, leaving out
+        # the groups already at their cap (in the query, not by reading their jobs): the work
+        # is bounded by ``limit`` however many due jobs a full group has. A round claims at
+        # least one job or caps at least one group, or finds its candidates taken by others
+        # (they are not due any more), so the rounds end.
+        for _ in range(2 * limit + 1):
+            want = limit - len(claimed)
+            query = {**due, "group": {"$nin": sorted(skip)}} if skip else due
+            docs = list(self._jobs.find(query, {"_id": 1, "group": 1})
+                        .sort("due_at", ASCENDING).limit(want))
+            chosen: list[str] = []
+            for doc in docs:
+                group = doc.get("group")
+                if per_group is not None and group is not None:
+                    if taken[group] >= per_group:
+                        continue
+                    taken[group] += 1
+                    if taken[group] >= per_group:
+                        skip.add(group)
+                chosen.append(doc["_id"])
+            claimed += self._take(chosen, due, owner, now, lease_seconds)
+            if len(docs) < want or len(claimed) >= limit:
                 break
-            group = doc.get("group")
-            if per_group is not None and group is not None:
-                if taken[group] >= per_group:
-                    continue
-                taken[group] += 1
-            guard: dict[str, Any] = {"_id": doc["_id"], "state": doc["state"]}
-            if doc["state"] == JobState.RUNNING.value:
-                guard["lease_until"] = doc.get("lease_until")
-            result = self._jobs.update_one(guard, {
-                "$set": {"state": JobState.RUNNING.value, "lease_owner": owner,
-                         "lease_until": now + lease_seconds, "event": None, "updated_at": now},
-                "$inc": {"attempts": 1}})
-            if result.modified_count == 1:
-                mine = self._jobs.find_one({"_id": doc["_id"], "lease_owner": owner})
-                if mine is not None:
-                    claimed.append(_job(mine))
         return claimed
+
+    def _take(self, ids: list[str], due: dict[str, Any], owner: str, now: float,
+              lease_seconds: float) -> list[Job]:
+        """Lease those of ``ids`` still due: one conditional update for them all (a job another
+        process claimed meanwhile is not due any more), then read what this claim leased."""
+        if not ids:
+            return []
+        lease_until = now + lease_seconds
+        self._jobs.update_many({**due, "_id": {"$in": ids}}, {
+            "$set": {"state": JobState.RUNNING.value, "lease_owner": owner,
+                     "lease_until": lease_until, "event": None, "updated_at": now},
+            "$inc": {"attempts": 1}})
+        order = {job_id: i for i, job_id in enumerate(ids)}
+        mine = self._jobs.find({"_id": {"$in": ids}, "lease_owner": owner,
+                                "state": JobState.RUNNING.value, "lease_until": lease_until})
+        return sorted((_job(d) for d in mine), key=lambda job: order[job.id])
 
     def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
         result = self._jobs.update_one(

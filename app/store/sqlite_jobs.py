@@ -56,6 +56,21 @@ def _values(job: Job) -> list[Any]:
             job.lease_until, int(job.rearm), job.event, job.created_at, job.updated_at]
 
 
+def _candidates(conn: sqlite3.Connection, kind: str, now: float, skip: list[str],
+                limit: int) -> list[tuple[str, str | None]]:
+    """Expired leases first (their holders died), then the longest overdue: a backlog is worked
+    through in order and a retry that fell due is not overtaken forever."""
+    not_skipped = (f" AND (grp IS NULL OR grp NOT IN ({','.join('?' * len(skip))}))"
+                   if skip else "")
+    rows = conn.execute(
+        f"SELECT id, grp FROM jobs WHERE kind = ? AND {_EXPIRED}{not_skipped} "
+        f"LIMIT ?", (kind, now, *skip, limit)).fetchall()
+    rows += conn.execute(
+        f"SELECT id, grp FROM jobs WHERE kind = ? AND {_DUE}{not_skipped} "
+        f"ORDER BY due_at LIMIT ?", (kind, now, *skip, limit)).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
 class SqliteJobStore:
     def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
         self._conn = conn
@@ -87,34 +102,32 @@ class SqliteJobStore:
               skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
         if limit <= 0:
             return []
-        skip = list(skip_groups)
-        not_skipped = (f" AND (grp IS NULL OR grp NOT IN ({','.join('?' * len(skip))}))"
-                       if skip else "")
-        # Candidates beyond the limit only matter when the per-group cap drops some of them.
-        scan = limit if per_group is None else limit * 10
-        conn = self._conn()
-        # Expired leases first (their holders died), then the longest overdue: a backlog
-        # is worked through in order and a retry that fell due is not overtaken forever.
-        rows = conn.execute(
-            f"SELECT id, grp FROM jobs WHERE kind = ? AND {_EXPIRED}{not_skipped} "
-            f"LIMIT ?", (kind, now, *skip, scan)).fetchall()
-        rows += conn.execute(
-            f"SELECT id, grp FROM jobs WHERE kind = ? AND {_DUE}{not_skipped} "
-            f"ORDER BY due_at LIMIT ?", (kind, now, *skip, scan)).fetchall()
+        skip = set(skip_groups)
         ids: list[str] = []
         taken: Counter[str] = Counter()
-        for job_id, group in rows:
-            if len(ids) >= limit:
+        conn = self._conn()
+        # Each round reads at most the number still wanted, leaving out the groups at their cap
+        # in the query, and leases what it chose at once (so the next round does not see it):
+        # bounded by ``limit`` however many due jobs a full group has.
+        for _ in range(2 * limit + 1):
+            want = limit - len(ids)
+            rows = _candidates(conn, kind, now, sorted(skip), want)
+            chosen: list[str] = []
+            for job_id, group in rows[:want]:
+                if per_group is not None and group is not None:
+                    if taken[group] >= per_group:
+                        continue
+                    taken[group] += 1
+                    if taken[group] >= per_group:
+                        skip.add(group)
+                chosen.append(job_id)
+            conn.executemany(
+                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
+                "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
+                [(owner, now + lease_seconds, now, i) for i in chosen])
+            ids += chosen
+            if len(rows) < want or len(ids) >= limit:
                 break
-            if per_group is not None and group is not None:
-                if taken[group] >= per_group:
-                    continue
-                taken[group] += 1
-            ids.append(job_id)
-        conn.executemany(
-            "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
-            "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
-            [(owner, now + lease_seconds, now, i) for i in ids])
         found = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()
                  for i in ids]
         return [_job(r) for r in found]

@@ -75,6 +75,25 @@ def test_per_group_limit_in_one_claim(store: TxStore) -> None:
     assert groups == ["-", "busy.example", "busy.example", "other.example"]
 
 
+def test_a_full_group_with_many_due_jobs_does_not_hide_the_other_groups(store: TxStore) -> None:
+    # 300 jobs of one receiver fall due first; a claim of 3 with one job per group still takes
+    # the other groups' jobs (the claim reads at most the number it still wants per round).
+    now = time.time()
+    for n in range(300):
+        store.jobs.add(job(n, due=now - 100 + n / 1000, group="busy.example"))
+    store.jobs.add(job(400, due=now - 1, group="a.example"))
+    store.jobs.add(job(401, due=now - 1, group="b.example"))
+    store.jobs.add(job(402, due=now - 0.5))
+    got = store.jobs.claim("k", "w", now, 30, 3, per_group=1)
+    assert sorted(j.id for j in got) == ["k:0", "k:400", "k:401"]  # oldest of busy, then others
+    # A claim that already runs the busy group's cap skips it in the query.
+    more = store.jobs.claim("k", "w", now, 30, 5, skip_groups=["busy.example"], per_group=1)
+    assert [j.id for j in more] == ["k:402"]
+    # Each claimed once, leased to the claimer.
+    assert all(j.state is JobState.RUNNING and j.lease_owner == "w" and j.attempts == 1
+               for j in got + more)
+
+
 def test_only_the_lease_holder_renews_and_finishes(store: TxStore) -> None:
     store.jobs.add(job(1))
     [claimed] = store.jobs.claim("k", "w1", time.time(), 30, 10)
