@@ -1,8 +1,9 @@
 """Turns record changes into subscription events, in two steps:
 
 1. where the record changed (a request, a worker job), the change's events are computed (pure)
-   and queued as one ``raise_events`` job carrying a snapshot of the record: the only write is
-   to the job queue, so a co-signer store that fails cannot fail the change that raised them;
+   and, if a subscription wants one of them (or the co-signer store cannot say), queued as one
+   ``raise_events`` job carrying a snapshot of the record: the only write is to the job queue,
+   and a co-signer store that fails cannot fail the change that raised them;
 2. the ``raise_events`` job finds the subscriptions concerned and writes an outbox entry per
    event and subscriber, and a ``deliver_event`` job per subscription and transaction that
    sends its entries in order. Entry ids are derived from the job, so a retried job writes
@@ -71,8 +72,20 @@ class EventNotifier:
         """Queue the events of going from ``before`` to ``after`` (``add_job``: how, when not
         the default)."""
         found = ev.changes(before, after, added, expired)
-        if found:
+        if found and self._wanted(found):
             (add_job or self.add_job)(raise_job(after, found, self.clock()))
+
+    def _wanted(self, found: list[ev.Event]) -> bool:
+        """Whether a subscription wants one of these events (most changes concern nobody's:
+        they queue no job). When the co-signer store cannot tell, the job finds out later."""
+        try:
+            subs = self.store.subscriptions_for(sorted({a for e in found for a in e.accounts}))
+        except Exception:  # an outage of the co-signer store must not fail the change
+            log.warning("subscriptions could not be read; events queued for later",
+                        exc_info=True)
+            return True
+        return any(sub.account in e.accounts and e.type in sub.events
+                   for e in found for sub in subs)
 
     def outcome(self, before: TxRecord, status: TxStatus, fields: dict[str, Any],
                 expired: bool = False, add_job: Callable[..., object] | None = None) -> None:

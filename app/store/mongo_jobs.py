@@ -64,15 +64,23 @@ class MongoJobStore:
             if not rearm:
                 return False
         now = job.updated_at
-        self._jobs.update_one({"_id": job.id, "state": {"$in": _FINAL}}, {"$set": {
-            "state": JobState.QUEUED.value, "due_at": job.due_at, "attempts": 0, "data": job.data,
-            "last_error": None, "event": None, "updated_at": now}})
-        self._jobs.update_one({"_id": job.id, "state": {"$in": _WAITING}},
-                              {"$min": {"due_at": job.due_at},
-                               "$set": {"state": JobState.QUEUED.value, "event": None,
-                                        "updated_at": now}})
-        self._jobs.update_one({"_id": job.id, "state": JobState.RUNNING.value},
-                              {"$set": {"rearm": True, "due_at": job.due_at, "updated_at": now}})
+        rearms: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            ({"_id": job.id, "state": {"$in": _WAITING}},
+             {"$min": {"due_at": job.due_at},
+              "$set": {"state": JobState.QUEUED.value, "event": None, "updated_at": now}}),
+            ({"_id": job.id, "state": JobState.RUNNING.value},
+             {"$set": {"rearm": True, "due_at": job.due_at, "updated_at": now}}),
+            ({"_id": job.id, "state": {"$in": _FINAL}},
+             {"$set": {"state": JobState.QUEUED.value, "due_at": job.due_at, "attempts": 0,
+                       "data": job.data, "last_error": None, "event": None,
+                       "updated_at": now}}),
+        ]
+        # One of the three matches the job's state, unless it changed between them (a running
+        # job finished, say): then look again, so a re-arm is never lost.
+        for _ in range(3):
+            for query, change in rearms:
+                if self._jobs.update_one(query, change).matched_count == 1:
+                    return False
         return False
 
     def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
@@ -144,18 +152,22 @@ class MongoJobStore:
             update["$push"] = {"log": entry}
         if uncount:
             update["$inc"] = {"attempts": -1}
-        if state.final:
-            # Enqueued again while it ran: it goes back to the queue instead of finishing.
-            rearmed = self._jobs.update_one({**held, "rearm": True}, {
-                **update, "$set": {**update["$set"], "state": JobState.QUEUED.value,
-                                   "event": None}, "$min": {"due_at": now}})
-            if rearmed.matched_count == 1:
-                return True
         fields: dict[str, Any] = {"state": state.value, "event": event}
         if due_at is not None:
             fields["due_at"] = due_at
-        result = self._jobs.update_one(held, {**update, "$set": {**update["$set"], **fields}})
-        return result.matched_count == 1
+        if not state.final:
+            result = self._jobs.update_one(held, {**update, "$set": {**update["$set"], **fields}})
+            return result.matched_count == 1
+        # Not enqueued again while it ran (the usual case, one update)...
+        result = self._jobs.update_one({**held, "rearm": {"$ne": True}},
+                                       {**update, "$set": {**update["$set"], **fields}})
+        if result.matched_count == 1:
+            return True
+        # ...or it was: it goes back to the queue instead of finishing.
+        rearmed = self._jobs.update_one({**held, "rearm": True}, {
+            **update, "$set": {**update["$set"], "state": JobState.QUEUED.value,
+                               "event": None}, "$min": {"due_at": now}})
+        return rearmed.matched_count == 1
 
     def signal(self, event: str, now: float) -> int:
         result = self._jobs.update_many(

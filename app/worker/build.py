@@ -119,7 +119,6 @@ def build_worker(services: Services) -> Runner:
                                  at_start=True),
                         Periodic("cleanup", CLEANUP_EVERY, cleanup_all),
                         Periodic("review_sources", w.sequence_review_seconds,
-                                 lambda now: sequencing.sweep(
-                                     now, lambda job: runner.enqueue(job, rearm=True))),
+                                 lambda now: sequencing.sweep(now, runner.enqueue)),
                     ])
     return runner

@@ -46,8 +46,8 @@ class Endings:
             reason = reasons.reason_of(status.value, after.error, after.result,
                                        after.derived.get("reason"))
             self.metrics.count_failure(str((reason or {}).get("code") or UNKNOWN_REASON))
-        if self.notifier is not None:
-            self.notifier.record_changed(before, after, add_job=add)
         if callback:
             CallbackQueue.enqueue(after, add, self.clock())
+        if self.notifier is not None:
+            self.notifier.record_changed(before, after, add_job=add)
         return after

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -23,17 +24,18 @@ from app.jobs.model import Done, Job, Outcome, RunAt, WaitFor, job_id
 from app.jobs.runner import JobContext
 from app.ledger.outcomes import Found, LookupResult
 from app.stellar.envelope import InvalidEnvelope, parse_envelope
-from app.store.base import TxStore
+from app.store.base import TxQuery, TxStore
 from app.txs.model import TxRecord, TxStatus
 from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
 from app.worker.review import Reviewer, end_fields, waiting_fields
-from app.worker.sequencer import was_sent
+from app.worker.sequencer import PAGE, was_sent
 from app.worker.submission import Submitter
 
 log = logging.getLogger("refractor.worker")
 REVIEW_SOURCE = "review_source"
 # The network could not be asked (account, latest ledger): look again this much later.
 UNREACHABLE_DELAY = 2.0
+SOURCES_KEPT = 100_000  # records whose source a process remembers (a few MB)
 
 
 def lookup_by_hash(submitters: dict[str, Submitter]) -> Callable[[TxRecord], LookupResult | None]:
@@ -84,13 +86,28 @@ class Sequencing:
         self.passphrases = passphrases
         self.review_seconds = review_seconds
         self.on_final = on_final
+        self._where: OrderedDict[str, tuple[str, str]] = OrderedDict()  # hash: (network, source)
+        self._sources: dict[str, str] = {}
 
     def source_of(self, record: TxRecord) -> str | None:
+        if record.hash in self._sources:
+            return self._sources[record.hash]
         try:
             parsed = parse_envelope(record.xdr, self.passphrases[record.network])
         except (InvalidEnvelope, KeyError):
             return None
-        return (parsed.inner or parsed.shape).source
+        source = (parsed.inner or parsed.shape).source
+        self._remember(record.hash, (record.network, source))
+        return source
+
+    def _remember(self, tx_hash: str, where: tuple[str, str]) -> None:
+        # A record's network and source never change: remembered, so the sweep reads only the
+        # records it has not seen before. Oldest forgotten first, beyond SOURCES_KEPT.
+        self._where[tx_hash] = where
+        self._sources[tx_hash] = where[1]
+        while len(self._where) > SOURCES_KEPT:
+            old, _ = self._where.popitem(last=False)
+            self._sources.pop(old, None)
 
     # -- the submission handler's gate --
 
@@ -137,10 +154,18 @@ class Sequencing:
         """Applied or failed: its sequence is settled. Wake the source's parked submissions and
         review its queue (siblings with the same sequence end superseded)."""
         source = self.source_of(record)
-        if source is None:
-            return
+        if source is None or not self._others_live(record, source):
+            return  # nothing of the source waits: nothing to wake or review
         ctx.signal(source_event(record.network, source))
         ctx.enqueue(review_job(record.network, source, record.hash, ctx.now()), rearm=True)
+
+    def _others_live(self, record: TxRecord, source: str) -> bool:
+        """Whether another live record names the source (one read; a source with more than a
+        page of records is assumed to have some)."""
+        page = self.store.search(TxQuery(account=source, network=record.network, limit=PAGE,
+                                         viewer=source))
+        return page.next is not None or any(
+            r.hash != record.hash and not r.status.final for r in page.items)
 
     # -- the review job --
 
@@ -159,16 +184,27 @@ class Sequencing:
             return RunAt(ctx.now() + self.review_seconds)
         return Done()
 
-    def sweep(self, now: float, enqueue: Callable[[Job], bool], limit: int = 1000) -> int:
-        """Queue a review for every source with pending or ready records (at most ``limit``
-        records looked at per status); ``enqueue`` re-arms a source's review job that ran before."""
+    def sweep(self, now: float, enqueue: Callable[..., bool], limit: int = 1000) -> int:
+        """Make sure every source with pending or ready records (at most ``limit`` records looked
+        at per status) has an active review job: queue one, or re-arm the one that finished.
+        A review job still active re-schedules itself; it is left alone (``enqueue(job,
+        rearm=...)`` adds a job; True if it was new)."""
         seen: set[tuple[str, str]] = set()
         for status in (TxStatus.PENDING, TxStatus.READY):
             for tx_hash in self.store.hashes_with_status(status, limit):
-                record = self.store.get(tx_hash, by_inner=False)
-                source = self.source_of(record) if record is not None else None
-                if record is None or source is None or (record.network, source) in seen:
+                where = self._where.get(tx_hash)
+                if where is None:
+                    record = self.store.get(tx_hash, by_inner=False)
+                    source = self.source_of(record) if record is not None else None
+                    if record is None or source is None:
+                        continue
+                    where = (record.network, source)
+                if where in seen:
                     continue
-                seen.add((record.network, source))
-                enqueue(review_job(record.network, source, tx_hash, now))
+                seen.add(where)
+                job = review_job(where[0], where[1], tx_hash, now)
+                if not enqueue(job):
+                    current = self.store.jobs.get(job.id)
+                    if current is not None and current.state.final:
+                        enqueue(job, rearm=True)
         return len(seen)
