@@ -215,7 +215,7 @@ class TxService:
             self.store.jobs.add(submit_job(record, now), rearm=True)
         if created or added:
             try:
-                # Queues the change's subscription events as a job (no co-signer store access).
+                # Queues the change's subscription events as a job; survives a co-signer outage.
                 self.observer(existing, record, [s.key for s in added])
             except Exception:  # the change is stored: its answer must not become an error
                 log.exception("could not queue a change's events",
