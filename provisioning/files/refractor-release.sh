@@ -185,7 +185,8 @@ activate() {
   # shellcheck disable=SC2086
   stop_instances 'refractor-worker@*.service' $keep_units
   echo "$fp" >"$root/.active"
-  printf '%s\n' "${ports[*]}" "${worker_ports[*]}" >"$root/.instances"
+  # What a later `rollback` restarts and health-checks (it gets none of the deploy's settings).
+  printf '%s\n' "${ports[*]}" "${worker_ports[*]}" "$bind" >"$root/.instances"
   record "$rel" healthy
   prune "$keep" "$rel" "$prev"
   log "release $rel active on ${keep_units% }"
@@ -220,12 +221,14 @@ start() {  # run activate detached from this session, follow it, exit with its o
 }
 
 rollback() {
-  local cur target
+  local cur target recorded_bind=""
   cur=$(current_release)
   target=$(last_good "$cur")
   [ -n "$target" ] || { log "no other release passed its health gate; nothing to roll back to"; exit 1; }
   if [ -f "$root/.instances" ]; then
-    { read -r -a ports; read -r -a worker_ports || true; } <"$root/.instances"
+    { read -r -a ports; read -r -a worker_ports || true; read -r recorded_bind || true; } <"$root/.instances"
+    # Instances bound to a private address answer their health check there, not on 127.0.0.1.
+    [ -z "$recorded_bind" ] || bind=$recorded_bind
   else  # activated by an older release tool
     mapfile -t ports < <(systemctl list-units --plain --no-legend 'refractor@*.service' | awk '{print $1}' \
                          | sed 's/refractor@//; s/\.service//')
