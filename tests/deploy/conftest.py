@@ -10,8 +10,10 @@ import pytest
 from tests.deploy.e2e_stack import LAN_HOST_SIDE, Stack, unavailable_reason
 
 
-def _environment(tmp_path_factory: pytest.TempPathFactory, **kwargs: object) -> Iterator[Stack]:
-    reason = unavailable_reason()
+def _environment(
+    tmp_path_factory: pytest.TempPathFactory, extra_tools: tuple[str, ...] = (), **kwargs: object
+) -> Iterator[Stack]:
+    reason = unavailable_reason(extra_tools)
     if reason:
         banner = "!" * 78
         print(f"\n{banner}\nDEPLOY E2E TESTS SKIPPED: {reason}\n{banner}", file=sys.__stderr__)
@@ -32,7 +34,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def multi_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """inventories/e2e-multi: an Nginx host and two app hosts sharing an external MongoDB."""
+    """inventories/e2e-multi: an Nginx host and two app hosts sharing an external MongoDB, in the
+    split process layout; the second app host is reachable only through the Nginx host."""
     yield from _environment(
-        tmp_path_factory, env="e2e-multi", hosts=(32, 33, 34), service_address=LAN_HOST_SIDE, mongo=True
+        tmp_path_factory,
+        extra_tools=("nft",),
+        env="e2e-multi",
+        hosts=(32, 33, 34),
+        service_address=LAN_HOST_SIDE,
+        mongo=True,
+        no_direct_ssh=(34,),
     )

@@ -35,10 +35,11 @@ LAN_HOST_SIDE = "10.213.30.1"  # scripts/e2e/hosts.sh: the shared LAN every targ
 REQUIRED_TOOLS = ["debootstrap", "systemd-nspawn", "ip", "ssh", "ssh-keygen", "apt-cacher-ng"]
 
 
-def unavailable_reason() -> str | None:
+def unavailable_reason(extra_tools: tuple[str, ...] = ()) -> str | None:
     if os.geteuid() != 0:
         return "the deploy e2e tests need root (debootstrap, systemd-nspawn, network namespaces)"
-    missing = [t for t in REQUIRED_TOOLS if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
+    tools = [*REQUIRED_TOOLS, *extra_tools]
+    missing = [t for t in tools if not shutil.which(t) and not Path(f"/usr/sbin/{t}").exists()]
     if missing:
         return f"missing tools {missing}: run scripts/install-system-deps.sh"
     return None
@@ -145,8 +146,12 @@ class Stack:
         mongo: bool = False,
         generate_callback_secret: bool = False,
         bootstrap: bool = False,
+        no_direct_ssh: tuple[int, ...] = (),
     ) -> None:
         self.bootstrap = bootstrap
+        # Hosts whose LAN address refuses SSH from this machine: the inventory reaches them through
+        # another host (ProxyJump). The harness's own path to them (10.213.N.2) stays open.
+        self.no_direct_ssh = no_direct_ssh
         self.bootstrap_output = ""
         self.known_hosts = workdir / "known_hosts"
         # Without a callback secret in the inventory, the base role must generate one.
@@ -173,6 +178,8 @@ class Stack:
         self._take_lock()
         self._stop_hosts()  # leftovers of a run that was killed
         harness("up", *map(str, self.hosts), timeout=900)
+        for n in self.no_direct_ssh:
+            self._refuse_direct_ssh(n)
         harness("start", self.address)
         self.fakenet = subprocess.Popen(
             [sys.executable, "-m", "tests.fakenet", "--port", "0"],
@@ -217,6 +224,17 @@ class Stack:
         if self.bootstrap:
             self.bootstrap_output = self.run_bootstrap()
         self.build(self.build_dir)
+
+    def _refuse_direct_ssh(self, n: int) -> None:
+        """A firewall rule in host n's network namespace (its own nftables table, which the host's
+        ufw leaves alone): SSH from this machine to the host's LAN address is refused."""
+        rules = (
+            "table inet refractor_e2e {\n  chain input {\n"
+            "    type filter hook input priority -10; policy accept;\n"
+            f"    ip saddr {{ {LAN_HOST_SIDE}, 10.213.{n}.1 }} ip daddr 10.213.30.{n} tcp dport 22"
+            " reject with tcp reset\n  }\n}\n"
+        )
+        run(["ip", "netns", "exec", f"reft{n}", "nft", "-f", "-"], input=rules)
 
     def _backup_key(self) -> tuple[str, str]:
         key = self.workdir / "backup_key"
@@ -288,15 +306,14 @@ class Stack:
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
     def deploy(
-        self, *args: str, build_dir: Path | None = None, check: bool = True
+        self, *args: str, build_dir: Path | None = None, check: bool = True, timeout: float = 900
     ) -> subprocess.CompletedProcess[str]:
         if args:
             command = ["bash", "scripts/deploy.sh", self.env, *args]
         else:
             command = ["make", "-s", "deploy", f"ENV={self.env}"]
-        proc = run(
-            command, check=check, timeout=900, env={"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)}
-        )
+        env = {"REFRACTOR_BUILD_DIR": str(build_dir or self.build_dir)}
+        proc = run(command, check=check, timeout=timeout, env=env)
         self.last_deploy_output = proc.stdout + proc.stderr
         return proc
 

@@ -31,6 +31,33 @@ def break_build(src: Path, dst: Path, only_on_host: str = "") -> None:
     (dst / "BUILD_ID").write_text(broken_id + "\n")
 
 
+def mark_ui(build: Path, marker: str) -> None:
+    """Put `marker` into the UI bundle of a build (its index.html), in place: a sign of which
+    release's bundle Nginx serves."""
+    build_id = (build / "BUILD_ID").read_text().strip()
+    tar_path = build / f"refractor-{build_id}.tar"
+    marked = tar_path.with_suffix(".marked")
+    with tarfile.open(tar_path) as tin, tarfile.open(marked, "w") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name == "ui/index.html":
+                data = _mark(data or b"", marker)
+            if data is not None:
+                member.size = len(data)
+            tout.addfile(member, io.BytesIO(data) if data is not None else None)
+    marked.replace(tar_path)
+
+
+def served_ui_marker(html: str) -> str | None:
+    m = re.search(r"<!-- refractor-e2e-ui (\S+) -->", html)
+    return m.group(1) if m else None
+
+
+def _mark(index_html: bytes, marker: str) -> bytes:
+    unmarked = re.sub(rb"<!-- refractor-e2e-ui \S+ -->\n", b"", index_html)
+    return unmarked + f"<!-- refractor-e2e-ui {marker} -->\n".encode()
+
+
 def _break_wheel(wheel: bytes, only_on_host: str) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(wheel)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:

@@ -1,13 +1,17 @@
 """Production's shape: `make deploy ENV=e2e-multi` puts Nginx on one host and the app on two more
-that share an external MongoDB (a MongoDB-wire test server on the build host)."""
+that share an external MongoDB (a MongoDB-wire test server on the build host). The app hosts run
+the split process layout (API and job workers in separate units), and the second one is reachable
+over SSH only through the Nginx host (ProxyJump; the harness refuses direct SSH to it)."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import stat
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,14 @@ from pymongo import MongoClient
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
 from tests.deploy.e2e_stack import Stack, ssh
+from tests.deploy.releases import mark_ui, served_ui_marker
 from tests.deploy.tools import run
 
 pytestmark = pytest.mark.e2e
 
 WEB, APP1, APP2 = 32, 33, 34
 UI_HOST = "refractor.e2e.test"
+UNITS = ("refractor@8001.service", "refractor-worker@3001.service")  # the split layout's two kinds
 STATE: dict[str, Any] = {}
 
 
@@ -39,8 +45,66 @@ def release(host: int) -> str:
     return ssh("readlink /opt/refractor/current", host=host).stdout.strip().rsplit("/", 1)[-1]
 
 
+def served_ui() -> str:
+    with client() as c:
+        page = c.get("/", headers={"Host": UI_HOST, "Accept": "text/html"})
+    assert page.status_code == 200, page.text[:300]
+    return page.text
+
+
+def invocations(host: int) -> dict[str, str]:
+    out = ssh("systemctl show -p Id -p InvocationID " + " ".join(UNITS), host=host).stdout
+    blocks = [dict(line.split("=", 1) for line in b.splitlines() if "=" in line) for b in out.split("\n\n")]
+    ids = {b["Id"]: b.get("InvocationID", "") for b in blocks if "Id" in b}
+    assert set(ids) == set(UNITS) and all(ids.values()), out
+    return ids
+
+
+def ssh_logins(host: int) -> Counter[str]:
+    """How many logins the host's sshd accepted, by source address (its journal). The harness's own
+    checks come from 10.213.N.1; the build machine's LAN address is 10.213.30.1; the jump host's
+    is 10.213.30.32."""
+    out = ssh("journalctl -u ssh.service --no-pager -o cat | grep 'Accepted publickey' || true", host=host)
+    return Counter(re.findall(r"Accepted publickey for \S+ from (\S+)", out.stdout))
+
+
+def history(host: int) -> list[tuple[int, str, str]]:
+    """`refractor-release status`: (epoch, release, outcome) per activation on the host."""
+    out = ssh("cat /opt/refractor/history", host=host).stdout
+    return [(int(t), r, o) for t, r, o in (line.split() for line in out.splitlines() if line.strip())]
+
+
+def poll_during(action: Any) -> tuple[Any, list[tuple[float, Any, str | None]]]:
+    """Run action() while reading a transaction and the UI through Nginx: (action's result,
+    [(time, status code or error, UI marker)])."""
+    stop, results = threading.Event(), []
+
+    def poll() -> None:
+        with client() as c:
+            while not stop.is_set():
+                try:
+                    tx = get(c, f"/tx/{STATE['tx_hash']}")
+                    page = c.get("/", headers={"Host": UI_HOST, "Accept": "text/html"})
+                    outcome: Any = tx.status_code if page.status_code == 200 else f"UI {page.status_code}"
+                    results.append((time.time(), outcome, served_ui_marker(page.text)))
+                except httpx.HTTPError as exc:
+                    results.append((time.time(), repr(exc), None))
+                time.sleep(0.05)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        outcome = action()
+        time.sleep(1)
+    finally:
+        stop.set()
+        poller.join()
+    return outcome, results
+
+
 def test_deploy_puts_nginx_and_the_app_on_separate_hosts(multi_stack: Stack) -> None:
-    multi_stack.deploy()
+    # Three hosts provisioned from scratch on a machine the whole test suite shares: minutes.
+    multi_stack.deploy(timeout=1800)
     upstream = ssh("cat /etc/nginx/conf.d/refractor.conf", host=WEB).stdout
     assert "server 10.213.30.33:8001" in upstream and "server 10.213.30.34:8001" in upstream
     assert ssh("systemctl is-active refractor@8001.service", host=APP1).stdout.strip() == "active"
@@ -55,6 +119,32 @@ def test_deploy_puts_nginx_and_the_app_on_separate_hosts(multi_stack: Stack) -> 
     assert (
         ssh("systemctl is-enabled refractor-backup.timer", host=APP2, check=False).stdout.strip() != "enabled"
     )
+
+
+def test_the_split_layout_runs_api_and_workers_as_separate_units(multi_stack: Stack) -> None:
+    for host in (APP1, APP2):
+        states = ssh(f"systemctl is-active {' '.join(UNITS)}", host=host, check=False).stdout.split()
+        assert states == ["active", "active"], (host, states)
+        api = ssh("systemctl show -p ExecStart --value refractor@8001.service", host=host).stdout
+        worker = ssh("systemctl show -p ExecStart --value refractor-worker@3001.service", host=host).stdout
+        assert "serve" in api and "--no-worker" in api, api
+        assert "refractor worker --health-port 3001" in worker, worker
+        health = json.loads(ssh("curl -fsS -m 5 http://127.0.0.1:3001/monitoring/health", host=host).stdout)
+        assert health == {"status": "ok", "storage": "mongodb", "role": "worker"}, health
+        # Two processes: the API's and the worker's, in their own cgroups.
+        pids = ssh(f"systemctl show -p MainPID --value {' '.join(UNITS)}", host=host).stdout.split()
+        assert len(set(pids)) == 2 and "0" not in pids, pids
+
+
+def test_ansible_and_pyinfra_reach_the_private_host_through_the_jump_host(multi_stack: Stack) -> None:
+    # From the build machine, m-app2's address refuses SSH (the harness's firewall rule) ...
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.settimeout(10)
+        probe.connect(("10.213.30.34", 22))
+    # ... yet the deploy (Ansible, then pyinfra) reached it: through m-web, never directly.
+    logins = ssh_logins(APP2)
+    assert logins["10.213.30.32"] > 0 and logins["10.213.30.1"] == 0, logins
+    assert ssh_logins(APP1)["10.213.30.32"] == 0, "m-app1 is reached directly"
 
 
 def test_instances_are_reachable_only_from_the_nginx_host(multi_stack: Stack) -> None:
@@ -101,6 +191,7 @@ def test_transaction_written_through_one_app_host_is_read_through_the_other(mult
         # least_conn spreads these over both app hosts: each must see the shared record.
         seen = {get(c, f"/tx/{tx.hash_hex()}").json()["status"] for _ in range(10)}
     assert seen == {"processed"}
+    # Submitted by a `refractor worker` process: the API instances run --no-worker (split layout).
     assert control.get(f"/transactions/{tx.hash_hex()}").status_code == 200
     control.close()
     STATE["tx_hash"] = tx.hash_hex()
@@ -108,33 +199,27 @@ def test_transaction_written_through_one_app_host_is_read_through_the_other(mult
 
 def test_release_rolls_host_by_host_without_failed_requests(multi_stack: Stack, tmp_path: Path) -> None:
     before = {release(APP1), release(APP2)}
+    started = {h: invocations(h) for h in (APP1, APP2)}
     build = tmp_path / "build"
     multi_stack.build(build, suffix="multi-roll")
-    stop, results = threading.Event(), []
-
-    def poll() -> None:
-        with client() as c:
-            while not stop.is_set():
-                try:
-                    results.append(get(c, f"/tx/{STATE['tx_hash']}").status_code)
-                except httpx.HTTPError as exc:
-                    results.append(repr(exc))
-                time.sleep(0.02)
-
-    poller = threading.Thread(target=poll)
-    poller.start()
-    try:
-        multi_stack.deploy("--release-only", build_dir=build)
-        time.sleep(1)
-    finally:
-        stop.set()
-        poller.join()
     new_build = (build / "BUILD_ID").read_text().strip()
+    mark_ui(build, new_build)
+    assert served_ui_marker(served_ui()) is None
+    _, results = poll_during(lambda: multi_stack.deploy("--release-only", build_dir=build))
     after = {release(APP1), release(APP2)}  # one release per host: the bind address is in the config
     assert all(r.startswith(new_build + "-c") for r in after) and not after & before
     assert release(WEB) == new_build, "the web host got the new UI"
-    failures = [r for r in results if r != 200]
+    failures = [r for r in results if r[1] != 200]
     assert len(results) > 50 and not failures, f"{len(failures)} of {len(results)} failed: {failures[:5]}"
+    # A release switch restarts both kinds of unit on every app host.
+    for host in (APP1, APP2):
+        now = invocations(host)
+        assert all(now[u] != started[host][u] for u in UNITS), (host, started[host], now)
+    # The UI switched only once the last app host was healthy on the new release.
+    [(healthy_at, _, _)] = [h for h in history(APP2) if h[1] in after and h[2] == "healthy"]
+    switched = [t for t, _, marker in results if marker == new_build]
+    assert switched and not [t for t, _, m in results if m == new_build and t < healthy_at]
+    assert {m for _, _, m in results if m != new_build} == {None}, "only the old or the new UI was served"
 
 
 # -- metrics, alerts and the dead-man switch ------------------------------------------------------
@@ -181,21 +266,23 @@ def test_metrics_scrape_every_target_and_alert_when_an_instance_stops(multi_stac
     checks = run(["bash", "scripts/monitor.sh", "e2e-multi"], check=False)
     assert checks.returncode == 0, checks.stdout
     assert f"OK   https-{UI_HOST}" in checks.stdout and "OK   callbacks" in checks.stdout
+    for name in ("m-app1", "m-app2"):  # the split layout's workers are checked on their health port
+        assert "OK   worker-3001" in checks.stdout.split(f"== {name}")[1].split("\n== ")[0], checks.stdout
     assert {"m-web", "m-app1", "m-app2"} <= set(sink.pings), sink.pings
 
     pings = len(sink.pings)
-    ssh("systemctl stop refractor@8001.service", host=APP2)
+    ssh("systemctl stop refractor@8001.service refractor-worker@3001.service", host=APP2)
     try:
         _wait(lambda: _firing(sink, "RefractorInstanceDown", "10.213.30.34:8001"), 180,
               "Alertmanager to deliver RefractorInstanceDown for the stopped instance")
         failing = run(["bash", "scripts/monitor.sh", "e2e-multi"], check=False)
         assert failing.returncode != 0
         app2 = failing.stdout.split("== m-app2")[1].split("\n== ")[0]
-        assert "FAIL health-8001" in app2, failing.stdout
+        assert "FAIL health-8001" in app2 and "FAIL worker-3001" in app2, failing.stdout
         # Hosts whose checks pass keep pinging; the failing one falls silent.
         assert sorted(sink.pings[pings:]) == ["m-app1", "m-web"], sink.pings[pings:]
     finally:
-        ssh("systemctl start refractor@8001.service", host=APP2)
+        ssh("systemctl start refractor@8001.service refractor-worker@3001.service", host=APP2)
     ssh("for i in $(seq 60); do curl -fsS http://10.213.30.34:8001/health >/dev/null && exit 0; "
         "sleep 1; done; exit 1", host=APP2)
 
@@ -300,3 +387,4 @@ def test_off_host_backup_and_point_in_time_restore(multi_stack: Stack, tmp_path:
                 host=APP1, timeout=300)
     report = json.loads(drill.stdout)
     assert report["ok"] is True and report["counts"]["records"] == result["restored"]["records"]
+
