@@ -49,6 +49,7 @@ room_for_release(
     name="Free disk space for the build is checked",
     build_tar_size=build_tar.stat().st_size,
     needed=needs_upload,
+    reserve_mb=render.setting(data, "refractor_free_space_reserve_mb"),
 )
 files.directory(
     name="Release directories exist", path=render.RELEASES, user="root", group="root", mode="0755"

@@ -60,6 +60,7 @@ def check(inv: dict[str, Any]) -> None:
         try:
             render.instances(inv["hosts"][host])
             render.worker_instances(inv["hosts"][host])
+            render.service_extra(inv["hosts"][host])
         except ValueError as exc:
             problems.append(f"{host}: {exc}")
     if problems:

@@ -90,6 +90,9 @@ restart_all() {  # one instance at a time, health-gated
   local unit url
   while read -r unit url; do
     systemctl enable --quiet "$unit"
+    # A crash loop of the release just rolled back (or of an earlier attempt) counts towards the
+    # unit's start limit; this restart is deliberate and must not be refused for it.
+    systemctl reset-failed "$unit" 2>/dev/null || true
     systemctl restart "$unit"
     if ! healthy "$unit" "$url"; then log "instance $unit failed its health check"; return 1; fi
     log "instance $unit healthy"
@@ -112,7 +115,10 @@ install_release() {
   if [ -f "$dir/requirements.lock" ]; then
     # Every dependency must match a hash in the lock file; source distributions (built here when no
     # wheel for this platform exists) are checked the same way.
-    "$dir/bin/pip" install -q --no-index --find-links "$dir/.wheels" --require-hashes -r "$dir/requirements.lock"
+    # No cache: pip would take a wheel it once built from a source distribution of the same name
+    # instead of hash-checking the file that is here now.
+    "$dir/bin/pip" install -q --no-cache-dir --no-index --find-links "$dir/.wheels" --require-hashes \
+      -r "$dir/requirements.lock"
     "$dir/bin/pip" install -q --no-index --no-deps "$dir"/.wheels/refractor-*.whl
   else
     "$dir/bin/pip" install -q --no-index --find-links "$dir/.wheels" "$dir"/.wheels/refractor-*.whl

@@ -10,28 +10,29 @@ from pyinfra.facts.server import Command
 
 from refractor_deploy.render import APP_ROOT, RELEASE_TOOL, RELEASES
 
-# Unpacked wheels plus the virtualenv built from them take about three times the tar; keep a margin
-# for the logs and the database on the same filesystem.
+# Unpacked wheels plus the virtualenv built from them take about three times the tar.
 ROOM_FACTOR = 4
-ROOM_MARGIN = 256 * 1024 * 1024
 
 
 @operation()
-def room_for_release(build_tar_size: int, needed: bool):
-    """Fail before anything is uploaded when the filesystem under /opt has no room for the release."""
+def room_for_release(build_tar_size: int, needed: bool, reserve_mb: int):
+    """Fail before anything is uploaded when the filesystem under /opt has no room for the release
+    plus `reserve_mb` (refractor_free_space_reserve_mb: the logs and the database may share it)."""
     if not needed:
         host.noop("nothing to upload")
         return
-    want = build_tar_size * ROOM_FACTOR + ROOM_MARGIN
+    want = build_tar_size * ROOM_FACTOR + int(reserve_mb) * 2**20
     avail = host.get_fact(Command, command="df -PB1 /opt | awk 'NR == 2 {print $4}'")
     if not avail or not str(avail).strip().isdigit():
         raise OperationError(f"cannot read the free space under /opt: {avail!r}")
-    if int(str(avail).strip()) < want:
+    free = int(str(avail).strip())
+    if free < want:
         raise OperationError(
-            f"only {int(str(avail).strip()) // 2**20} MiB free under /opt, the release needs about "
-            f"{want // 2**20} MiB: free some space (old builds in {APP_ROOT}/builds, logs) and deploy again"
+            f"not enough free space: {free // 2**20} MiB free under /opt, the release needs about "
+            f"{want // 2**20} MiB (four times the build plus refractor_free_space_reserve_mb); nothing "
+            f"was uploaded. Free some space (old builds in {APP_ROOT}/builds, logs) and deploy again"
         )
-    host.noop(f"{int(str(avail).strip()) // 2**20} MiB free under /opt, enough for the release")
+    host.noop(f"{free // 2**20} MiB free under /opt, enough for the release")
     yield from ()
 
 

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "refractor_keep_releases": 5,
     "refractor_memory_max": "1G",
     "refractor_health_timeout": 60,
+    # MiB that must stay free under /opt beyond what the release takes (checked before the upload).
+    "refractor_free_space_reserve_mb": 256,
     # Must exceed nginx_upstream_fail_timeout (see refractor-release.sh).
     "refractor_rollout_settle": 6,
     "refractor_env": "production",
@@ -37,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "refractor_process_layout": "combined",
     # split layout: one worker instance per port (its health check on 127.0.0.1:<port>).
     "refractor_worker_instances": [3001],
+    # Extra "Key=value" lines for the [Service] section of the instances' units.
+    "refractor_service_extra": [],
 }
 
 
@@ -109,6 +113,18 @@ def release_id(build_id: str, config_text: str, units_text: str = "") -> str:
     return f"{build_id}-c{digest}"
 
 
+def service_extra(data: Any) -> str:
+    """refractor_service_extra as unit lines; one directive per item, nothing that could open a section."""
+    items = setting(data, "refractor_service_extra")
+    if not isinstance(items, list):
+        raise ValueError(f"refractor_service_extra must be a list of 'Key=value' lines, got {items!r}")
+    for item in items:
+        key = str(item).split("=", 1)[0]
+        if not isinstance(item, str) or "=" not in item or "\n" in item or not key.isalnum():
+            raise ValueError(f"refractor_service_extra: {item!r} is not one 'Key=value' unit line")
+    return "".join(f"{item}\n" for item in items)
+
+
 def units(data: Any) -> dict[str, str]:
     """The systemd units a release carries; the release tool installs them when it activates it."""
     out = {"refractor@.service": unit(data), "refractor.target": target()}
@@ -169,7 +185,7 @@ CapabilityBoundingSet=
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallErrorNumber=EPERM
-
+{service_extra(data)}
 [Install]
 WantedBy=refractor.target
 """

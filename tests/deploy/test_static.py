@@ -250,6 +250,29 @@ def test_split_layout_ports_are_checked() -> None:
         render.layout({"refractor_process_layout": "both"})
 
 
+def test_extra_service_lines_go_into_the_release_units_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    from refractor_deploy import render
+
+    data = {"refractor_process_layout": "split", "refractor_service_extra": ["CPUQuota=150%", "Nice=5"]}
+    units = render.units(data)
+    for name in ("refractor@.service", "refractor-worker@.service"):
+        service = units[name].split("[Service]")[1].split("[Install]")[0]
+        assert service.rstrip().endswith("CPUQuota=150%\nNice=5"), units[name]
+    plain = render.units({})
+    assert render.release_id("b", "c", render.units_text(units)) != render.release_id(
+        "b", "c", render.units_text(plain)
+    ), "a unit change is a new release"
+    # The default units are what they were before the setting existed: no release id moves.
+    assert "\nSystemCallErrorNumber=EPERM\n\n[Install]" in plain["refractor@.service"]
+    for bad in (["Nice"], ["Nice=5\n[Install]"], ["Exec Start=/bin/true"], "Nice=5"):
+        with pytest.raises(ValueError, match="refractor_service_extra"):
+            render.units({"refractor_service_extra": bad})
+    stub = _stub_binaries(units["refractor@.service"], tmp_path / "stubs")
+    (tmp_path / "refractor@8001.service").write_text(stub.replace("%i", "8001"))
+    (tmp_path / "refractor.target").write_text(render.target())
+    _verify_units(tmp_path)
+
+
 def test_two_app_hosts_on_sqlite_are_refused_before_anything_runs(tmp_path: Path) -> None:
     inv = tmp_path / "inventories" / "two-sqlite"
     (inv / "group_vars" / "all").mkdir(parents=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +34,7 @@ def run(
         "NO_COLOR": "1",
         **(env or {}),
     }
+    started = time.monotonic()
     try:
         proc = subprocess.run(
             args,
@@ -53,12 +56,30 @@ def run(
             f"command timed out after {timeout:.0f} s: {args}"
             f"\n--- stdout\n{out[-8000:]}\n--- stderr\n{err[-8000:]}"
         ) from None
+    _record_timing(args, time.monotonic() - started, proc)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"command failed (rc={proc.returncode}): {args}\n--- stdout\n{proc.stdout[-8000:]}"
             f"\n--- stderr\n{proc.stderr[-8000:]}"
         )
     return proc
+
+
+# ansible.posix.profile_tasks' summary lines: "role : task ------- 12.34s".
+_PROFILE_LINE = re.compile(r"^.{1,160} -{3,} (\d+\.\d+)s$", re.M)
+
+
+def _record_timing(args: list[str] | str, seconds: float, proc: subprocess.CompletedProcess[str]) -> None:
+    """With REFRACTOR_TEST_TIMINGS=FILE, each command's wall time (and Ansible's slowest tasks, when
+    ANSIBLE_CALLBACKS_ENABLED has ansible.posix.profile_tasks) is appended to FILE: where e2e time goes."""
+    path = os.environ.get("REFRACTOR_TEST_TIMINGS")
+    if not path:
+        return
+    command = args if isinstance(args, str) else " ".join(args)
+    slow = [m.group(0) for m in _PROFILE_LINE.finditer(proc.stdout) if float(m.group(1)) >= 2]
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{seconds:7.1f}s rc={proc.returncode} {command[:200]}\n")
+        out.writelines(f"          {line}\n" for line in slow)
 
 
 def have(tool: str) -> bool:
