@@ -114,7 +114,9 @@ def _submitted(client: httpx.Client, tx_hash: str) -> bool:
     return body["status"] == "processed" and body.get("submitted") is not None
 
 
-def _until(check: Callable[[], bool], timeout: float = 60) -> None:
+def _until(check: Callable[[], bool], timeout: float = 180) -> None:
+    """Wait for the worker (generously: on a loaded machine the MongoDB-wire test server's claims
+    take seconds each)."""
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "the workload did not reach the expected state"
