@@ -57,6 +57,14 @@ class TxProcessor:
         if record is None or record.status not in (TxStatus.READY, TxStatus.PROCESSING):
             return Done()  # deleted, back to pending, or finished by an earlier holder
         now = ctx.now()
+        if record.status is TxStatus.PROCESSING and job.attempts > 1:
+            # Taken over from a holder whose lease ran out (it crashed, or stalled on a loaded
+            # machine): its send may still be on the way, for up to the network timeout. Looked
+            # up only once that has passed, so a lookup that misses an in-flight send never
+            # leads to a second send.
+            settled = record.updated_at + self.settings.network_timeout + 1.0
+            if now < settled:
+                return RunAt(settled, entry={"takenOver": round(now, 3)})
         if record.status is TxStatus.READY:
             if record.min_time and record.min_time > now:
                 return RunAt(float(record.min_time))
