@@ -26,6 +26,14 @@ up() {
   install -m 0600 "$E2E_KEY.pub" "$root/root/.ssh/authorized_keys"
   echo "refractor-e2e-$n" >"$root/etc/hostname"
   ip netns add "$ns"
+  # Connection tracking from the namespace's first packet, as on a VM whose firewall loads at boot.
+  # Without it, ufw's first enable meets SSH connections already open (the ProxyJump hop out of
+  # the Nginx host, Ansible's multiplexed sessions): their next packets are NEW to conntrack, ufw
+  # drops them, and the session hangs for good. The rule only counts; it decides nothing.
+  if command -v nft >/dev/null; then
+    printf 'table inet refractor_e2e_ct {\n chain input {\n  type filter hook input priority -20; policy accept;\n  ct state established,related counter\n }\n}\n' |
+      ip netns exec "$ns" nft -f -
+  fi
   ip link add "$vh" type veth peer name "$vn"
   ip link set "$vn" netns "$ns"
   ip addr add "$net.1/24" dev "$vh"; ip link set "$vh" up
