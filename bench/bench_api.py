@@ -88,12 +88,14 @@ class Source:
 
 def _bodies(args: tuple[int, int, int, int, bool]) -> list[tuple[str, str, str]]:
     """(hash, body signed by the first co-signer, body signed by the second) for transactions
-    start..start+count-1; with ``both`` the first body carries both signatures."""
-    start, count, accounts, round_offset, both = args
+    start..start+count-1 from accounts first_account..first_account+accounts-1, in turn: the n-th
+    round is every account's next sequence number, so whatever prefix wrk gets through is
+    submittable in order; with ``both`` the first body carries both signatures."""
+    start, count, accounts, first_account, both = args
     out = []
     for n in range(start, start + count):
-        source = Source(n % accounts)
-        seq = FIRST_SEQ + round_offset + n // accounts
+        source = Source(first_account + n % accounts)
+        seq = FIRST_SEQ + n // accounts
         te = (TransactionBuilder(Account(source.account.public_key, seq), PASSPHRASE, 100)
               .append_payment_op(DEST, Asset.native(), "1")
               .add_time_bounds(0, int(time.time()) + 7 * 86400).build())
@@ -111,9 +113,10 @@ def _bodies(args: tuple[int, int, int, int, bool]) -> list[tuple[str, str, str]]
     return out
 
 
-def make_bodies(count: int, accounts: int, round_offset: int,
+def make_bodies(count: int, accounts: int, first_account: int,
                 both: bool) -> list[tuple[str, str, str]]:
-    chunks = [(i, min(1000, count - i), accounts, round_offset, both) for i in range(0, count, 1000)]
+    chunks = [(i, min(1000, count - i), accounts, first_account, both)
+              for i in range(0, count, 1000)]
     with ProcessPoolExecutor(2) as pool:
         return [b for chunk in pool.map(_bodies, chunks) for b in chunk]
 
@@ -135,10 +138,11 @@ class Sets:
 
 
 def prepare(tmp: Path, tag: str, count: int, accounts: int, run: int) -> Sets:
-    """Distinct transactions for run number ``run``: sequence numbers never repeat across runs."""
-    rounds = -(-count // accounts)
-    created = make_bodies(count, accounts, 2 * run * rounds, both=True)
-    pending = make_bodies(count, accounts, (2 * run + 1) * rounds, both=False)
+    """Distinct transactions for run number ``run``. Each set has accounts of its own, starting at
+    their ledger sequence: the worker orders submissions per source, so a set that continued
+    another set's chains would wait behind sequence numbers that run never sent."""
+    created = make_bodies(count, accounts, 2 * run * accounts, both=True)
+    pending = make_bodies(count, accounts, (2 * run + 1) * accounts, both=False)
     return Sets(created=write_lines(tmp / f"{tag}-create.txt", [b for _, b, _ in created]),
                 first=write_lines(tmp / f"{tag}-first.txt", [b for _, b, _ in pending]),
                 second=write_lines(tmp / f"{tag}-second.txt", [b for _, _, b in pending]),
@@ -237,10 +241,10 @@ def main() -> None:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        ledger = write_lines(tmp / "accounts.json", [json.dumps(
-            [Source(i).ledger_entry() for i in range(args.accounts)]
-            + [{"id": DEST}, {"id": SOLO.public_key}])])
         runs = [(e, w) for e in engines for w in process_counts]
+        ledger = write_lines(tmp / "accounts.json", [json.dumps(
+            [Source(i).ledger_entry() for i in range(2 * len(runs) * args.accounts)]
+            + [{"id": DEST}, {"id": SOLO.public_key}])])
         print(f"preparing {len(runs)} x {2 * args.count:,} signed transactions...", file=sys.stderr)
         sets = {(e, w): prepare(tmp, f"{e}-{w}", args.count, args.accounts, i)
                 for i, (e, w) in enumerate(runs)}
