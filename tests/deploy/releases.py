@@ -9,9 +9,10 @@ import zipfile
 from pathlib import Path
 
 
-def break_build(src: Path, dst: Path, only_on_host: str = "") -> None:
+def break_build(src: Path, dst: Path, only_on_host: str = "", ui_marker: str = "") -> None:
     """A copy of a build whose `refractor serve` exits at once (check-config and init-db still work),
-    everywhere or only on the host whose hostname is `only_on_host`."""
+    everywhere or only on the host whose hostname is `only_on_host`; with `ui_marker`, its UI's
+    index.html carries that marker (see mark_ui)."""
     dst.mkdir()
     build_id = (src / "BUILD_ID").read_text().strip()
     broken_id = build_id + "-broken"
@@ -25,6 +26,8 @@ def break_build(src: Path, dst: Path, only_on_host: str = "") -> None:
                 data = (broken_id + "\n").encode()
             elif re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
                 data = _break_wheel(data or b"", only_on_host)
+            elif member.name == "ui/index.html" and ui_marker:
+                data = _mark(data or b"", ui_marker)
             if data is not None:
                 member.size = len(data)
             tout.addfile(member, io.BytesIO(data) if data is not None else None)

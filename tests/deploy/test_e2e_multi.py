@@ -22,12 +22,13 @@ from pymongo import MongoClient
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
 from tests.deploy.e2e_stack import Stack, ssh
-from tests.deploy.releases import mark_ui, served_ui_marker
+from tests.deploy.releases import break_build, mark_ui, served_ui_marker
 from tests.deploy.tools import run
 
 pytestmark = pytest.mark.e2e
 
 WEB, APP1, APP2 = 32, 33, 34
+NAMES = {WEB: "m-web", APP1: "m-app1", APP2: "m-app2"}
 UI_HOST = "refractor.e2e.test"
 UNITS = ("refractor@8001.service", "refractor-worker@3001.service")  # the split layout's two kinds
 STATE: dict[str, Any] = {}
@@ -220,6 +221,51 @@ def test_release_rolls_host_by_host_without_failed_requests(multi_stack: Stack, 
     switched = [t for t, _, marker in results if marker == new_build]
     assert switched and not [t for t, _, m in results if m == new_build and t < healthy_at]
     assert {m for _, _, m in results if m != new_build} == {None}, "only the old or the new UI was served"
+    STATE["good_build"] = build
+
+
+def test_failure_on_the_second_app_host_rolls_the_first_back_and_keeps_the_old_ui(
+    multi_stack: Stack, tmp_path: Path
+) -> None:
+    """One bad release, three checks: the hosts' releases, the summary printed, the UI served."""
+    before = {h: release(h) for h in (APP1, APP2, WEB)}
+    ui_before = served_ui()
+    broken = tmp_path / "broken"
+    # Healthy on m-app1, crashing on m-app2.
+    app2_hostname = ssh("hostname", host=APP2).stdout.strip()
+    break_build(STATE["good_build"], broken, only_on_host=app2_hostname, ui_marker="broken")
+    broken_id = (broken / "BUILD_ID").read_text().strip()
+    proc, results = poll_during(
+        lambda: multi_stack.deploy("--release-only", build_dir=broken, check=False)
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+
+    # Every host is back where it was; m-app1 did run the new release, healthy, before going back.
+    assert {h: release(h) for h in (APP1, APP2, WEB)} == before, out[-3000:]
+    [(_, on_app1, _)] = [h for h in history(APP1) if h[1].startswith(broken_id) and h[2] == "healthy"]
+    assert (on_app1, "rolled-back") in [(r, o) for _, r, o in history(APP1)]
+    assert [o for _, r, o in history(APP2) if r.startswith(broken_id)] == ["failed"]
+
+    # The summary names each host's state and the release it is on now.
+    summary = out.split("==> rollout summary")[1]
+    rows = {
+        m.group(1): (m.group(2).strip(), m.group(3))
+        for m in re.finditer(r"^\s+(m-\S+)\s+(.+?)\s+now on (\S+)\s*$", summary, re.M)
+    }
+    assert rows == {
+        "m-app1": ("rolled back", before[APP1]),
+        "m-app2": ("FAILED", before[APP2]),
+        "m-web": ("not attempted", before[WEB]),
+    }, summary
+    assert "The rollout stopped at m-app2" in summary, summary
+
+    # Nginx kept answering: m-app2's crashing instance was skipped, m-app1 served meanwhile.
+    failures = [r for r in results if r[1] != 200]
+    assert len(results) > 50 and not failures, f"{len(failures)} of {len(results)} failed: {failures[:5]}"
+    # The web host never switched: the UI served throughout and after is the old bundle.
+    assert served_ui() == ui_before
+    assert {m for _, _, m in results} == {STATE["good_build"].joinpath("BUILD_ID").read_text().strip()}
 
 
 # -- metrics, alerts and the dead-man switch ------------------------------------------------------
@@ -388,3 +434,27 @@ def test_off_host_backup_and_point_in_time_restore(multi_stack: Stack, tmp_path:
     report = json.loads(drill.stdout)
     assert report["ok"] is True and report["counts"]["records"] == result["restored"]["records"]
 
+
+def _release_state() -> dict[int, str]:
+    return {h: ssh("cat /opt/refractor/.active; ls /opt/refractor/releases", host=h).stdout for h in NAMES}
+
+
+def test_plan_through_the_jump_host_reports_no_changes(multi_stack: Stack) -> None:
+    """`make plan` after all of the above (a rollout, a failed one, a restore): both stages reach
+    m-app2 through m-web and find nothing to change, m-app1's rollback included."""
+    before = _release_state()
+    logins = ssh_logins(APP2)["10.213.30.32"]
+    proc = run(
+        ["make", "-s", "plan", "ENV=e2e-multi"],
+        env={"REFRACTOR_BUILD_DIR": str(STATE["good_build"])},
+        timeout=900,
+    )
+    out = proc.stdout + proc.stderr
+    recap = dict(re.findall(r"^(m-\S+)\s*:\s*ok=\d+\s+changed=(\d+)", out, re.M))
+    assert recap == {"m-web": "0", "m-app1": "0", "m-app2": "0"}, out[-4000:]
+    table = out.split("Detected changes:")[1].split("\n\n")[0].splitlines()[2:]
+    # One row per operation: neither a change nor a conditional change on any host.
+    rows = [re.split(r"\s{2,}", row.strip()) for row in table]
+    assert rows and all(cols[1:] == ["-", "-"] for cols in rows), "\n".join(table)
+    assert _release_state() == before
+    assert ssh_logins(APP2)["10.213.30.32"] > logins, "the plan reached m-app2 through m-web"
