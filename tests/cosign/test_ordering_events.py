@@ -66,12 +66,6 @@ def settings_for(net: FakeStellarNetwork, db: str, storage: str) -> Settings:
                         retryDelay=50, networkTimeout=5)
 
 
-@pytest.fixture(scope="module")
-def net() -> Iterator[FakeStellarNetwork]:
-    with FakeStellarNetwork() as network:
-        yield network
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
