@@ -11,7 +11,10 @@
     ├── PayloadTooLarge           413  body over the configured limit
     ├── UnsupportedMediaType      415  body is neither JSON nor a form
     ├── TooManyRequests           429  rate limit hit (``retry_after`` seconds)
-    └── UpstreamUnavailable       503  the Stellar network (RPC/Horizon) or the store is unreachable
+    ├── UpstreamUnavailable       503  the Stellar network (RPC/Horizon) is unreachable
+    └── StoreUnavailable          503  the database is unreachable (``retry_after`` seconds)
+
+``retry_after`` becomes a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 class AppError(Exception):
     status = 500
     public = False  # whether the message may be shown to clients
+    retry_after: int | None = None
 
     def __init__(self, message: str = "Internal server error") -> None:
         super().__init__(message)
@@ -89,3 +93,17 @@ class TooManyRequests(_ClientError):
 
 class UpstreamUnavailable(_ClientError):
     status = 503
+
+
+class StoreUnavailable(_ClientError):
+    """The database cannot be reached (no server selectable, connection lost, no primary): a
+    condition of the deployment, not of the request, and one that usually passes. The message is
+    fixed so that nothing about the connection (hosts, credentials) reaches a client; ``cause``
+    names the engine's error type for the logs."""
+
+    status = 503
+
+    def __init__(self, cause: str, retry_after: int = 5) -> None:
+        super().__init__("Storage is unavailable, retry later")
+        self.cause = cause
+        self.retry_after = retry_after

@@ -38,16 +38,17 @@ def _server_command() -> str:
 
 
 @contextmanager
-def mongo_server(workdir: Path, own: bool = False) -> Iterator[str]:
+def mongo_server(workdir: Path, own: bool = False, port: int | None = None) -> Iterator[str]:
     """Yield a mongodb:// URL of a running server; stop it (and wait for it) afterwards.
 
     ``own`` starts a private server even when REFRACTOR_TEST_MONGO_URL names a shared one (for
-    tests that stop it)."""
+    tests that stop it); ``port`` with the same ``workdir`` starts it again where it was, with its
+    data (for tests of an outage that ends)."""
     given = os.environ.get("REFRACTOR_TEST_MONGO_URL")
     if given and not own:
         yield given
         return
-    port = free_port()
+    port = port or free_port()
     data = workdir / "secantus-data"
     data.mkdir(parents=True, exist_ok=True)
     log = (workdir / "secantus.log").open("wb")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from app.errors import StoreUnavailable
 from app.jobs.limits import AdaptiveLimit
 from app.jobs.model import Dead, Done, Job, JobState, Outcome, Retry, RunAt, WaitFor
 from app.jobs.registry import JobKind, Registry
@@ -127,6 +128,7 @@ class Runner:
         self.paused = False
         self.last_loop = 0.0
         self.last_error: str | None = None
+        self.outage: str | None = None  # why the store is unreachable, while it is
         self._held: dict[str, _Held] = {}
         self._groups: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -201,7 +203,11 @@ class Runner:
             self.last_loop = time.monotonic()
             try:
                 busy = self._tick()
-            except Exception as exc:  # a store outage must not kill the loop
+                self._outage_over()
+            except StoreUnavailable as exc:  # logged once per outage, not once per tick
+                self._outage_begins(exc)
+                busy = False
+            except Exception as exc:  # nor must any other failure kill the loop
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("worker tick failed")
                 busy = False
@@ -219,6 +225,8 @@ class Runner:
                 self._last_run[task.name] = now
                 try:
                     task.run(now)
+                except StoreUnavailable:
+                    raise
                 except Exception as exc:
                     self.last_error = f"{task.name}: {type(exc).__name__}: {exc}"
                     log.exception("periodic task failed", extra={"fields": {"task": task.name}})
@@ -227,6 +235,18 @@ class Runner:
             claimed = self._claim(kind, now)
             busy = busy or (claimed > 0 and kind.limit.free() > 0)
         return busy
+
+    def _outage_begins(self, exc: StoreUnavailable) -> None:
+        self.last_error = f"store unavailable: {exc.cause}"
+        if self.outage is None:
+            log.warning("store unavailable; the worker tries again every tick",
+                        extra={"fields": {"cause": exc.cause}})
+        self.outage = exc.cause
+
+    def _outage_over(self) -> None:
+        if self.outage is not None:
+            self.outage = None
+            log.info("store reachable again; the worker resumes")
 
     def _read_controls(self) -> None:
         control = self.controls.get(QUEUE_CONTROL) or {}
@@ -307,6 +327,13 @@ class Runner:
             except LeaseLost:
                 log.warning("lease lost; the job is left to its new holder",
                             extra={"fields": {"job": job.id}})
+                return
+            except StoreUnavailable as exc:
+                # Not the job's fault, and nothing can be written: its lease runs out and it is
+                # claimed again once the store is back.
+                self.last_error = f"store unavailable: {exc.cause}"
+                log.warning("store unavailable while a job ran; it is left to its lease",
+                            extra={"fields": {"job": job.id, "cause": exc.cause}})
                 return
             except Exception as exc:
                 kind.limit.overload()

@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.errors import StoreUnavailable
 from app.maintenance import MaintenanceError
 from app.settings import ConfigError, Settings
 
@@ -98,6 +99,8 @@ def _guard(name: str, action: Callable[[], int]) -> int:
         return fail(f"SQLite: {exc}")
     except PyMongoError as exc:
         return fail(f"MongoDB: {exc}")
+    except StoreUnavailable as exc:  # the operator's own terminal: the driver's words help
+        return fail(f"{exc.message}: {exc.__cause__ or exc.cause}")
     except KeyboardInterrupt:
         return fail("interrupted", 130)
 

@@ -11,7 +11,8 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from app.store.cosigners import EventDelivery, Subscription
-from app.store.mongo import insert_batches, snapshot_reads
+from app.store.mongo import client_options, insert_batches, snapshot_reads
+from app.store.mongo_outages import outages_unavailable
 from app.store.snapshot import (
     CHALLENGES,
     COSIGNER_KINDS,
@@ -30,11 +31,11 @@ from app.store.snapshot import (
 )
 
 
+@outages_unavailable
 class MongoCosignerStore:
     def __init__(self, uri: str, client: MongoClient[dict[str, Any]] | None = None) -> None:
         self._client: MongoClient[dict[str, Any]] = client or MongoClient(
-            uri, appname="refractor", serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
-            retryWrites=True)
+            uri, appname="refractor", retryWrites=True, **client_options(uri))
         db = self._client.get_default_database(default="refractor")
         self.challenges: Collection[dict[str, Any]] = db["auth_challenges"]
         self.subs: Collection[dict[str, Any]] = db["subscriptions"]

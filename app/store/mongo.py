@@ -31,6 +31,7 @@ from app.jobs.model import Job
 from app.store.base import Page, TxQuery, evaluated
 from app.store.mongo_jobs import MongoControlStore, MongoJobStore, _job, migrate_deliveries
 from app.store.mongo_jobs import _doc as _job_doc
+from app.store.mongo_outages import outages_unavailable
 from app.store.mongo_values import from_bson, to_bson
 from app.store.snapshot import (
     CONTROLS,
@@ -87,14 +88,23 @@ def _record(doc: dict[str, Any]) -> TxRecord:
     return record
 
 
+def client_options(uri: str) -> dict[str, Any]:
+    """Timeouts for a MongoClient, unless the URI sets them (``?serverSelectionTimeoutMS=``):
+    an outage fails a request within seconds (a 503), never after pymongo's 30 s default."""
+    query = uri.partition("?")[2].lower()
+    given = {part.partition("=")[0] for part in query.split("&")}
+    defaults = {"serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 5000}
+    return {k: v for k, v in defaults.items() if k.lower() not in given}
+
+
+@outages_unavailable
 class MongoStore:
     inline_reads = False
     engine = "mongodb"
 
     def __init__(self, uri: str, client: MongoClient[dict[str, Any]] | None = None) -> None:
         self._client: MongoClient[dict[str, Any]] = client or MongoClient(
-            uri, appname="refractor", tz_aware=True, serverSelectionTimeoutMS=5000,
-            connectTimeoutMS=5000, retryWrites=True)
+            uri, appname="refractor", tz_aware=True, retryWrites=True, **client_options(uri))
         db = self._client.get_default_database(
             default="refractor", write_concern=WRITE_CONCERN, read_concern=READ_CONCERN,
             read_preference=ReadPreference.PRIMARY)

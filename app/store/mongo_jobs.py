@@ -16,6 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from app.jobs.model import Job, JobState
+from app.store.mongo_outages import outages_unavailable
 from app.webhooks.delivery import receiver_host
 
 _FIELDS = ("kind", "ref", "group", "state", "due_at", "attempts", "data", "log", "last_error",
@@ -43,6 +44,7 @@ def _job(doc: dict[str, Any]) -> Job:
     return Job(id=doc["_id"], **values)
 
 
+@outages_unavailable
 class MongoJobStore:
     def __init__(self, jobs: MongoCollection[dict[str, Any]]) -> None:
         self._jobs = jobs
@@ -209,6 +211,7 @@ class MongoJobStore:
         self._jobs.replace_one({"_id": job.id}, _doc(job), upsert=True)
 
 
+@outages_unavailable
 class MongoControlStore:
     def __init__(self, controls: MongoCollection[dict[str, Any]]) -> None:
         self._controls = controls

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.errors import AppError, InvalidToken, TooManyRequests
+from app.errors import AppError, InvalidToken, StoreUnavailable
 from app.web.responses import json_response
 
 log = logging.getLogger("refractor.errors")
@@ -18,7 +18,12 @@ async def app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if not exc.public:
         log.error("unexpected application error", exc_info=exc)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    elif isinstance(exc, StoreUnavailable):
+        # The cause's type only: a driver's message may name hosts, and no traceback per request
+        # of an outage.
+        log.warning("storage unavailable", extra={"fields": {
+            "cause": exc.cause, "method": request.method, "path": request.url.path}})
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     if isinstance(exc, InvalidToken):
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     return json_response(request, exc.body(), exc.status, headers)
