@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.errors import StoreUnavailable
+from app.jobs.claims import groups_at_cap
 from app.jobs.limits import AdaptiveLimit
 from app.jobs.model import Dead, Done, Job, JobState, Outcome, Retry, RunAt, WaitFor
 from app.jobs.registry import JobKind, Registry
@@ -264,8 +265,8 @@ class Runner:
         if free <= 0:
             return 0
         with self._lock:
-            full = [g for (k, g), n in self._groups.items()
-                    if k == kind.name and kind.group_cap is not None and n >= kind.group_cap]
+            running = {g: n for (k, g), n in self._groups.items() if k == kind.name}
+        full = groups_at_cap(running, kind.group_cap)
         started = 0
         for job in self.jobs.claim(kind.name, self.owner, now, self._lease(kind), free, full,
                                    per_group=kind.group_cap):

@@ -6,7 +6,6 @@ and ``due_at``, or an expired lease); every write after it is conditional on ``l
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
@@ -15,6 +14,7 @@ from pymongo.collection import Collection as MongoCollection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from app.jobs.claims import ClaimPlan
 from app.jobs.model import Job, JobState
 from app.store.mongo_outages import outages_unavailable
 from app.webhooks.delivery import receiver_host
@@ -87,37 +87,21 @@ class MongoJobStore:
 
     def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
               skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
-        if limit <= 0:
-            return []
         due: dict[str, Any] = {"kind": kind, "$or": [
             {"state": {"$in": _WAITING}, "due_at": {"$lte": now}},
             {"state": JobState.RUNNING.value, "lease_until": {"$lt": now}}]}
-        skip = set(skip_groups)
+        plan = ClaimPlan.start(limit, skip_groups, per_group)
         claimed: list[Job] = []
-        taken: Counter[str] = Counter()
-        # Each round reads at most the number still wanted, longest overdue first, leaving out
-        # the groups already at their cap (in the query, not by reading their jobs): the work
-        # is bounded by ``limit`` however many due jobs a full group has. A round claims at
-        # least one job or caps at least one group, or finds its candidates taken by others
-        # (they are not due any more), so the rounds end.
-        for _ in range(2 * limit + 1):
-            want = limit - len(claimed)
-            query = {**due, "group": {"$nin": sorted(skip)}} if skip else due
-            docs = list(self._jobs.find(query, {"_id": 1, "group": 1})
-                        .sort("due_at", ASCENDING).limit(want))
-            chosen: list[str] = []
-            for doc in docs:
-                group = doc.get("group")
-                if per_group is not None and group is not None:
-                    if taken[group] >= per_group:
-                        continue
-                    taken[group] += 1
-                    if taken[group] >= per_group:
-                        skip.add(group)
-                chosen.append(doc["_id"])
-            claimed += self._take(chosen, due, owner, now, lease_seconds)
-            if len(docs) < want or len(claimed) >= limit:
-                break
+        # Rounds of reading at most the number still wanted, longest overdue first, with the
+        # groups at their cap left out of the query (app/jobs/claims.py decides which).
+        while (read := plan.next_read()) is not None:
+            want, skip = read
+            query = {**due, "group": {"$nin": skip}} if skip else due
+            docs = self._jobs.find(query, {"_id": 1, "group": 1}).sort("due_at", ASCENDING)
+            chosen = plan.choose([(d["_id"], d.get("group")) for d in docs.limit(want)])
+            taken = self._take(chosen, due, owner, now, lease_seconds)
+            plan.leased(len(taken))
+            claimed += taken
         return claimed
 
     def _take(self, ids: list[str], due: dict[str, Any], owner: str, now: float,

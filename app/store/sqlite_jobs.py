@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
+from app.jobs.claims import ClaimPlan
 from app.jobs.model import Job, JobState
 from app.webhooks.delivery import receiver_host
 
@@ -97,37 +97,33 @@ class SqliteJobStore:
             (job.due_at, job.due_at, job.due_at, json.dumps(job.data), job.updated_at, job.id))
         return False
 
-    @_writes
     def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
               skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
-        if limit <= 0:
+        # Most claims find nothing due (every tick, per kind): a read on this thread's
+        # connection says so without queueing a transaction behind the writer's other work.
+        first = ClaimPlan.start(limit, skip_groups, per_group).next_read()
+        if first is None or not _candidates(self._conn(), kind, now, first[1], 1):
             return []
-        skip = set(skip_groups)
+        return self._claim(kind, owner, now, lease_seconds, limit, skip_groups, per_group)
+
+    @_writes
+    def _claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
+               skip_groups: Collection[str], per_group: int | None) -> list[Job]:
+        plan = ClaimPlan.start(limit, skip_groups, per_group)
         ids: list[str] = []
-        taken: Counter[str] = Counter()
         conn = self._conn()
-        # Each round reads at most the number still wanted, leaving out the groups at their cap
-        # in the query, and leases what it chose at once (so the next round does not see it):
-        # bounded by ``limit`` however many due jobs a full group has.
-        for _ in range(2 * limit + 1):
-            want = limit - len(ids)
-            rows = _candidates(conn, kind, now, sorted(skip), want)
-            chosen: list[str] = []
-            for job_id, group in rows[:want]:
-                if per_group is not None and group is not None:
-                    if taken[group] >= per_group:
-                        continue
-                    taken[group] += 1
-                    if taken[group] >= per_group:
-                        skip.add(group)
-                chosen.append(job_id)
+        # The reads again, under the write lock this time: rounds of reading at most the number
+        # still wanted, with the groups at their cap left out of the query (app/jobs/claims.py
+        # decides which), each leasing what it chose at once so that the next does not see it.
+        while (read := plan.next_read()) is not None:
+            want, skip = read
+            chosen = plan.choose(_candidates(conn, kind, now, skip, want))
             conn.executemany(
                 "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
                 "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
                 [(owner, now + lease_seconds, now, i) for i in chosen])
+            plan.leased(len(chosen))
             ids += chosen
-            if len(rows) < want or len(ids) >= limit:
-                break
         found = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()
                  for i in ids]
         return [_job(r) for r in found]

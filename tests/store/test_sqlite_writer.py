@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from app.jobs.model import Job
 from app.store.sqlite import SqliteStore
 from app.store.sqlite_writer import SqliteWriter, WriterClosed
 from app.txs.model import StoredSignature, TxRecord, TxStatus
@@ -204,3 +205,23 @@ def test_the_writer_holds_the_shared_lock_for_its_transaction_only(store: Sqlite
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def test_a_claim_that_finds_nothing_due_queues_no_write(store: SqliteStore) -> None:
+    now = time.time()
+
+    def job(n: int, kind: str = "k", due: float = now - 1, group: str | None = None) -> Job:
+        return Job(id=f"{kind}:{n}", kind=kind, due_at=due, created_at=now, updated_at=now,
+                   group=group)
+
+    store.jobs.add(job(1, due=now + 3600))  # not due yet
+    store.jobs.add(job(2, kind="other"))  # due, but of another kind
+    store.jobs.add(job(3, group="busy.example"))  # due, in a group at its cap
+    writer: SqliteWriter = store._writer
+    before = writer.operations
+    for _ in range(5):
+        assert store.jobs.claim("k", "w", now, 30, 10, skip_groups=["busy.example"]) == []
+    assert store.jobs.claim("k", "w", now, 30, 0) == []
+    assert writer.operations == before  # no transaction queued behind the writer's other work
+    [claimed] = store.jobs.claim("k", "w", now, 30, 10)
+    assert claimed.id == "k:3" and writer.operations == before + 1  # one, when there is work
