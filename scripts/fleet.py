@@ -1,7 +1,9 @@
 """Operator commands that span hosts: backup, restore, monitor (called by scripts/*.sh).
 
 Every remote step runs through `ansible` with the JSON stdout callback, so results (return code,
-stdout, unreachable hosts) are read as data, never scraped from Ansible's display output.
+stdout, unreachable hosts) are read as data, never scraped from Ansible's display output. The
+operator's own Ansible settings for output (extra callbacks such as profile_tasks, another stdout
+callback, verbosity) are overridden for these runs: they would print around or instead of the JSON.
 """
 
 from __future__ import annotations
@@ -22,20 +24,50 @@ BACKUP_DIR = "/var/backups/refractor"
 APP_UNITS = "refractor.target 'refractor@*.service' 'refractor-worker@*.service'"
 
 
+# Environment settings that would change what Ansible prints on stdout (the old name of
+# ANSIBLE_CALLBACKS_ENABLED included); fleet.py sets its own where it needs one.
+_OUTPUT_SETTINGS = {
+    "ANSIBLE_CALLBACKS_ENABLED", "ANSIBLE_CALLBACK_WHITELIST", "ANSIBLE_CALLBACKS_WHITELIST",
+    "ANSIBLE_STDOUT_CALLBACK", "ANSIBLE_LOAD_CALLBACK_PLUGINS", "ANSIBLE_CALLBACK_RESULT_FORMAT",
+    "ANSIBLE_DEBUG", "ANSIBLE_FORCE_COLOR", "ANSIBLE_JSON_INDENT",
+}  # fmt: skip
+
+
 class FleetError(Exception):
     pass
 
 
+def _report(stdout: str) -> dict[str, Any]:
+    """The JSON callback's report: the one JSON object on stdout with "plays", wherever it starts
+    (a line printed before it by something the environment still enabled is skipped)."""
+    decoder = json.JSONDecoder()
+    start = 0
+    while (start := stdout.find("{", start)) != -1:
+        if start == 0 or stdout[start - 1] == "\n":
+            try:
+                value, _ = decoder.raw_decode(stdout, start)
+            except ValueError:
+                value = None
+            if isinstance(value, dict) and "plays" in value:
+                return value
+        start += 1
+    raise ValueError("no JSON report on stdout")
+
+
 class Fleet:
-    def __init__(self, env: str) -> None:
+    def __init__(self, env: str, inventory: Path | None = None) -> None:
         self.env = env
-        self.inventory = ROOT / "inventories" / env / "hosts.yml"
+        self.inventory = inventory or ROOT / "inventories" / env / "hosts.yml"
         if not self.inventory.is_file():
-            raise FleetError(f"no inventory {self.inventory.relative_to(ROOT)}")
+            raise FleetError(f"no inventory {self.inventory}")
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        # Settings that add to or replace the JSON on stdout, whatever the operator's shell sets.
+        ours = {k: v for k, v in os.environ.items() if k not in _OUTPUT_SETTINGS}
+        return {**ours, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
                 "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json",  # no aggregate callback printing
+                "ANSIBLE_VERBOSE_TO_STDERR": "1", "ANSIBLE_NOCOLOR": "1",
                 "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
 
     def hosts(self, group: str) -> list[str]:
@@ -58,7 +90,7 @@ class Fleet:
             ["ansible", "-i", str(self.inventory), pattern, "-b", "-m", module, "-a", args],
             capture_output=True, text=True, env=self._env(), check=False)
         try:
-            report = json.loads(proc.stdout)
+            report = _report(proc.stdout)
             results: dict[str, dict[str, Any]] = report["plays"][0]["tasks"][0]["hosts"]
         except (ValueError, KeyError, IndexError):
             raise FleetError(f"ansible gave no readable result (rc={proc.returncode}): "
