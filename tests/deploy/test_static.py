@@ -367,6 +367,56 @@ def test_ufw_rules_dropped_from_the_inventory_are_found() -> None:
     ]
 
 
+def _filter_module(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"roles/base/filter_plugins/{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_jump_hosts_and_nginx_hosts_are_trusted_ssh_sources() -> None:
+    trusted = _filter_module("ssh_sources").trusted_ssh_sources
+    hostvars = {
+        "lb": {"ansible_host": "198.51.100.10", "refractor_private_address": "10.0.1.10"},
+        "web2": {"ansible_host": "10.0.1.20"},
+        "app-1": {"ansible_ssh_common_args": "-o ProxyJump=deploy@198.51.100.10"},
+        "app-2": {"ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o proxyjump deploy@lb:2222"},
+        "app-3": {"ansible_ssh_extra_args": "-J ops@bastion.example.net,10.9.9.9 -o ProxyJump=none"},
+        "db": {"ansible_host": "10.0.2.11", "ansible_ssh_common_args": "-o ControlPersist=60s"},
+    }
+    assert trusted(hostvars, ["lb", "web2"]) == [
+        "10.0.1.10", "10.0.1.20", "198.51.100.10", "lb", "bastion.example.net", "10.9.9.9",
+    ]  # fmt: skip
+    assert trusted({"a": {"ansible_host": "10.0.0.5"}}, []) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "trusted"),
+    [
+        # The app hosts see lb-1 connect from its private address; ProxyJump names its public one.
+        ("production", "app-1", {"10.0.1.10", "198.51.100.10"}),
+        ("e2e-multi", "m-app2", {"10.213.30.32", "10.213.32.2"}),
+        # One host, Nginx included: its own address (fail2ban's ignoreself covers it anyway).
+        ("staging", "staging-1", {"203.0.113.10"}),
+    ],
+)
+def test_fail2ban_never_bans_the_inventorys_jump_and_nginx_hosts(
+    env: str, host: str, trusted: set[str], tmp_path: Path
+) -> None:
+    run(
+        ["ansible-playbook", "-i", f"inventories/{env}/hosts.yml", "tests/deploy/jail.yml",
+         "-e", json.dumps({"render_dir": str(tmp_path), "ansible_become": False,
+                           "base_fail2ban_ignore_ips_extra": ["192.0.2.7"]})],
+        env={"ANSIBLE_FILTER_PLUGINS": str(ROOT / "roles/base/filter_plugins")},
+    )  # fmt: skip
+    jail = (tmp_path / f"{host}.local").read_text()
+    [line] = [x for x in jail.splitlines() if x.startswith("ignoreip = ")]
+    assert set(line.split()[2:]) == {"127.0.0.1/8", "::1", "192.0.2.7", *trusted}, jail
+
+
 def test_release_tool_usage_and_history(tmp_path: Path) -> None:
     """The release tool's rollback choice: the newest other release whose last outcome is healthy."""
     tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
