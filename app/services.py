@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from dataclasses import dataclass, field
 
 import httpx
@@ -16,6 +17,7 @@ from app.settings import Settings
 from app.store import open_store
 from app.store.base import TxStore
 from app.store.cosigners import CosignerStore, open_cosigner_store
+from app.tls import client_context
 from app.txs.service import TxService
 from app.worker.metrics import Metrics
 
@@ -30,6 +32,7 @@ class Services:
     txs: TxService
     cosigners: CosignerStore
     subscriptions: Subscriptions
+    tls: ssl.SSLContext  # the one TLS client context: every outbound client verifies with it
     tokens: Tokens | None = None  # None: web authentication is not configured
     web_auth: WebAuth | None = None
     notifier: EventNotifier | None = None
@@ -47,7 +50,8 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
     store.ensure_schema()
     # Upstream calls are bounded: a slow RPC must not pin request threads for minutes.
     timeout = settings.network_timeout
-    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+    tls = client_context()
+    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), verify=tls,
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                         headers={"User-Agent": "refractor"}, follow_redirects=False)
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
@@ -67,6 +71,6 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
     txs.observer = notifier.record_changed
     subscriptions = Subscriptions(settings, cosigners)
     subscriptions.test_sender = notifier.test
-    return Services(settings, store, http, networks, accounts, txs, cosigners, subscriptions,
+    return Services(settings, store, http, networks, accounts, txs, cosigners, subscriptions, tls,
                     tokens, web_auth, notifier)
 

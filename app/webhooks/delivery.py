@@ -13,6 +13,7 @@ import email.utils
 import json
 import logging
 import re
+import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -103,7 +104,10 @@ class WebhookSender:
         timeout: float,
         dns_timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: the process's TLS client context (app/tls.py); without one the transport
+        loads the CA bundle itself."""
         if secret is not None:
             decode_secret(secret)  # a bad secret should stop startup, not every delivery
         self._secret = secret
@@ -111,7 +115,8 @@ class WebhookSender:
         if transport is None:
             # No connection reuse: each attempt opens (and at its deadline drops) its own.
             transport = GuardedTransport(allow_private=allow_private, dns_timeout=dns_timeout,
-                                         limits=httpx.Limits(max_keepalive_connections=0))
+                                         limits=httpx.Limits(max_keepalive_connections=0),
+                                         verify=True if tls is None else tls)
         self._guarded = transport if isinstance(transport, GuardedTransport) else None
         self._client = httpx.Client(
             transport=transport,

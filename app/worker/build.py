@@ -50,7 +50,7 @@ def build_worker(services: Services) -> Runner:
         submitters[name] = Submitter(clients, limit, _sequence_loader(services.accounts, name))
     secret = cb.secret.reveal() if cb.secret else None
     sender = WebhookSender(secret=secret, allow_private=cb.allow_private_networks,
-                           timeout=cb.timeout, dns_timeout=cb.dns_timeout)
+                           timeout=cb.timeout, dns_timeout=cb.dns_timeout, tls=services.tls)
     callbacks = CallbackQueue(sender, services.metrics)
     runner: Runner
     passphrases = {name: n.passphrase for name, n in settings.networks.items()}
