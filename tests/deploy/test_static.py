@@ -330,6 +330,49 @@ def test_proxyjump_reaches_pyinfra_through_an_ssh_config() -> None:
     }
 
 
+def test_production_md_starts_from_a_fresh_vm_with_commands_that_exist() -> None:
+    """The first section of docs/production.md is what an operator types, in order: every make
+    target and variable, script, tool and example file it names must exist (`acme` is a copy of
+    the staging inventory)."""
+    import re
+    import shlex
+
+    doc = (ROOT / "docs" / "production.md").read_text()
+    first = doc.split("\n## ")[1]
+    assert first.startswith("From a fresh VM\n"), "docs/production.md must start with it"
+    assert "Python ≥ 3.11" in first and "Node.js 20" in first, "the laptop's prerequisites"
+    assert "(#when-a-rollout-stopped)" in first and "\n## When a rollout stopped\n" in doc
+    block = first.split("```bash\n", 1)[1].split("```", 1)[0]
+    makefile = (ROOT / "Makefile").read_text()
+    recipes = dict(re.findall(r"^([a-z-]+):.*\n((?:\t.*\n)+)", makefile, re.M))
+    seen, made = set(), set()  # tools used; files an earlier command made (cp)
+
+    def there(path: str) -> bool:
+        return (ROOT / path).exists() or path in made
+
+    for line in block.splitlines():
+        words = shlex.split(line.split("#", 1)[0].strip().strip("()"))
+        if not words:
+            continue
+        tool = words[0]
+        seen.add(tool)
+        paths = [w.replace("inventories/acme", "inventories/staging") for w in words if "inventories/" in w]
+        if tool == "make":
+            target, *assignments = words[1:]
+            assert target in recipes, f"Makefile has no target {target}"
+            for name in (a.split("=", 1)[0] for a in assignments):
+                assert f"$({name})" in recipes[target], f"make {target} ignores {name}"
+        elif tool == "cp":
+            assert there(paths[0]), line
+            made.add(paths[1])
+        elif tool in ("$EDITOR", ".venv/bin/ansible-vault"):
+            assert (ROOT / tool).exists() or tool == "$EDITOR", line
+            assert paths and all(there(p) for p in paths), line
+        else:
+            assert tool in ("git", "export", "umask"), f"unchecked command: {line}"
+    assert {"make", "cp", ".venv/bin/ansible-vault"} <= seen
+
+
 def test_production_firewall_admits_the_load_balancers_private_address() -> None:
     from refractor_deploy import inventory
 
