@@ -756,6 +756,64 @@ def test_mongodb_role_is_check_mode_clean() -> None:
     assert "failed=0" in proc.stdout, proc.stdout[-3000:]
 
 
+def test_certbot_reissues_when_the_names_or_the_ca_change_and_only_then(tmp_path: Path) -> None:
+    """The tls role's own tasks, in check mode on this machine, for hosts whose last recorded request
+    (the file certbot's run leaves next to the certificate) differs from what the inventory asks."""
+
+    def request(domains: list[str], staging: bool) -> str:
+        return f"domains={','.join(domains)}\nstaging={staging}\nemail=ops@example.com\n"
+
+    names = ["refractor.example.com", "api.refractor.example.com"]
+    hosts: dict[str, Any] = {  # host: (its inventory, its last request or None, re-issue expected)
+        "first-issue": ({"tls_domains": names, "tls_certbot_staging": False}, None, True),
+        "unchanged": ({"tls_domains": names, "tls_certbot_staging": False}, request(names, False), False),
+        "left-staging": ({"tls_domains": names, "tls_certbot_staging": False}, request(names, True), True),
+        "name-added": ({"tls_domains": [*names, "www.example.com"], "tls_certbot_staging": False},
+                       request(names, False), True),
+    }  # fmt: skip
+    for host, (_, last, _) in hosts.items():
+        if last is not None:
+            (tmp_path / f"{host}.request").write_text(last)
+    inventory = {"all": {"hosts": {host: host_vars for host, (host_vars, _, _) in hosts.items()}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    # The role keeps the request under /etc/letsencrypt; here, one file per host in tmp_path.
+    where = {"tls__certbot_request_file": f"{tmp_path}/{{{{ inventory_hostname }}}}.request"}
+    proc = run(
+        ["ansible-playbook", "--check", "-i", str(tmp_path / "hosts.yml"), "-e", json.dumps(where),
+         "tests/deploy/certbot-decision.yml"],
+        env={"ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+             "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.json"},
+    )  # fmt: skip
+    report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    [issue] = [t for t in report["plays"][0]["tasks"] if "Let's Encrypt certificate is" in t["task"]["name"]]
+    decided = {h: r.get("skip_reason") != "Conditional result was False" for h, r in issue["hosts"].items()}
+    assert decided == {h: expected for h, (_, _, expected) in hosts.items()}, issue["hosts"]
+
+
+def test_every_role_and_base_concern_has_a_tag() -> None:
+    """`--tags nginx`, `--tags firewall`, ... run one part: every role in site.yml and every
+    concern the base role imports carries a tag of its own."""
+    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    for play in site:
+        for role in play.get("roles", []):
+            assert isinstance(role, dict) and role["role"] in role.get("tags", []), (play["name"], role)
+    base = yaml.safe_load((ROOT / "roles" / "base" / "tasks" / "main.yml").read_text())
+    for task in base:
+        concern = task["ansible.builtin.import_tasks"].removesuffix(".yml")
+        assert {"base", concern} <= set(task["tags"]), task
+
+
+def test_check_mode_never_hides_errors() -> None:
+    """`ignore_errors` tied to check mode would let `make plan` pass over real failures."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in [*ROOT.glob("roles/**/*.yml"), *ROOT.glob("playbooks/**/*.yml")]
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "ignore_errors" in line and "check_mode" in line
+    ]
+    assert not offenders, offenders
+
+
 # -- release artifacts for the target, built anywhere ------------------------------------------------
 
 PRETEND = {"_PYTHON_HOST_PLATFORM": "linux-aarch64"}
