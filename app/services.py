@@ -57,7 +57,7 @@ def build_services(settings: Settings, store: TxStore | None = None) -> Services
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
     # One request's Horizon account reads share a deadline of a few single-request timeouts.
     accounts = AccountSource(networks, settings.account_cache_ttl, deadline=3 * timeout)
-    cosigners = open_cosigner_store(settings)
+    cosigners = open_cosigner_store(settings, store)
     cosigners.ensure_schema()
     tokens = web_auth = None
     auth = settings.auth

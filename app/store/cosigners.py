@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.settings import Settings
 
 if TYPE_CHECKING:  # app.store.snapshot builds on the types above
+    from app.store.base import TxStore
     from app.store.snapshot import Kind, Row, StoreExport
 
 
@@ -99,11 +100,17 @@ class CosignerStore(Protocol):
     def import_snapshot(self, collections: Mapping[str, Iterable[Row]]) -> None:
         """Replace everything with these rows (a restore); only while no instance runs."""
 
-def open_cosigner_store(settings: Settings) -> CosignerStore:
+def open_cosigner_store(settings: Settings, records: TxStore | None = None) -> CosignerStore:
+    """``records``: the process's records store; on SQLite its writer (same file) is shared, so
+    the process keeps one writer thread per database file."""
     if settings.storage == "mongodb":
         from app.store.cosigners_mongo import MongoCosignerStore
 
         return MongoCosignerStore(settings.db.reveal())
     from app.store.cosigners_sqlite import SqliteCosignerStore
+    from app.store.sqlite import SqliteStore
 
-    return SqliteCosignerStore(settings.db.reveal(), settings.sqlite_synchronous)
+    path = settings.db.reveal()
+    writer = (records.writer if isinstance(records, SqliteStore) and records.path == path
+              else None)
+    return SqliteCosignerStore(path, settings.sqlite_synchronous, writer)

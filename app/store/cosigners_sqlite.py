@@ -1,12 +1,18 @@
-"""SQLite engine of the co-signer store, in the same database file as the records."""
+"""SQLite engine of the co-signer store, in the same database file as the records.
+
+Its writes go through a ``SqliteWriter`` (app/store/sqlite_writer.py), the records' own when the
+app is assembled: one writer thread per process and file, so co-signer writes join the records'
+group commits (``synchronous`` as configured) instead of competing with them for SQLite's write
+lock on connections of their own. Reads use per-thread connections, as the records' do.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from app.store.cosigners import EventDelivery, Subscription
 from app.store.snapshot import (
@@ -28,6 +34,9 @@ from app.store.snapshot import (
 from app.store.sqlite import check_synchronous
 from app.store.sqlite_connections import ThreadConnections, read_transaction
 from app.store.sqlite_connections import rows as _rows
+from app.store.sqlite_writer import SqliteWriter
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -73,44 +82,52 @@ _EVENT_COLUMNS = ("id", "subscription", "account", "stream", "type", "payload", 
 
 
 class SqliteCosignerStore:
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL",
+                 writer: SqliteWriter | None = None) -> None:
+        """``writer``: the records store's writer on the same file (shared, not closed here);
+        without one (maintenance tools, tests) the store has its own, which takes turns with any
+        other writer on the file through the same lock file."""
         self.path = path
         self.synchronous = check_synchronous(synchronous)
         self._connections = ThreadConnections(path, self.synchronous)
+        self._own_writer = writer is None
+        self._writer = writer if writer is not None else SqliteWriter(
+            self._conn, name="refractor-sqlite-cosigner-writer",
+            lock_path=None if path == ":memory:" else path + "-writer-lock")
 
     def _conn(self) -> sqlite3.Connection:
         return self._connections.get()
+
+    def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` on the writer's connection, in its next group commit (own savepoint)."""
+        return self._writer.run(op)
 
     def ensure_schema(self) -> None:
         self._conn().executescript(_SCHEMA)
 
     def close(self) -> None:
+        if self._own_writer:
+            self._writer.close()
         self._connections.close()
 
     def use_challenge(self, challenge_id: str, expires_at: float, now: float) -> bool:
-        conn = self._conn()
-        conn.execute("DELETE FROM auth_challenges WHERE expires_at < ?", (now,))
-        cur = conn.execute("INSERT OR IGNORE INTO auth_challenges (id, expires_at) VALUES (?, ?)",
-                           (challenge_id, expires_at))
-        return cur.rowcount == 1
+        def op(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM auth_challenges WHERE expires_at < ?", (now,))
+            cur = conn.execute("INSERT OR IGNORE INTO auth_challenges (id, expires_at) "
+                               "VALUES (?, ?)", (challenge_id, expires_at))
+            return cur.rowcount == 1
+
+        return self._write(op)
 
     def add_subscription(self, subscription: Subscription, limit: int) -> bool:
-        conn = self._conn()
-        # IMMEDIATE takes the write lock before the count, so no other writer can slip in between.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            cur = conn.execute(
-                "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
-                "SELECT ?, ?, ?, ?, ?, ? "
-                "WHERE (SELECT COUNT(*) FROM subscriptions WHERE account = ?) < ?",
-                (subscription.id, subscription.account, subscription.url,
-                 json.dumps(subscription.events), subscription.secret, subscription.created_at,
-                 subscription.account, limit))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return cur.rowcount == 1
+        # The count and the insert in one writer transaction: no other write slips in between.
+        return self._write(lambda conn: conn.execute(
+            "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
+            "SELECT ?, ?, ?, ?, ?, ? "
+            "WHERE (SELECT COUNT(*) FROM subscriptions WHERE account = ?) < ?",
+            (subscription.id, subscription.account, subscription.url,
+             json.dumps(subscription.events), subscription.secret, subscription.created_at,
+             subscription.account, limit)).rowcount == 1)
 
     def subscriptions(self, account: str) -> list[Subscription]:
         return self.subscriptions_for([account])
@@ -129,28 +146,33 @@ class SqliteCosignerStore:
         return None if r is None else Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5])
 
     def delete_subscription(self, account: str, subscription_id: str) -> bool:
-        conn = self._conn()
-        cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
-                           (subscription_id, account))
-        if cur.rowcount == 1:
-            conn.execute("DELETE FROM subscription_events WHERE subscription = ?",
-                         (subscription_id,))
-        return cur.rowcount == 1
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
+                               (subscription_id, account))
+            if cur.rowcount == 1:
+                conn.execute("DELETE FROM subscription_events WHERE subscription = ?",
+                             (subscription_id,))
+            return cur.rowcount == 1
+
+        return self._write(op)
 
     def take_quota(self, account: str, window: int, limit: int) -> bool:
-        conn = self._conn()
-        conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?", (account, window))
-        cur = conn.execute(
-            "INSERT INTO event_quota (account, slot, n) VALUES (?, ?, 1) "
-            "ON CONFLICT (account, slot) DO UPDATE SET n = n + 1 WHERE n < ?",
-            (account, window, limit))
-        return cur.rowcount == 1
+        def op(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?",
+                         (account, window))
+            cur = conn.execute(
+                "INSERT INTO event_quota (account, slot, n) VALUES (?, ?, 1) "
+                "ON CONFLICT (account, slot) DO UPDATE SET n = n + 1 WHERE n < ?",
+                (account, window, limit))
+            return cur.rowcount == 1
+
+        return self._write(op)
 
     def add_event(self, event: EventDelivery) -> None:
-        self._conn().execute(
+        self._write(lambda conn: conn.execute(
             # An entry is written once: a retried job that raised it writes it again.
             f"INSERT OR IGNORE INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
-            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event))
+            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event)))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         rows = self._conn().execute(
@@ -161,10 +183,10 @@ class SqliteCosignerStore:
 
     def finish_event(self, event_id: str, status: str, entry: dict[str, Any],
                      error: str | None) -> None:
-        self._conn().execute(
+        self._write(lambda conn: conn.execute(
             "UPDATE subscription_events SET status = ?, attempts = attempts + 1, last_error = ?, "
             "log = json_insert(log, '$[#]', json(?)) WHERE id = ?",
-            (status, error, json.dumps(entry), event_id))
+            (status, error, json.dumps(entry), event_id)))
 
     def events(self, subscription_id: str, limit: int) -> list[EventDelivery]:
         rows = self._conn().execute(
@@ -173,10 +195,9 @@ class SqliteCosignerStore:
         return [_event(r) for r in rows]
 
     def delete_events_before(self, cutoff: float) -> int:
-        cur = self._conn().execute("DELETE FROM subscription_events WHERE created_at < ? AND "
-                                   "status != 'pending'", (cutoff,))
-        return cur.rowcount
-
+        return self._write(lambda conn: conn.execute(
+            "DELETE FROM subscription_events WHERE created_at < ? AND status != 'pending'",
+            (cutoff,)).rowcount)
 
     # -- snapshots (backups and restores): every table, whole --
 
@@ -198,11 +219,10 @@ class SqliteCosignerStore:
             })
 
     def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
-        """One IMMEDIATE transaction: all or nothing."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for table in ("auth_challenges", "subscriptions", "subscription_events", "event_quota"):
+        """One writer operation (its own savepoint): all or nothing."""
+        def op(conn: sqlite3.Connection) -> None:
+            for table in ("auth_challenges", "subscriptions", "subscription_events",
+                          "event_quota"):
                 conn.execute(f"DELETE FROM {table}")
             conn.executemany("INSERT INTO auth_challenges (id, expires_at) VALUES (?, ?)",
                              ((r["id"], r["expires_at"]) for r in given(collections, CHALLENGES)))
@@ -217,10 +237,8 @@ class SqliteCosignerStore:
             conn.executemany("INSERT INTO event_quota (account, slot, n) VALUES (?, ?, ?)",
                              ((r["account"], r["slot"], r["n"])
                               for r in given(collections, QUOTAS)))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+
+        self._write(op)
 
 
 _SUBSCRIPTION_COLUMNS = "id, account, url, events, secret, created_at"

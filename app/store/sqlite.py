@@ -199,6 +199,11 @@ class SqliteStore:
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
 
+    @property
+    def writer(self) -> SqliteWriter:
+        """The one writer of this file in this process (the co-signer store shares it)."""
+        return self._writer
+
     # -- connections --
 
     def _conn(self) -> sqlite3.Connection:

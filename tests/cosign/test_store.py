@@ -12,13 +12,17 @@ import pytest
 from app.store.cosigners import CosignerStore, EventDelivery, Subscription
 from app.store.cosigners_mongo import MongoCosignerStore
 from app.store.cosigners_sqlite import SqliteCosignerStore
+from app.store.sqlite import SqliteStore
 
 
 @pytest.fixture
 def cstore(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[CosignerStore]:
     store: CosignerStore
     if engine == "sqlite":
-        store = SqliteCosignerStore(str(tmp_path / "refractor.db"))
+        # As the app assembles it: sharing the records store's writer on the same file.
+        records = SqliteStore(str(tmp_path / "refractor.db"))
+        request.addfinalizer(records.close)
+        store = SqliteCosignerStore(records.path, writer=records.writer)
     else:
         url = request.getfixturevalue("mongo_url")
         store = MongoCosignerStore(url.rstrip("/") + "/c_" + uuid.uuid4().hex[:12])
