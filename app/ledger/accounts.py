@@ -62,20 +62,31 @@ class AccountSource:
                     found[account_id] = hit[1]
         wanted = [a for a in account_ids if a not in found]
         if wanted:
-            fetched = self._fetch(network, wanted)
-            with self._lock:
-                for account_id, data in fetched.items():
-                    self._cache[(network, account_id)] = (now + self._ttl, data)
-                    self._cache.move_to_end((network, account_id))
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            fetched, _ = self._fetch(network, wanted)
+            self._keep(network, fetched, now)
             found.update(fetched)
         return found
 
+    def _keep(self, network: str, fetched: Mapping[str, AccountData], now: float) -> None:
+        with self._lock:
+            for account_id, data in fetched.items():
+                self._cache[(network, account_id)] = (now + self._ttl, data)
+                self._cache.move_to_end((network, account_id))
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
     def fresh(self, network: str, account_id: str) -> AccountData:
         """One account read from the network now, bypassing (and refreshing) the cache."""
-        self.forget(network, [account_id])
-        return self.load(network, [account_id])[account_id]
+        return self.fresh_at(network, account_id)[0]
+
+    def fresh_at(self, network: str, account_id: str) -> tuple[AccountData, int | None]:
+        """``fresh``, and the ledger it was read at when the network says so (Stellar RPC's
+        ``latestLedger``; None through Horizon). The cache is refreshed, not emptied first, so
+        requests meanwhile keep their hits."""
+        now = self._clock()
+        fetched, ledger = self._fetch(network, [account_id])
+        self._keep(network, fetched, now)
+        return fetched[account_id], ledger
 
     def latest_ledger(self, network: str) -> tuple[int, int]:
         """(sequence, close time) of the network's latest closed ledger (RPC first)."""
@@ -115,11 +126,12 @@ class AccountSource:
             for account_id in account_ids:
                 self._cache.pop((network, account_id), None)
 
-    def _fetch(self, network: str, account_ids: list[str]) -> dict[str, AccountData]:
+    def _fetch(self, network: str,
+               account_ids: list[str]) -> tuple[dict[str, AccountData], int | None]:
         clients = self._clients[network]
         if clients.rpc is not None:
             try:
-                found = clients.rpc.get_accounts(account_ids)
+                found, ledger = clients.rpc.read_accounts(account_ids)
             except (RpcError, UpstreamUnavailable) as exc:
                 if clients.horizon is None:
                     if isinstance(exc, UpstreamUnavailable):
@@ -129,10 +141,10 @@ class AccountSource:
             else:
                 # getLedgerEntries reads the current ledger: an account it omits does not exist.
                 # (Asking Horizon about each omitted one made fresh accounts cost a request each.)
-                return {a: found.get(a) or AccountData.not_on_ledger(a) for a in account_ids}
+                return {a: found.get(a) or AccountData.not_on_ledger(a) for a in account_ids}, ledger
         if clients.horizon is None:
             raise UpstreamUnavailable(f"network {network} has neither RPC nor Horizon")
-        return self._from_horizon(clients.horizon, account_ids)
+        return self._from_horizon(clients.horizon, account_ids), None
 
     def _from_horizon(self, horizon: HorizonClient, account_ids: list[str]) -> dict[str, AccountData]:
         def one(account_id: str) -> AccountData:

@@ -69,17 +69,26 @@ class RpcClient:
         return sequence, 0
 
     def get_accounts(self, account_ids: list[str]) -> dict[str, AccountData]:
+        return self.read_accounts(account_ids)[0]
+
+    def read_accounts(self, account_ids: list[str]) -> tuple[dict[str, AccountData], int | None]:
+        """The accounts found, and the ledger they were read at (``latestLedger`` of the
+        answer; None if the server did not say, or for more than one batch)."""
         found: dict[str, AccountData] = {}
+        ledger: int | None = None
         for start in range(0, len(account_ids), BATCH):
             batch = account_ids[start : start + BATCH]
             keys = [_account_key(a) for a in batch]
             result = self.call("getLedgerEntries", {"keys": keys})
+            latest = result.get("latestLedger")
+            ok = isinstance(latest, int) and not isinstance(latest, bool) and start == 0
+            ledger = latest if ok else None
             for entry in result.get("entries") or []:
                 data = stellar_xdr.LedgerEntryData.from_xdr(entry["xdr"])
                 if data.account is not None:
                     account = _account_from_entry(data.account)
                     found[account.account_id] = account
-        return found
+        return found, ledger
 
     def send_transaction(self, envelope_xdr: str) -> SendResult:
         """sendTransaction once, its answer classified."""

@@ -3,17 +3,20 @@
 The rules are pure (app.stellar.sequencing); this module reads their inputs: the live records of
 one source account (pending, ready, being submitted) and the few that landed lately, the
 account's sequence, seqLedger and seqTime read from the network now (never from the cache), and
-the latest ledger.
+the ledger it was read at (Stellar RPC's getLedgerEntries says; through Horizon, the latest
+ledger is asked for). Each record's preconditions are decoded once per process
+(``PreconditionsCache``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from app.ledger.accounts import AccountSource
-from app.stellar.envelope import InvalidEnvelope, parse_envelope
 from app.stellar.sequencing import (
     AccountState,
     Decision,
@@ -22,7 +25,7 @@ from app.stellar.sequencing import (
     Preconditions,
     Status,
     decide,
-    preconditions_of,
+    preconditions_from_xdr,
 )
 from app.store.base import TxQuery, TxStore
 from app.txs.model import TxRecord, TxStatus
@@ -30,6 +33,7 @@ from app.txs.model import TxRecord, TxStatus
 PAGE = 100
 MAX_LIVE = 1000  # live records of one source considered at most (oldest beyond are ignored)
 RECENT_FINAL = 20  # landed records looked at for "superseded_by"
+PRECONDITIONS_KEPT = 100_000  # records whose preconditions a process remembers (~30 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +68,49 @@ def entry_status(record: TxRecord) -> Status | None:
     return Status.IN_FLIGHT if was_sent(record) else Status.READY
 
 
+class PreconditionsCache:
+    """Preconditions by record hash. A record's transaction never changes (its hash names it), so
+    each envelope is decoded once per process instead of on every decision about its source
+    (a source with n queued records used to cost n decodes per decision). Least recently used
+    forgotten first, beyond ``size``."""
+
+    def __init__(self, size: int = PRECONDITIONS_KEPT) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str], Preconditions | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, record: TxRecord) -> Preconditions | None:
+        """None for an envelope that does not decode (the network's answer will say why)."""
+        key = (record.network, record.hash)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        try:
+            pre: Preconditions | None = preconditions_from_xdr(record.xdr)
+        except ValueError:
+            pre = None
+        with self._lock:
+            self._kept[key] = pre
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return pre
+
+
 class Sequencer:
     def __init__(self, store: TxStore, accounts: AccountSource, passphrases: Mapping[str, str],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 cache: PreconditionsCache | None = None) -> None:
         self.store = store
         self.accounts = accounts
         self.passphrases = passphrases
         self.clock = clock
+        self.cache = cache if cache is not None else PreconditionsCache()
 
     def preconditions(self, record: TxRecord) -> Preconditions | None:
-        try:
-            parsed = parse_envelope(record.xdr, self.passphrases[record.network])
-        except (InvalidEnvelope, KeyError):
+        if record.network not in self.passphrases:
             return None
-        return preconditions_of(parsed.envelope)
+        return self.cache.get(record)
 
     def view(self, record: TxRecord) -> SourceView | None:
         """The decisions for ``record``'s source, everything read now. None when the source
@@ -85,10 +118,16 @@ class Sequencer:
         pre = self.preconditions(record)
         if pre is None:
             return None
-        account = self.accounts.fresh(record.network, pre.source)
+        account, read_at = self.accounts.fresh_at(record.network, pre.source)
         if account.missing:
             return None
-        ledger, close_time = self.accounts.latest_ledger(record.network)
+        if read_at is None:
+            ledger, close_time = self.accounts.latest_ledger(record.network)
+        else:
+            # Stellar RPC says which ledger the account was read at: the same answer gives the
+            # ledger, one round trip instead of two. The close time is this host's clock then,
+            # as with RPC servers that do not tell it.
+            ledger, close_time = read_at, 0
         nxt = NextLedger(ledger + 1, max(int(self.clock()), close_time))
         state = AccountState(account.sequence, account.seq_ledger, account.seq_time)
         records: dict[str, TxRecord] = {record.hash: record}

@@ -23,7 +23,6 @@ from app.errors import UpstreamUnavailable
 from app.jobs.model import Done, Job, Outcome, RunAt, WaitFor, job_id
 from app.jobs.runner import JobContext
 from app.ledger.outcomes import Found, LookupResult
-from app.stellar.envelope import InvalidEnvelope, parse_envelope
 from app.store.base import TxQuery, TxStore
 from app.txs.model import TxRecord, TxStatus
 from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
@@ -92,13 +91,11 @@ class Sequencing:
     def source_of(self, record: TxRecord) -> str | None:
         if record.hash in self._sources:
             return self._sources[record.hash]
-        try:
-            parsed = parse_envelope(record.xdr, self.passphrases[record.network])
-        except (InvalidEnvelope, KeyError):
+        pre = self.ordering.sequencer.preconditions(record)
+        if pre is None:
             return None
-        source = (parsed.inner or parsed.shape).source
-        self._remember(record.hash, (record.network, source))
-        return source
+        self._remember(record.hash, (record.network, pre.source))
+        return pre.source
 
     def _remember(self, tx_hash: str, where: tuple[str, str]) -> None:
         # A record's network and source never change: remembered, so the sweep reads only the

@@ -21,6 +21,7 @@ from app.stellar.sequencing import (
     Wait,
     WaitKind,
     decide,
+    preconditions_from_xdr,
     preconditions_of,
     unmet_preconditions,
 )
@@ -203,6 +204,50 @@ def test_preconditions_come_from_the_inner_transaction_of_a_fee_bump() -> None:
     plain = TransactionBuilder(Account(kp.public_key, 1), Network.TESTNET_NETWORK_PASSPHRASE, 100)
     env = plain.append_bump_sequence_op(0).add_time_bounds(0, 0).build()
     assert preconditions_of(env) == Preconditions(kp.public_key, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(["none", "time", "v2", "v0", "fee_bump", "muxed"]),
+       seq=st.integers(0, 2**62), times=st.tuples(st.integers(0, 2**40), st.integers(0, 2**40)),
+       ledgers=st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)),
+       min_seq=st.one_of(st.none(), st.integers(0, 2**62)), age=st.integers(0, 2**40),
+       gap=st.integers(0, 2**32 - 1))
+def test_preconditions_from_the_xdr_alone_equal_the_sdks(
+        kind: str, seq: int, times: tuple[int, int], ledgers: tuple[int, int],
+        min_seq: int | None, age: int, gap: int) -> None:
+    import warnings
+
+    from stellar_sdk import MuxedAccount, TransactionEnvelope
+
+    times, ledgers = (min(times), max(times)), (min(ledgers), max(ledgers))
+    kp = Keypair.from_raw_ed25519_seed(bytes([5]) * 32)
+    source = MuxedAccount(kp.public_key, 9) if kind == "muxed" else kp.public_key
+    builder = TransactionBuilder(Account(source, seq), Network.TESTNET_NETWORK_PASSPHRASE, 100,
+                                 v1=kind != "v0").append_bump_sequence_op(0)
+    if kind != "none":
+        builder.add_time_bounds(*times)
+    if kind in ("v2", "fee_bump", "muxed"):
+        builder.set_ledger_bounds(*ledgers).set_min_sequence_age(age)
+        builder.set_min_sequence_ledger_gap(gap)
+        if min_seq is not None:
+            builder.set_min_sequence_number(min_seq)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # kind "none": the SDK warns about missing time bounds
+        env: Any = builder.build()
+    if kind == "fee_bump":
+        env = TransactionBuilder.build_fee_bump_transaction(
+            Keypair.random().public_key, 200, env, Network.TESTNET_NETWORK_PASSPHRASE)
+    xdr = env.to_xdr()
+    decoded = TransactionEnvelope.from_xdr(xdr, Network.TESTNET_NETWORK_PASSPHRASE) \
+        if kind != "fee_bump" else env
+    assert preconditions_from_xdr(xdr) == preconditions_of(decoded)
+    assert preconditions_from_xdr(xdr).source == kp.public_key
+
+
+def test_undecodable_xdr_has_no_preconditions() -> None:
+    for bad in ("", "AAAA", "not base64!", "AAAAAgAAAAA="):
+        with pytest.raises(ValueError):
+            preconditions_from_xdr(bad)
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ def _is_loopback(host: str) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: apps with dozens of worker threads opening connections
+    # at once overflowed it, and the kernel reset some of them (ReadError in the app).
+    request_queue_size = 1024
     network: FakeStellarNetwork
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -96,6 +96,47 @@ def test_missing_source_account_leaves_it_to_the_network(store: TxStore, sequenc
     assert sequencer.view(store.get(env.hash_hex())) is None  # type: ignore[arg-type]
 
 
+def test_a_decision_is_one_round_trip_and_decodes_each_envelope_once(
+        store: TxStore, net: FakeStellarNetwork, sequencer: Sequencer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.worker.sequencer as module
+
+    s = Keypair.random()
+    seq = net.ledger.create_account(s.public_key).seq_num
+    envs = [signed(build(net.ledger, s, _bump, seq=seq + i), s) for i in range(4)]
+    for env in envs:
+        store.insert(_record(env, TxStatus.READY, s.public_key))
+    decoded: list[str] = []
+    real = module.preconditions_from_xdr
+    monkeypatch.setattr(module, "preconditions_from_xdr",
+                        lambda xdr: decoded.append(xdr) or real(xdr))
+    before = (net.request_count("getLedgerEntries"), net.request_count("getLatestLedger"))
+    for env in envs:
+        view = sequencer.view(store.get(env.hash_hex()))  # type: ignore[arg-type]
+        assert view is not None and len(view.decisions) == 4
+        # the ledger the account was read at, from the same answer
+        assert view.nxt.sequence == net.ledger.sequence + 1
+    after = (net.request_count("getLedgerEntries"), net.request_count("getLatestLedger"))
+    assert (after[0] - before[0], after[1] - before[1]) == (4, 0)
+    assert sorted(decoded) == sorted(e.to_xdr() for e in envs)  # four decisions, four decodes
+
+
+def test_through_horizon_the_latest_ledger_is_asked_for(
+        store: TxStore, net: FakeStellarNetwork) -> None:
+    s = Keypair.random()
+    net.ledger.create_account(s.public_key)
+    env = signed(build(net.ledger, s, _bump), s)
+    store.insert(_record(env, TxStatus.READY, s.public_key))
+    with loopback.client(timeout=10) as http:
+        network = NetworkSettings("testnet", PASSPHRASE, None, net.horizon_url)
+        horizon = Sequencer(store, AccountSource({"testnet": NetworkClients(network, http)},
+                                                 ttl=60), {"testnet": PASSPHRASE})
+        before = net.request_count("GET /")
+        view = horizon.view(store.get(env.hash_hex()))  # type: ignore[arg-type]
+    assert view is not None and view.nxt.sequence == net.ledger.sequence + 1
+    assert net.request_count("GET /") == before + 1
+
+
 # -- what the scheduler is told to do ------------------------------------------------------
 
 
