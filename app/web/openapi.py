@@ -116,7 +116,7 @@ def _cosigner_paths() -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     tx_info = {"$ref": "#/components/schemas/TxInfo"}
     admin: list[dict[str, list[str]]] = [{"bearer": []}]
-    return _mark_optional_sign_in({
+    return _mark_store_unavailable(_mark_optional_sign_in({
         "openapi": "3.1.0",
         "info": {"title": "Refractor API", "version": __version__,
                  "description": "Store pending Stellar transactions, collect co-signers' signatures, "
@@ -198,13 +198,26 @@ def build_openapi() -> dict[str, Any]:
                                                          "optional on /tx routes, where it shows "
                                                          "private records to their parties"}},
         },
-    })
+    }))
 
 
 # Routes where a sign-in token is optional: with one, private records of the account are shown.
 _OPTIONAL_SIGN_IN = {("/tx", "get"), ("/tx", "post"), ("/tx/{hash}", "get"), ("/tx/{hash}/events", "get"),
                      ("/tx/{hash}/submit", "post"), ("/tx/{hash}/sep7", "get"),
                      ("/tx/{hash}/sep7", "post")}
+
+
+# Routes that never touch the database; every other one answers 503 while it is unreachable.
+_WITHOUT_STORE = {("/", "get"), ("/networks", "get"), ("/openapi.json", "get"),
+                  ("/.well-known/stellar.toml", "get"), ("/auth", "get")}
+
+
+def _mark_store_unavailable(document: dict[str, Any]) -> dict[str, Any]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if (path, method) not in _WITHOUT_STORE:
+                operation["responses"].setdefault("503", _errors(503)["503"])
+    return document
 
 
 def _mark_optional_sign_in(document: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pymongo import MongoClient
 
 from app.observability import JsonFormatter
 from tests import loopback
+from tests.api.test_extensions import OpenApi
 from tests.app_server import running_app
 from tests.fakenet import FakeStellarNetwork
 from tests.mongo_server import free_port, mongo_server
@@ -46,14 +47,18 @@ def test_mongodb_outage_is_a_503_and_the_worker_resumes(
             client.post("/tx", json={"network": "testnet", "xdr": before.signed()})
             wait_for(client, before.hash, {"processed"}, timeout=60)
 
+            openapi = OpenApi(client.get("/openapi.json").json())
             first.close()  # the database goes away under the running app
 
             during = funded_payment(net)
-            answers = [client.get(f"/tx/{before.hash}"),
-                       client.post("/tx", json={"network": "testnet", "xdr": during.signed()}),
-                       client.get("/tx", params={"account": during.source.public_key})]
-            for response in answers:
+            answers = [("/tx/{hash}", "get", client.get(f"/tx/{before.hash}")),
+                       ("/tx", "post", client.post("/tx", json={"network": "testnet",
+                                                                "xdr": during.signed()})),
+                       ("/tx", "get", client.get("/tx", params={
+                           "account": during.source.public_key}))]
+            for path, method, response in answers:
                 assert (response.status_code, response.json()) == (503, UNAVAILABLE)
+                openapi.check(path, method, response)  # documented, with this body's shape
                 assert response.headers["retry-after"] == "5"
                 assert PASSWORD not in response.text and str(port) not in response.text
             health = client.get("/monitoring/health")
