@@ -6,8 +6,11 @@ never be applied). Both read the queue and the account fresh (``Sequencer``) and
 sequencing decisions into actions the scheduler carries out:
 
 - ``Go``: submit now (it is the lowest eligible record of its source);
-- ``Hold``: not now; wake on the source's event (a sibling finished) or at ``at`` at the latest
-  (the time a precondition holds, or a safety re-check), showing ``waiting_for``;
+- ``Hold``: not now; wake on an event or at ``at`` at the latest (the time a precondition holds,
+  or a safety re-check), showing ``waiting_for``. A record waiting for one named record (its
+  predecessor, or a sibling going first) wakes when that record ends (``after_event``), so one
+  record ending wakes the one next in line, not every record of the source; others wake on the
+  source's event (a sibling finished);
 - ``End``: finished without being applied, with a typed ``reason``;
 - ``Landed``: its sequence is consumed and the lookup by hash found it applied.
 """
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from app.stellar.sequencing import Decision, NextLedger, State
+from app.stellar.sequencing import Decision, NextLedger, State, WaitKind
 from app.txs import reasons
 from app.txs.model import TxRecord
 from app.worker.sequencer import Sequencer, SourceView
@@ -35,6 +38,12 @@ def source_event(network: str, source: str) -> str:
     return f"source:{network}:{source}"
 
 
+def after_event(network: str, tx_hash: str) -> str:
+    """The event a record waiting for this one (its predecessor, or a sibling going first)
+    waits for: it ended."""
+    return f"after:{network}:{tx_hash}"
+
+
 @dataclass(frozen=True, slots=True)
 class Go:
     pass
@@ -45,6 +54,7 @@ class Hold:
     event: str
     at: float
     waiting_for: dict[str, Any] | None
+    after: str | None = None  # the record whose end ``event`` is (see ``after_event``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +126,13 @@ class Ordering(Generic[T]):
         final = reasons.final_reason(d, pre.sequence, view.account.sequence, pre.min_seq_num)
         if final is not None:
             return End(final)
-        return Hold(source_event(view.network, view.source), self._wake_at(d, view.nxt, now),
-                    reasons.waiting_for(d))
+        wait = d.waiting_for
+        at = self._wake_at(d, view.nxt, now)
+        if wait is not None and wait.hash is not None and wait.kind in (WaitKind.PREDECESSOR,
+                                                                         WaitKind.SIBLING):
+            return Hold(after_event(view.network, wait.hash), at, reasons.waiting_for(d),
+                        after=wait.hash)
+        return Hold(source_event(view.network, view.source), at, reasons.waiting_for(d))
 
     def _wake_at(self, d: Decision, nxt: NextLedger, now: float) -> float:
         at = now + self.recheck

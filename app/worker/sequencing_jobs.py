@@ -3,9 +3,10 @@
 - Before a ready record is sent for the first time, ``gate`` decides (``Ordering.gate``): go on,
   park the job until the source's event or the time its preconditions hold (``WaitFor``), or
   finish the record now (a reason, or found applied).
-- When a record of a source finishes (applied or failed: either consumes the sequence), the
-  source's event is signalled, so the next record's parked job runs at once, and a review of
-  the source is queued.
+- When a record of a source finishes (applied or failed: either consumes the sequence), its own
+  ``after_event`` and the source's event are signalled, so the next record's parked job runs at
+  once (records further down the line stay parked: they wait for another record), and a review
+  of the source is queued. A review wakes the parked job of every record it finds free to go.
 - ``review_source`` jobs review a source's whole queue (``Reviewer``): records that can never be
   applied end, pending ones included, and the others show what they wait for. They run when a
   sibling finishes, and again every ``sequenceReviewSeconds`` while the source has live
@@ -20,12 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from app.errors import UpstreamUnavailable
-from app.jobs.model import Done, Job, Outcome, RunAt, WaitFor, job_id
+from app.jobs.kinds import SUBMIT_TRANSACTION
+from app.jobs.model import Done, Job, JobState, Outcome, RunAt, WaitFor, job_id
 from app.jobs.runner import JobContext
 from app.ledger.outcomes import Found, LookupResult
 from app.store.base import TxQuery, TxStore
 from app.txs.model import TxRecord, TxStatus
-from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
+from app.worker.ordering import End, Go, Hold, Landed, Ordering, after_event, source_event
 from app.worker.review import Reviewer, end_fields, waiting_fields
 from app.worker.sequencer import PAGE, was_sent
 from app.worker.submission import Submitter
@@ -123,6 +125,10 @@ class Sequencing:
             return None
         if isinstance(action, Hold):
             self._show(record, ctx, action.waiting_for)
+            if action.after is not None and self._ended(action.after):
+                # It ended after the view was read: its signal found this job still running,
+                # not parked. Decide again now instead of waiting for the safety re-check.
+                return RunAt(ctx.now())
             return WaitFor(action.event, action.at)
         now = ctx.now()
         if isinstance(action, End):
@@ -137,6 +143,10 @@ class Sequencing:
             self.on_final(record, status, fields, ctx)
             self.finished(record, ctx)
         return Done()
+
+    def _ended(self, tx_hash: str) -> bool:
+        other = self.store.get(tx_hash, by_inner=False)
+        return other is None or other.status.final
 
     def _show(self, record: TxRecord, ctx: JobContext, waiting: dict[str, Any] | None) -> None:
         change = waiting_fields(record, waiting)
@@ -153,6 +163,7 @@ class Sequencing:
         source = self.source_of(record)
         if source is None or not self._others_live(record, source):
             return  # nothing of the source waits: nothing to wake or review
+        ctx.signal(after_event(record.network, record.hash))
         ctx.signal(source_event(record.network, source))
         ctx.enqueue(review_job(record.network, source, record.hash, ctx.now()), rearm=True)
 
@@ -175,6 +186,14 @@ class Sequencing:
             result = self.reviewer.review(record)
         except UpstreamUnavailable as exc:
             return RunAt(ctx.now() + UNREACHABLE_DELAY, entry={"error": exc.message})
+        for tx_hash in (*result.ended, *result.landed):
+            ctx.signal(after_event(network, tx_hash))
+        for tx_hash in result.eligible:
+            # Free to go: its job may be parked on any event (the record it waited for when it
+            # was last decided); wake it by that event.
+            parked = self.store.jobs.get(job_id(SUBMIT_TRANSACTION, tx_hash))
+            if parked is not None and parked.state is JobState.WAITING and parked.event:
+                ctx.signal(parked.event)
         if result.ended or result.landed or result.eligible:
             ctx.signal(source_event(network, source))
         if result.live:

@@ -93,6 +93,39 @@ def test_a_chain_ready_at_once_goes_in_order_each_once(app: httpx.Client, net: F
     assert refusals(net) == []
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "mongodb"])
+def test_one_record_ending_wakes_the_next_in_line_not_the_whole_queue(
+        engine: str, request: pytest.FixtureRequest, net: FakeStellarNetwork,
+        tmp_path: Path) -> None:
+    # Every decision reads the source account once (getLedgerEntries): counting those counts
+    # decisions. Reviews only run when a record ends (no periodic ones in this test's time),
+    # requests find the account in the cache, and nothing is held in the network's queue.
+    settings = app_settings(net.rpc_url, None, db_for(engine, request, tmp_path), storage=engine,
+                            adminToken="a" * 32, sequenceReviewSeconds=3600, accountCacheTtl=3600)
+    kp, seq = account(net)
+    size = 16
+    chain = [signed(payment(net, kp, seq + i), kp) for i in range(size)]
+    with running_app(settings) as base, httpx.Client(base_url=base, timeout=30) as app:
+        app.post("/monitoring/queue/pause", headers=ADMIN).raise_for_status()
+        for env in reversed(chain):  # each one's predecessor still to come
+            post(app, env.to_xdr())
+        before = net.request_count("getLedgerEntries")
+        started = time.monotonic()
+        app.post("/monitoring/queue/resume", headers=ADMIN).raise_for_status()
+        for env in chain:
+            done = wait_for(app, env.hash_hex(), {"processed", "failed"}, timeout=120)
+            assert done["status"] == "processed", done["error"]
+        reads = net.request_count("getLedgerEntries") - before
+        elapsed = time.monotonic() - started
+    assert [sends(net, env.hash_hex()) for env in chain] == [["txSUCCESS"]] * size
+    # Each record is decided when its job first runs and once more when its predecessor ends,
+    # and each end queues one review: about 3 per record. Waking every parked record of the
+    # source at each end cost size * (size - 1) / 2 more (136 here). A parked record also
+    # looks again every 30 s as a safety net: allowed for, on a slow machine.
+    allowed = 4 * size + size * int(elapsed // 30)
+    assert reads <= allowed, (reads, allowed, elapsed)
+
+
 def test_same_sequence_one_lands_the_other_is_superseded(app: httpx.Client, net: FakeStellarNetwork) -> None:
     kp, seq = account(net)
     a = signed(payment(net, kp, seq, memo="a"), kp)

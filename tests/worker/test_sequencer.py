@@ -14,7 +14,7 @@ from app.stellar.sequencing import State, WaitKind
 from app.store.base import TxStore
 from app.txs.model import TxRecord, TxStatus
 from app.txs.view import tx_info
-from app.worker.ordering import End, Go, Hold, Landed, Ordering, source_event
+from app.worker.ordering import End, Go, Hold, Landed, Ordering, after_event, source_event
 from app.worker.review import Reviewer
 from app.worker.sequencer import Sequencer
 from tests import loopback
@@ -159,7 +159,8 @@ def test_gate_lets_the_lowest_go_and_holds_the_rest(store: TxStore, net: FakeSte
     assert isinstance(ordering.gate(store.get(n1.hash_hex())), Go)  # type: ignore[arg-type]
     held = ordering.gate(store.get(n2.hash_hex()))  # type: ignore[arg-type]
     assert isinstance(held, Hold)
-    assert held.event == source_event("testnet", s.public_key)
+    # it waits for n1 only: n1 ending wakes it, not every record of the source
+    assert (held.event, held.after) == (after_event("testnet", n1.hash_hex()), n1.hash_hex())
     assert held.waiting_for == {"kind": "predecessor", "hash": n1.hash_hex()}
     assert held.at <= time.time() + 31  # a safety re-check, the event being the fast path
 
@@ -202,6 +203,8 @@ def test_gate_waits_for_min_seq_age_until_the_time_it_holds(store: TxStore, net:
     held = _ordering(sequencer, net).gate(store.get(aged.hash_hex()))  # type: ignore[arg-type]
     assert isinstance(held, Hold) and held.at == seq_time + 20
     assert held.waiting_for == {"kind": "minSeqAge", "at": seq_time + 20, "notBefore": seq_time + 20}
+    # waiting for a time, not for a record: parked on the source's event
+    assert (held.event, held.after) == (source_event("testnet", s.public_key), None)
 
 
 # -- reviewing a source's queue: writes to the store -----------------------------------------
