@@ -8,6 +8,7 @@ the first address is the client.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -44,6 +45,13 @@ def _key(address: IPAddress | None, raw: str) -> str:
     return str(address)
 
 
+@functools.lru_cache(maxsize=4096)
+def _peer_key(peer_text: str) -> str:
+    """The key of a direct peer: clients keep their address across requests, and parsing it
+    on each one showed in profiles."""
+    return _key(_parse(peer_text), peer_text)
+
+
 class ClientResolver:
     def __init__(self, trust: ProxyTrust) -> None:
         self.hops = trust.hops
@@ -56,7 +64,7 @@ class ClientResolver:
         client = scope.get("client")
         peer_text = str(client[0]) if client else "unknown"
         if not self.hops and not self.networks:
-            return _key(_parse(peer_text), peer_text)
+            return _peer_key(peer_text)
         chain: list[str] = []
         forwarded = header(scope, b"x-forwarded-for")
         if forwarded:
