@@ -26,6 +26,10 @@ _CONNECTION = {
 }
 
 
+# As ansible.cfg's ssh_args: connect within 20 s, a keepalive every 15 s.
+_LIVENESS = ("  ConnectTimeout 20", "  ServerAliveInterval 15")
+
+
 class InventoryError(Exception):
     pass
 
@@ -59,12 +63,14 @@ def ssh_options(args: str) -> dict[str, str]:
 
 def _ssh_config(host: str, data: dict[str, Any], opts: dict[str, str]) -> str:
     """An ssh_config for pyinfra (paramiko reads ProxyJump from ssh_config only): the host behind
-    its jump host(s), each hop with the same key and host-key policy as the host itself."""
-    lines = [f"Host {data.get('ssh_hostname') or host}", f"  ProxyJump {opts['proxyjump']}"]
+    its jump host(s), each hop with the same key and host-key policy as the host itself. Every
+    connection gets a connect timeout and keepalives: a hop dropped by a firewall ends in an error
+    (paramiko's keepalives make the kernel give up on the dead connection) instead of a wait."""
+    lines = [f"Host {data.get('ssh_hostname') or host}", f"  ProxyJump {opts['proxyjump']}", *_LIVENESS]
     for hop in opts["proxyjump"].split(","):
         hop_host = hop.rsplit("@", 1)[-1]
         hop_host = hop_host.rsplit(":", 1)[0] if hop_host.count(":") == 1 else hop_host
-        lines.append(f"Host {hop_host}")
+        lines += [f"Host {hop_host}", *_LIVENESS]
         if data.get("ssh_key"):
             lines.append(f"  IdentityFile {data['ssh_key']}")
         for key, name in (

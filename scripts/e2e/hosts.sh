@@ -3,10 +3,12 @@
 # at 10.213.N.2 (host side 10.213.N.1) with the key $E2E_STATE/id_ed25519. Every host is also on a
 # shared LAN, bridge br-reft 10.213.30.0/24 (host side .1, target .N), so hosts can reach each other.
 # Usage: scripts/e2e/hosts.sh up N...   |   down N...   |   down-all   |   ssh N [command...]
+#   E2E_CONNTRACK_ON_DEMAND="N..." boots those hosts with the kernel's default: no connection
+#   tracking until a rule needs it, as on a fresh VM (the firewall role must cope with that).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 check_index() {
   # 30 is the shared LAN's own /24.
@@ -30,7 +32,8 @@ up() {
   # Without it, ufw's first enable meets SSH connections already open (the ProxyJump hop out of
   # the Nginx host, Ansible's multiplexed sessions): their next packets are NEW to conntrack, ufw
   # drops them, and the session hangs for good. The rule only counts; it decides nothing.
-  if command -v nft >/dev/null; then
+  # E2E_CONNTRACK_ON_DEMAND hosts go without it: the product's firewall role must then cope.
+  if command -v nft >/dev/null && [[ " ${E2E_CONNTRACK_ON_DEMAND//,/ } " != *" $n "* ]]; then
     printf 'table inet refractor_e2e_ct {\n chain input {\n  type filter hook input priority -20; policy accept;\n  ct state established,related counter\n }\n}\n' |
       ip netns exec "$ns" nft -f -
   fi

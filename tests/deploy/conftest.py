@@ -35,7 +35,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def multi_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """inventories/e2e-multi: an Nginx host and two app hosts sharing an external MongoDB, in the
-    split process layout; the second app host is reachable only through the Nginx host."""
+    split process layout; the second app host is reachable only through the Nginx host, which
+    boots as a fresh VM does, without connection tracking until a rule needs it: the firewall
+    role's first ufw enable there must not drop the SSH hop to that app host (issue 9)."""
     yield from _environment(
         tmp_path_factory,
         extra_tools=("nft",),
@@ -44,4 +46,5 @@ def multi_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         service_address=LAN_HOST_SIDE,
         mongo=True,
         no_direct_ssh=(34,),
+        conntrack_on_demand=(32,),
     )

@@ -45,7 +45,9 @@ def unavailable_reason(extra_tools: tuple[str, ...] = ()) -> str | None:
     return None
 
 
-def harness(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def harness(
+    *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     script = {
         "up": "hosts.sh",
         "down": "hosts.sh",
@@ -53,7 +55,7 @@ def harness(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
         "start": "aptproxy.sh",
         "stop": "aptproxy.sh",
     }[args[0]]
-    return run(["bash", f"scripts/e2e/{script}", *args], timeout=timeout)
+    return run(["bash", f"scripts/e2e/{script}", *args], timeout=timeout, env=env)
 
 
 def ssh(
@@ -147,7 +149,10 @@ class Stack:
         generate_callback_secret: bool = False,
         bootstrap: bool = False,
         no_direct_ssh: tuple[int, ...] = (),
+        conntrack_on_demand: tuple[int, ...] = (),
     ) -> None:
+        # Hosts booted as a fresh VM is: no connection tracking until a rule needs it (hosts.sh).
+        self.conntrack_on_demand = conntrack_on_demand
         self.bootstrap = bootstrap
         # Hosts whose LAN address refuses SSH from this machine: the inventory reaches them through
         # another host (ProxyJump). The harness's own path to them (10.213.N.2) stays open.
@@ -177,7 +182,10 @@ class Stack:
     def start(self) -> None:
         self._take_lock()
         self._stop_hosts()  # leftovers of a run that was killed
-        harness("up", *map(str, self.hosts), timeout=900)
+        harness(
+            "up", *map(str, self.hosts), timeout=900,
+            env={"E2E_CONNTRACK_ON_DEMAND": " ".join(map(str, self.conntrack_on_demand))},
+        )
         for n in self.no_direct_ssh:
             self._refuse_direct_ssh(n)
         harness("start", self.address)

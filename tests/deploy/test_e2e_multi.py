@@ -435,6 +435,34 @@ def test_off_host_backup_and_point_in_time_restore(multi_stack: Stack, tmp_path:
     assert report["ok"] is True and report["counts"]["records"] == result["restored"]["records"]
 
 
+def _banned(host: int) -> list[str]:
+    out = ssh("fail2ban-client status sshd", host=host).stdout
+    [line] = [x for x in out.splitlines() if "Banned IP list:" in x]
+    return line.split("Banned IP list:")[1].split()
+
+
+def _fail_logins(source: int, target: str, times: int = 8) -> None:
+    """Logins as a user that does not exist: each one a failure in sshd's journal for fail2ban."""
+    ssh(f"for i in $(seq {times}); do ssh -o BatchMode=yes -o StrictHostKeyChecking=no "
+        "-o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR "
+        f"refractor-nobody@{target} true 2>/dev/null; done; true", host=source, timeout=300)
+
+
+def test_failed_logins_through_the_jump_host_never_ban_it(multi_stack: Stack) -> None:
+    """Every login to m-app2 comes from m-web's address: an agent offering wrong keys must not get
+    m-web banned there (it would lock every operator out of m-app2). The same failures from m-app1's
+    address do get it banned: the jail works, it only trusts the jump host."""
+    assert "10.213.30.32" in ssh("fail2ban-client get sshd ignoreip", host=APP2).stdout
+    _fail_logins(WEB, "10.213.30.34")
+    _fail_logins(APP1, "10.213.30.34")
+    try:
+        _wait(lambda: "10.213.30.33" in _banned(APP2), 180, "fail2ban on m-app2 to ban m-app1's address")
+        # (the next test's `make plan` reaches m-app2 through m-web again)
+        assert "10.213.30.32" not in _banned(APP2)
+    finally:
+        ssh("fail2ban-client set sshd unbanip 10.213.30.33 || true", host=APP2)
+
+
 def _release_state() -> dict[int, str]:
     return {h: ssh("cat /opt/refractor/.active; ls /opt/refractor/releases", host=h).stdout for h in NAMES}
 

@@ -323,6 +323,8 @@ def test_proxyjump_reaches_pyinfra_through_an_ssh_config() -> None:
     config = Path(app["ssh_config_file"]).read_text()
     assert "Host 10.0.1.11\n  ProxyJump deploy@198.51.100.10" in config
     assert "Host 198.51.100.10" in config
+    # Both connections, the hop's and the host's, time out and send keepalives.
+    assert config.count("ConnectTimeout 20") == 2 and config.count("ServerAliveInterval 15") == 2
     assert "ssh_config_file" not in inv["hosts"]["lb-1"]
     assert inventory.ssh_options("-o ProxyJump=a@b:2 -o StrictHostKeyChecking=no -J c") == {
         "proxyjump": "c",
@@ -371,6 +373,19 @@ def test_production_md_starts_from_a_fresh_vm_with_commands_that_exist() -> None
         else:
             assert tool in ("git", "export", "umask"), f"unchecked command: {line}"
     assert {"make", "cp", ".venv/bin/ansible-vault"} <= seen
+
+
+def test_ansible_ssh_connections_give_up_on_a_dead_peer() -> None:
+    """A dropped ProxyJump hop (or a host gone) must end in an error, never a task that waits
+    forever: OpenSSH's keepalives with a bounded count."""
+    import configparser
+    import shlex
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "ansible.cfg")
+    args = shlex.split(cfg["ssh_connection"]["ssh_args"])
+    options = dict(args[i + 1].split("=", 1) for i, a in enumerate(args) if a == "-o")
+    assert int(options["ServerAliveInterval"]) * int(options["ServerAliveCountMax"]) <= 120, options
 
 
 def test_production_firewall_admits_the_load_balancers_private_address() -> None:
