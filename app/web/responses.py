@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 def json_response(request: Request, data: Any, status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
-    # Most requests have no query string: the raw bytes are looked at before they are parsed.
-    if b"prettyPrint" in request.scope.get("query_string", b"") \
-            and "prettyPrint" in request.query_params:
+    # Most requests have no query string: the raw bytes are looked at before they are parsed
+    # (a percent-escape could spell the name: those are parsed).
+    raw = request.scope.get("query_string", b"")
+    if (b"prettyPrint" in raw or b"%" in raw) and "prettyPrint" in request.query_params:
         body = json.dumps(data, indent=2, ensure_ascii=False)
     else:
         body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)

@@ -179,6 +179,10 @@ def test_cors_pretty_print_and_uppercase_hash(client: httpx.Client, net: FakeSte
                      headers={"Origin": "https://wallet.example"})
     assert got.status_code == 200 and got.text.startswith("{\n  ")
     assert got.headers["access-control-allow-origin"] == "https://wallet.example"
+    # However the name is spelled in the query string, it means the same as parsed.
+    escaped = client.get(f"/tx/{te.hash_hex()}?pretty%50rint=1")
+    assert escaped.status_code == 200 and escaped.text.startswith("{\n  ")
+    assert not client.get(f"/tx/{te.hash_hex()}?other=prettyPrin").text.startswith("{\n")
     assert "access-control-allow-origin" not in client.get("/").headers
     pre = client.options("/tx", headers={"Origin": "https://a.example",
                                          "Access-Control-Request-Method": "POST",
