@@ -119,10 +119,12 @@ def test_one_record_ending_wakes_the_next_in_line_not_the_whole_queue(
         elapsed = time.monotonic() - started
     assert [sends(net, env.hash_hex()) for env in chain] == [["txSUCCESS"]] * size
     # Each record is decided when its job first runs and once more when its predecessor ends,
-    # and each end queues one review: about 3 per record. Waking every parked record of the
-    # source at each end cost size * (size - 1) / 2 more (136 here). A parked record also
-    # looks again every 30 s as a safety net: allowed for, on a slow machine.
-    allowed = 4 * size + size * int(elapsed // 30)
+    # and each end queues one review: 3 per record (46 measured on both engines), 4 if every
+    # predecessor ended between a decision and its park (the gate then decides again). Waking
+    # every parked record of the source at each end cost size * (size - 1) / 2 more (190
+    # reads in all). A parked record also looks again every 30 s as a safety net: allowed for,
+    # on a slow machine.
+    allowed = 5 * size + size * int(elapsed // 30)
     assert reads <= allowed, (reads, allowed, elapsed)
 
 
