@@ -16,10 +16,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from functools import partial
 
 import httpx
 
 from app.errors import UpstreamUnavailable
+from app.ledger.fresh_reads import FreshReads
 from app.ledger.horizon import HorizonClient
 from app.ledger.rpc import BATCH, RpcClient, RpcError
 from app.settings import NetworkSettings
@@ -50,6 +52,9 @@ class AccountSource:
         # every co-signer's cached account at once.
         self._cache: OrderedDict[tuple[str, str], tuple[float, AccountData]] = OrderedDict()
         self._lock = threading.Lock()
+        # Fresh reads (the worker's ordering decisions) asked while one is on the way go together.
+        self._fresh = {name: FreshReads(partial(self._fetch, name), BATCH, deadline)
+                       for name in clients}
 
     def load(self, network: str, account_ids: list[str]) -> dict[str, AccountData]:
         """Every requested account; one missing from the ledger comes back ``missing=True``."""
@@ -81,12 +86,13 @@ class AccountSource:
 
     def fresh_at(self, network: str, account_id: str) -> tuple[AccountData, int | None]:
         """``fresh``, and the ledger it was read at when the network says so (Stellar RPC's
-        ``latestLedger``; None through Horizon). The cache is refreshed, not emptied first, so
+        ``latestLedger``; None through Horizon). Reads asked for while one is on the way go
+        together in the next one (``FreshReads``). The cache is refreshed, not emptied first, so
         requests meanwhile keep their hits."""
         now = self._clock()
-        fetched, ledger = self._fetch(network, [account_id])
-        self._keep(network, fetched, now)
-        return fetched[account_id], ledger
+        account, ledger = self._fresh[network].read(account_id)
+        self._keep(network, {account_id: account}, now)
+        return account, ledger
 
     def latest_ledger(self, network: str) -> tuple[int, int]:
         """(sequence, close time) of the network's latest closed ledger (RPC first)."""

@@ -137,6 +137,40 @@ def test_through_horizon_the_latest_ledger_is_asked_for(
     assert net.request_count("GET /") == before + 1
 
 
+def test_fresh_reads_asked_while_one_is_on_the_way_go_together(
+        net: FakeStellarNetwork) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.errors import UpstreamUnavailable
+
+    keys = [Keypair.random() for _ in range(12)]
+    seqs = {k.public_key: net.ledger.create_account(k.public_key).seq_num for k in keys}
+    with loopback.client(timeout=10) as http:
+        network = NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None)
+        accounts = AccountSource({"testnet": NetworkClients(network, http)}, ttl=60)
+        # The first read is held 2 s by the network: the eleven asked meanwhile wait for it and
+        # then go in one read (each sent after its caller asked).
+        net.faults.add("getLedgerEntries", "timeout", times=1, seconds=2.0)
+        before = net.request_count("getLedgerEntries")
+        with ThreadPoolExecutor(len(keys)) as pool:
+            first = pool.submit(accounts.fresh_at, "testnet", keys[0].public_key)
+            wait_until_sent = time.monotonic() + 10
+            while net.request_count("getLedgerEntries") == before:
+                assert time.monotonic() < wait_until_sent
+                time.sleep(0.01)
+            rest = [pool.submit(accounts.fresh_at, "testnet", k.public_key) for k in keys[1:]]
+            readings = [first.result(), *(f.result() for f in rest)]
+        assert net.request_count("getLedgerEntries") - before == 2
+        for key, (data, ledger) in zip(keys, readings, strict=True):
+            assert (data.account_id, data.sequence) == (key.public_key, seqs[key.public_key])
+            assert ledger == net.ledger.sequence
+        # A failed read fails every caller it was for, and the next read is tried again.
+        net.faults.add("getLedgerEntries", "http503", times=1)
+        with pytest.raises(UpstreamUnavailable):
+            accounts.fresh_at("testnet", keys[0].public_key)
+        assert accounts.fresh_at("testnet", keys[0].public_key)[0].sequence == seqs[keys[0].public_key]
+
+
 # -- what the scheduler is told to do ------------------------------------------------------
 
 
