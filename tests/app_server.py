@@ -18,7 +18,7 @@ from app.main import create_app
 from app.services import Services
 from app.settings import Settings
 from tests import loopback
-from tests.mongo_server import free_port
+from tests.ports import free_port
 
 
 def app_settings(net_rpc: str | None, net_horizon: str | None, db: str, storage: str = "sqlite",

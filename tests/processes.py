@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests import loopback
-from tests.mongo_server import free_port
+from tests.ports import free_port
 from tests.subprocesses import stop_process
 
 

@@ -19,7 +19,7 @@ from app.settings import ConfigError, ProxyTrust
 from app.web.client import ClientResolver
 from app.web.ratelimit import TokenBuckets
 from tests.app_server import app_settings, running_app
-from tests.mongo_server import free_port
+from tests.ports import free_port
 from tests.subprocesses import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.builders import payment_tx, signed
 from tests.fakenet import FakeStellarNetwork
-from tests.mongo_server import free_port
+from tests.ports import free_port
 
 ADMIN = {"Authorization": "Bearer " + "a" * 32}
 
