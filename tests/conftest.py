@@ -13,6 +13,9 @@ from app.store.mongo import MongoStore
 from app.store.sqlite import SqliteStore
 from tests.mongo_server import mongo_server
 
+# The loopback webhook receivers (``receiver``, ``receiver_factory``), for every suite.
+pytest_plugins = ["tests.receivers"]
+
 ENGINES = ["sqlite", "mongodb"]
 
 

@@ -24,9 +24,10 @@ from app.store.cosigners import CosignerStore
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.cosign.conftest import ADMIN_TOKEN, HOME_DOMAIN, SERVER_KEY, token_for
-from tests.cosign.test_event_delivery import ALL, Receiver, of
+from tests.cosign.test_event_delivery import ALL, of
 from tests.fakenet import FakeStellarNetwork
 from tests.fakenet.txkit import build, signed
+from tests.receivers import Hit, Receiver
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -95,14 +96,6 @@ def client(app: App) -> Iterator[httpx.Client]:
         yield c
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-
-
 def payment(net: FakeStellarNetwork, kp: Keypair, seq: int, memo: str = "",
             bounds: tuple[int, int] | None = None) -> TransactionEnvelope:
     """A payment from kp with sequence number seq + 1."""
@@ -157,7 +150,7 @@ def test_the_superseded_sibling_raises_tx_superseded_naming_the_winner(
     assert of(got, winner) == ["tx.signature_added", "tx.ready", "tx.submitted"]
     # one ending each: no tx.failed beside tx.superseded
     assert of(got, loser) == ["tx.signature_added", "tx.ready", "tx.superseded"]
-    (event,) = [b for b in got if b["type"] == "tx.superseded"]
+    (event,) = [b for b in map(Hit.json, got) if b["type"] == "tx.superseded"]
     assert event["data"]["supersededBy"] == winner
     assert event["data"]["reason"]["code"] == "superseded_by"
     assert event["data"]["status"] == "failed" and event["data"]["account"] == kp.public_key
@@ -175,7 +168,7 @@ def test_a_pending_record_consumed_outside_raises_tx_stale(
     assert net.ledger.apply(outside.to_xdr()).successful
     got = receiver.wait_for(lambda got: "tx.stale" in of(got, mine.hash_hex()))
     assert of(got, mine.hash_hex()) == ["tx.awaiting_signature", "tx.stale"]
-    (event,) = [b for b in got if b["type"] == "tx.stale"]
+    (event,) = [b for b in map(Hit.json, got) if b["type"] == "tx.stale"]
     assert event["data"]["reason"]["code"] == "sequence_consumed"
     assert event["data"]["error"] and event["data"]["status"] == "failed"
     assert net.ledger.submissions_of(mine.hash_hex()) == []
@@ -190,7 +183,7 @@ def test_max_ledger_passed_raises_tx_expired(
     net.ledger.close_ledger(2)  # maxLedger is exclusive: the next ledger is no longer allowed
     got = receiver.wait_for(lambda got: "tx.expired" in of(got, closing.hash_hex()))
     assert of(got, closing.hash_hex()) == ["tx.awaiting_signature", "tx.expired"]
-    (event,) = [b for b in got if b["type"] == "tx.expired"]
+    (event,) = [b for b in map(Hit.json, got) if b["type"] == "tx.expired"]
     assert event["data"]["reason"]["code"] == "expired"
 
 
@@ -211,4 +204,4 @@ def test_a_failing_cosigner_store_never_fails_post_tx_and_the_events_follow(
         app.cosigners.broken = False
     # ...and raises them once the store is back: nothing was lost.
     got = receiver.wait_for(lambda got: of(got, env.hash_hex()) == ["tx.awaiting_signature"])
-    assert got[-1]["data"]["progress"]["signatureNeeded"] is True
+    assert got[-1].json()["data"]["progress"]["signatureNeeded"] is True

@@ -11,13 +11,9 @@ event reach a real receiver on loopback.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -38,49 +34,13 @@ from tests.conftest import ENGINES
 from tests.cosign.conftest import ADMIN_TOKEN, auth_settings
 from tests.fakenet import FakeStellarNetwork
 from tests.maintenance.helpers import exported, h, sample_records
+from tests.receivers import Hit, Receiver
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-class Receiver:
-    """A webhook receiver on loopback keeping the webhook-id of every request it accepted."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.arrived = threading.Condition()
-        ids, arrived = self.ids, self.arrived
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with arrived:
-                    ids.append(str(self.headers.get("webhook-id")))
-                    arrived.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, wanted: set[str], timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        with self.arrived:
-            while not wanted <= set(self.ids):
-                left = deadline - time.monotonic()
-                assert left > 0, f"received {self.ids}, waiting for {sorted(wanted)}"
-                self.arrived.wait(left)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+def ids(hits: list[Hit]) -> set[str]:
+    return {hit.headers["webhook-id"] for hit in hits}
 
 
 @pytest.fixture(params=ENGINES)
@@ -174,8 +134,9 @@ def test_restore_gives_back_every_store_and_the_service_carries_on(
             assert replay.status_code == 400 and "used already" in replay.text, replay.text
             queue = client.get("/monitoring/metrics", headers=ADMIN).json()
             assert queue["finalizer"]["metrics"]["paused"] is True, queue
-            assert receiver.ids == []  # nothing runs while the restored queue is paused
+            assert receiver.hits == []  # nothing runs while the restored queue is paused
             assert client.post("/monitoring/queue/resume", headers=ADMIN).status_code == 200
-            receiver.wait_for({callback.data["msgId"], event.id})
-        assert late_callback.data["msgId"] not in receiver.ids
-        assert "msg_event_after_backup" not in receiver.ids
+            wanted = {callback.data["msgId"], event.id}
+            receiver.wait_for(lambda got: wanted <= ids(got), timeout=180)
+        assert late_callback.data["msgId"] not in ids(receiver.hits)
+        assert "msg_event_after_backup" not in ids(receiver.hits)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ if str(REPO) not in sys.path:
 
 from tests import loopback  # noqa: E402
 from tests.fakenet import FakeStellarNetwork  # noqa: E402
+from tests.ports import free_port  # noqa: E402
+from tests.receivers import Receiver  # noqa: E402
 from tests.subprocesses import stop_process  # noqa: E402
 
 CHROMIUM = os.environ.get("REFRACTOR_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -45,13 +46,6 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TESTNET = "Test SDF Network ; September 2015"
 AUTH_KEY = Keypair.random()  # the server's SEP-10 / SEP-7 signing key
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +120,7 @@ def refractor(
     if not exe.exists():
         pytest.fail(f"{exe} is missing: run scripts/bootstrap.sh dev")
     tmp = tmp_path_factory.mktemp("refractor-ui")
-    port = _free_port()
+    port = free_port()
     config = {
         "host": "127.0.0.1",
         "port": port,
@@ -236,37 +230,7 @@ def ui(browser: Any, refractor: RefractorServer) -> Iterator[UiPage]:
     assert not wrapper.errors, "browser errors:\n" + "\n".join(wrapper.errors)
 
 
-class CallbackReceiver:
-    """A loopback HTTP endpoint answering 204 and keeping the bodies it receives."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        bodies: list[bytes] = []
-        self.bodies = bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def callback_receiver() -> Iterator[CallbackReceiver]:
-    receiver = CallbackReceiver()
-    yield receiver
-    receiver.close()
+def callback_receiver(receiver: Receiver) -> Receiver:
+    """A loopback webhook receiver (tests/receivers.py) for the callbacks the UI sets up."""
+    return receiver

@@ -4,7 +4,6 @@ invisible signed out and in My queue signed in, webhook subscriptions, and "Sign
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,9 @@ from playwright.sync_api import expect
 from stellar_sdk import Keypair, TransactionEnvelope
 from stellar_sdk.sep.stellar_uri import TransactionStellarUri
 
-from .conftest import TESTNET, CallbackReceiver, RefractorServer, UiPage
+from tests.receivers import Receiver
+
+from .conftest import TESTNET, RefractorServer, UiPage
 from .stellar import multisig_account, payment, signed_by
 
 pytestmark = pytest.mark.browser
@@ -84,7 +85,7 @@ def test_upload_privately_when_signed_in(ui: UiPage, refractor: RefractorServer,
 
 
 def test_notifications_page(ui: UiPage, refractor: RefractorServer,
-                            callback_receiver: CallbackReceiver) -> None:
+                            callback_receiver: Receiver) -> None:
     ui.goto("/notifications")
     expect(ui.page.locator("main")).to_contain_text("Sign in with your wallet")
     me = Keypair.random()
@@ -106,7 +107,7 @@ def test_notifications_page(ui: UiPage, refractor: RefractorServer,
     # A test event reaches the receiver and shows in the delivery log.
     listed.locator("[data-testid=send-test]").click()
     expect(listed.locator("tr[data-event=test][data-status=delivered]")).to_be_visible(timeout=30_000)
-    assert json.loads(callback_receiver.bodies[0])["type"] == "test"
+    assert callback_receiver.hits[0].json()["type"] == "test"
     ui.shoot("notifications")
     token = ui.page.evaluate("JSON.parse(localStorage.getItem('refractor.session')).token")
     auth = {"Authorization": f"Bearer {token}"}

@@ -12,7 +12,7 @@ import pytest
 
 from app.webhooks.delivery import WebhookSender
 from app.webhooks.signing import verify
-from tests.webhooks.conftest import Answer, Receiver
+from tests.receivers import Answer, Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PAYLOAD = {"hash": "c0ffee" * 10, "network": "testnet", "status": "processed"}
@@ -28,7 +28,7 @@ def sender() -> Iterator[WebhookSender]:
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 def test_any_2xx_is_a_success(status: int, sender: WebhookSender, receiver: Receiver) -> None:
     receiver.answer(Answer(status))
-    result = sender.send(receiver.url(), "delivery-1", PAYLOAD)
+    result = sender.send(receiver.url, "delivery-1", PAYLOAD)
     assert result.ok
     assert not result.permanent
     assert result.status == status
@@ -38,7 +38,7 @@ def test_any_2xx_is_a_success(status: int, sender: WebhookSender, receiver: Rece
 
 def test_the_receiver_gets_signed_compact_json(sender: WebhookSender, receiver: Receiver) -> None:
     now = time.time()
-    assert sender.send(receiver.url(), "delivery-1", PAYLOAD, now=now).ok
+    assert sender.send(receiver.url, "delivery-1", PAYLOAD, now=now).ok
     (hit,) = receiver.hits
     assert hit.method == "POST"
     assert hit.path == "/hook"
@@ -55,7 +55,7 @@ def test_the_receiver_gets_signed_compact_json(sender: WebhookSender, receiver: 
 
 def test_without_a_secret_there_is_no_signature_header(receiver: Receiver) -> None:
     with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
-        assert sender.send(receiver.url(), "delivery-1", PAYLOAD).ok
+        assert sender.send(receiver.url, "delivery-1", PAYLOAD).ok
     (hit,) = receiver.hits
     assert "webhook-signature" not in hit.headers
     assert hit.headers["webhook-id"] == "delivery-1"
@@ -68,8 +68,8 @@ def test_a_bad_secret_fails_at_construction() -> None:
 
 def test_a_5xx_is_transient_and_the_retry_can_succeed(sender: WebhookSender, receiver: Receiver) -> None:
     receiver.answer(Answer(500), Answer(200))
-    first = sender.send(receiver.url(), "delivery-1", PAYLOAD, now=1_700_000_000)
-    second = sender.send(receiver.url(), "delivery-1", PAYLOAD, now=1_700_000_030)
+    first = sender.send(receiver.url, "delivery-1", PAYLOAD, now=1_700_000_000)
+    second = sender.send(receiver.url, "delivery-1", PAYLOAD, now=1_700_000_030)
     assert (first.ok, first.permanent, first.status) == (False, False, 500)
     assert first.error == "receiver answered HTTP 500"
     assert (second.ok, second.status) == (True, 200)
@@ -83,14 +83,14 @@ def test_a_5xx_is_transient_and_the_retry_can_succeed(sender: WebhookSender, rec
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_transient_statuses(status: int, sender: WebhookSender, receiver: Receiver) -> None:
     receiver.answer(Answer(status))
-    result = sender.send(receiver.url(), "delivery-1", PAYLOAD)
+    result = sender.send(receiver.url, "delivery-1", PAYLOAD)
     assert (result.ok, result.permanent, result.status) == (False, False, status)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 410, 413, 422])
 def test_other_4xx_are_permanent(status: int, sender: WebhookSender, receiver: Receiver) -> None:
     receiver.answer(Answer(status))
-    result = sender.send(receiver.url(), "delivery-1", PAYLOAD)
+    result = sender.send(receiver.url, "delivery-1", PAYLOAD)
     assert (result.ok, result.permanent, result.status) == (False, True, status)
     assert result.error == f"receiver answered HTTP {status}"
 
@@ -100,10 +100,10 @@ def test_redirects_are_permanent_and_not_followed(
     status: int, sender: WebhookSender, receiver_factory: Callable[..., Receiver]
 ) -> None:
     origin, target = receiver_factory(), receiver_factory()
-    origin.answer(Answer(status, {"Location": target.url("/elsewhere")}))
-    result = sender.send(origin.url(), "delivery-1", PAYLOAD)
+    origin.answer(Answer(status, {"Location": target.address("/elsewhere")}))
+    result = sender.send(origin.url, "delivery-1", PAYLOAD)
     assert (result.ok, result.permanent, result.status) == (False, True, status)
-    assert result.error == f"redirects are not followed: {status} to {target.url('/elsewhere')}"
+    assert result.error == f"redirects are not followed: {status} to {target.address('/elsewhere')}"
     assert target.connections == 0
     assert target.hits == []
 
@@ -112,7 +112,7 @@ def test_a_slow_receiver_times_out_as_transient(receiver: Receiver) -> None:
     receiver.answer(Answer(200, delay=10))
     with WebhookSender(secret=SECRET, allow_private=True, timeout=0.5) as sender:
         started = time.monotonic()
-        result = sender.send(receiver.url(), "delivery-1", PAYLOAD)
+        result = sender.send(receiver.url, "delivery-1", PAYLOAD)
         elapsed = time.monotonic() - started
     assert (result.ok, result.permanent, result.status) == (False, False, None)
     assert result.error == "timed out after 0.5s (ReadTimeout)"
@@ -124,7 +124,7 @@ def test_the_response_body_is_never_read(sender: WebhookSender, receiver: Receiv
     # The receiver promises 100 MB and then stalls: reading it would hang until the timeout.
     receiver.answer(Answer(200, promised_length=100_000_000))
     started = time.monotonic()
-    result = sender.send(receiver.url(), "delivery-1", PAYLOAD)
+    result = sender.send(receiver.url, "delivery-1", PAYLOAD)
     assert result.ok
     assert time.monotonic() - started < 2
 
@@ -182,7 +182,7 @@ def test_invalid_urls_are_permanent(url: str, sender: WebhookSender, receiver: R
 
 def test_a_payload_that_is_not_json_is_permanent(sender: WebhookSender, receiver: Receiver) -> None:
     for payload in ({"when": object()}, {"x": float("nan")}):
-        result = sender.send(receiver.url(), "delivery-1", payload)
+        result = sender.send(receiver.url, "delivery-1", payload)
         assert (result.ok, result.permanent) == (False, True)
         assert result.error is not None
         assert result.error.startswith("payload is not JSON")
@@ -194,5 +194,5 @@ def test_the_sender_is_reusable_across_receivers(
 ) -> None:
     receivers = [receiver_factory() for _ in range(3)]
     for index, receiver in enumerate(receivers * 2):
-        assert sender.send(receiver.url(), f"delivery-{index}", PAYLOAD).ok
+        assert sender.send(receiver.url, f"delivery-{index}", PAYLOAD).ok
     assert [len(r.hits) for r in receivers] == [2, 2, 2]

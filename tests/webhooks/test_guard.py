@@ -14,7 +14,7 @@ import pytest
 
 from app.webhooks.delivery import WebhookSender
 from app.webhooks.guard import GuardedTransport, is_blocked, resolve
-from tests.webhooks.conftest import Receiver
+from tests.receivers import Receiver
 
 BLOCKED = [
     "0.0.0.0",
@@ -106,7 +106,7 @@ def _no_connection_reached(receiver: Receiver) -> None:
     # The server accepts connections in order, so once a later probe is served, any earlier
     # connection would already have been counted.
     with WebhookSender(secret=None, allow_private=True, timeout=5) as probe:
-        assert probe.send(receiver.url("/probe"), "probe", {}).ok
+        assert probe.send(receiver.address("/probe"), "probe", {}).ok
     assert receiver.connections == 1
     assert [hit.path for hit in receiver.hits] == ["/probe"]
 
@@ -115,7 +115,7 @@ def test_loopback_receiver_is_refused_and_never_contacted(
     receiver: Receiver, connect_attempts: list[str]
 ) -> None:
     with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
-        result = sender.send(receiver.url(), "m1", {"a": 1})
+        result = sender.send(receiver.url, "m1", {"a": 1})
     assert not result.ok
     assert result.permanent
     assert result.status is None
@@ -126,7 +126,7 @@ def test_loopback_receiver_is_refused_and_never_contacted(
 
 def test_loopback_receiver_is_reached_when_private_targets_are_allowed(receiver: Receiver) -> None:
     with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
-        result = sender.send(receiver.url(), "m1", {"a": 1})
+        result = sender.send(receiver.url, "m1", {"a": 1})
     assert result.ok
     assert [hit.path for hit in receiver.hits] == ["/hook"]
 
@@ -135,7 +135,7 @@ def test_a_hostname_resolving_to_loopback_is_refused_at_connect_time(
     receiver: Receiver, connect_attempts: list[str]
 ) -> None:
     with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
-        result = sender.send(receiver.url(host="localhost"), "m1", {})
+        result = sender.send(receiver.address(host="localhost"), "m1", {})
     assert result.permanent
     assert result.error is not None
     assert "127.0.0.1" in result.error
@@ -158,10 +158,10 @@ def test_ipv6_loopback_receiver_is_refused_then_allowed(
 ) -> None:
     receiver = receiver_factory(ipv6_loopback)
     with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
-        assert sender.send(receiver.url(), "m1", {}).permanent
+        assert sender.send(receiver.url, "m1", {}).permanent
     assert receiver.connections == 0
     with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
-        assert sender.send(receiver.url(), "m1", {}).ok
+        assert sender.send(receiver.url, "m1", {}).ok
     assert receiver.connections == 1
 
 
@@ -193,7 +193,7 @@ def test_dns_rebinding_after_a_public_answer_is_still_refused(
     dns.answers["rebind.test"] = [["8.8.8.8"], ["127.0.0.1"]]
     assert not any(is_blocked(ip) for _family, ip in resolve("rebind.test", receiver.port))
     with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
-        result = sender.send(receiver.url(host="rebind.test"), "m1", {})
+        result = sender.send(receiver.address(host="rebind.test"), "m1", {})
     assert result.permanent
     assert result.error == "callback address 127.0.0.1 is not allowed (private network)"
     assert connect_attempts == []
@@ -205,7 +205,7 @@ def test_a_name_with_any_private_answer_is_refused_before_connecting(
 ) -> None:
     dns.answers["mixed.test"] = [["8.8.8.8", "127.0.0.1"]]
     with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
-        result = sender.send(receiver.url(host="mixed.test"), "m1", {})
+        result = sender.send(receiver.address(host="mixed.test"), "m1", {})
     assert result.permanent
     assert connect_attempts == []
 
@@ -215,7 +215,7 @@ def test_connects_to_the_checked_address_and_keeps_the_hostname_in_host(
 ) -> None:
     dns.answers["receiver.test"] = [["127.0.0.1"]]
     with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
-        assert sender.send(receiver.url(host="receiver.test"), "m1", {}).ok
+        assert sender.send(receiver.address(host="receiver.test"), "m1", {}).ok
     assert receiver.hits[0].headers["host"] == f"receiver.test:{receiver.port}"
 
 
@@ -273,7 +273,7 @@ def test_tls_uses_the_hostname_for_sni_and_certificate_checks(
     client_ctx = ssl.create_default_context(cafile=str(cert))
     transport = GuardedTransport(allow_private=True, verify=client_ctx)
     with WebhookSender(secret=None, allow_private=True, timeout=5, transport=transport) as sender:
-        result = sender.send(receiver.url(scheme="https", host="receiver.test"), "m1", {})
+        result = sender.send(receiver.address(scheme="https", host="receiver.test"), "m1", {})
     assert result.ok, result.error
     assert server_names == ["receiver.test"]
     assert receiver.hits[0].headers["host"] == f"receiver.test:{receiver.port}"

@@ -4,8 +4,7 @@ never reaching private addresses unless allowed, every attempt visible through t
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,9 +15,9 @@ from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
+from tests.receivers import Answer, Receiver
 from tests.worker.conftest import (
     SECRET,
-    Receiver,
     db_for,
     funded_payment,
     wait_for,
@@ -38,8 +37,8 @@ def test_callback_after_submission_signed_with_transaction(worker_app: httpx.Cli
     p = funded_payment(net)
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
                                  "callbackUrl": receiver.url})
-    wait_until(lambda: len(receiver.received) == 1)
-    headers, body = receiver.received[0]
+    wait_until(lambda: len(receiver.hits) == 1)
+    headers, body = receiver.hits[0].headers, receiver.hits[0].body
     assert verify(SECRET, headers, body)
     payload = json.loads(body)
     assert payload["hash"] == p.hash and payload["status"] == "processed"
@@ -57,8 +56,8 @@ def test_callback_without_submit_is_sent_when_ready(worker_app: httpx.Client,
     p = funded_payment(net)
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(),
                                  "callbackUrl": receiver.url})
-    wait_until(lambda: len(receiver.received) == 1)
-    payload = json.loads(receiver.received[0][1])
+    wait_until(lambda: len(receiver.hits) == 1)
+    payload = receiver.hits[0].json()
     assert payload["status"] == "processed" and payload["submitted"] is None
     assert net.ledger.get_transaction(p.hash) is None
 
@@ -66,12 +65,12 @@ def test_callback_without_submit_is_sent_when_ready(worker_app: httpx.Client,
 def test_server_error_then_success_keeps_the_webhook_id(worker_app: httpx.Client,
                                                         net: FakeStellarNetwork,
                                                         receiver: Receiver) -> None:
-    receiver.answers += [lambda: (500, {}), lambda: (503, {})]
+    receiver.answer(Answer(500), Answer(503))
     p = funded_payment(net)
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
                                  "callbackUrl": receiver.url})
-    wait_until(lambda: len(receiver.received) == 3, timeout=20)
-    ids = {h["webhook-id"] for h, _ in receiver.received}
+    wait_until(lambda: len(receiver.hits) == 3, timeout=60)
+    ids = {hit.headers["webhook-id"] for hit in receiver.hits}
     assert len(ids) == 1
     wait_until(lambda: deliveries(worker_app, p.hash)[0]["status"] == "delivered")
     [d] = deliveries(worker_app, p.hash)
@@ -91,11 +90,11 @@ def impatient_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
 def test_failing_receiver_never_blocks_submission(impatient_app: httpx.Client,
                                                   net: FakeStellarNetwork,
                                                   receiver: Receiver) -> None:
-    receiver.answers += [lambda: (time.sleep(1.5), (200, {}))[1]] * 4  # slower than the timeout
+    receiver.answer(*[Answer(delay=1.5)] * 4)  # slower than the timeout
     p = funded_payment(net)
     impatient_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
                                  "callbackUrl": receiver.url})
-    done = wait_for(impatient_app, p.hash, {"processed", "failed"}, timeout=10)
+    done = wait_for(impatient_app, p.hash, {"processed", "failed"}, timeout=60)
     assert done["status"] == "processed"
     # (the callback is queued just after the record's status is written)
     wait_until(lambda: [d["status"] for d in deliveries(impatient_app, p.hash)] == ["failed"],
@@ -106,9 +105,9 @@ def test_failing_receiver_never_blocks_submission(impatient_app: httpx.Client,
 
 
 def test_redirects_are_not_followed(worker_app: httpx.Client, net: FakeStellarNetwork,
-                                    receiver: Receiver) -> None:
-    target = Receiver()
-    receiver.answers.append(lambda: (302, {"Location": "http://127.0.0.1:9/elsewhere"}))
+                                    receiver_factory: Callable[[], Receiver]) -> None:
+    receiver, target = receiver_factory(), receiver_factory()
+    receiver.answer(Answer(302, {"Location": target.address("/elsewhere")}))
     p = funded_payment(net)
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed(),
                                  "callbackUrl": receiver.url})
@@ -116,7 +115,7 @@ def test_redirects_are_not_followed(worker_app: httpx.Client, net: FakeStellarNe
                and deliveries(worker_app, p.hash)[0]["status"] == "failed")
     [d] = deliveries(worker_app, p.hash)
     assert d["attempts"] == 1 and "redirect" in str(d["lastError"]).lower()
-    assert target.received == []
+    assert target.hits == []
 
 
 @pytest.mark.parametrize("engine_db", ["sqlite"])
@@ -142,4 +141,4 @@ def test_private_address_refused_at_connect_time(engine_db: str, tmp_path: Path,
         rejected = client.post("/tx", json={"network": "testnet", "xdr": p.signed(),
                                             "callbackUrl": receiver.url})
         assert rejected.status_code == 200  # existing record: parameters are not re-validated
-    assert receiver.received == []
+    assert receiver.hits == []

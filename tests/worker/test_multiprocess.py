@@ -3,7 +3,6 @@ callback delivered, nothing lost when a process is killed with SIGKILL, controls
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from tests.fakenet import FakeStellarNetwork
 from tests.processes import AppProcess
-from tests.worker.conftest import Payment, Receiver, funded_payment, wait_until
+from tests.receivers import Receiver
+from tests.worker.conftest import Payment, funded_payment, wait_until
 
 ADMIN = {"Authorization": "Bearer " + "m" * 32}
 pytestmark = pytest.mark.slow
@@ -59,14 +59,14 @@ def test_four_processes_submit_each_exactly_once(cluster_config: dict[str, Any],
     payments = [funded_payment(net) for _ in range(total)]
     post_all([p.url for p in processes], payments, callbackUrl=receiver.url)
     hashes = [p.hash for p in payments]
-    wait_until(lambda: len({json.loads(b)["hash"] for _, b in receiver.received}) == total,
+    wait_until(lambda: len({hit.json()["hash"] for hit in receiver.hits}) == total,
                timeout=600)
     final = statuses(processes[0].url, hashes)
     assert set(final.values()) == {"processed"}
     sent = sends(net)
     assert all(len(sent[h]) == 1 for h in hashes), "a transaction was sent more than once"
     assert all(net.ledger.get_transaction(h) is not None for h in hashes)
-    delivered_ids = {headers["webhook-id"] for headers, _ in receiver.received}
+    delivered_ids = {hit.headers["webhook-id"] for hit in receiver.hits}
     assert len(delivered_ids) == total  # receivers de-duplicate by webhook-id
 
 
