@@ -15,15 +15,10 @@ from hypothesis import strategies as st
 from stellar_sdk import Keypair, TransactionEnvelope
 
 from tests import loopback
-from tests.app_server import app_settings, running_app
 from tests.builders import PASSPHRASE, payment_tx, signed
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
-
-# The app under test runs in this process, and its threads (pymongo's monitors, the job runner)
-# use the random module while Hypothesis draws; Hypothesis cannot tell them from a strategy that
-# does, and its warning (an error here) broke the draw itself ("inconsistent data generation").
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+from tests.processes import AppProcess
 
 KEYS = ["network", "xdr", "submit", "callbackUrl", "desiredSigners", "expires", "extra"]
 SIGNER = Keypair.random()
@@ -62,20 +57,31 @@ def _mutated_xdr(data: st.DataObject) -> str:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def fuzz_base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in a process of its own: in this one, its threads (pymongo draws its request ids
+    from the random module) would use the random module while Hypothesis draws, which Hypothesis
+    takes for a strategy that does (its warning broke the draw: "inconsistent data generation")."""
+    workdir = tmp_path_factory.mktemp("fuzz")
     if request.param == "mongodb":
         db = request.getfixturevalue("mongo_url").rstrip("/") + "/fuzz_" + uuid.uuid4().hex[:10]
     else:
-        db = str(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
+        db = str(workdir / "fuzz.db")
     with FakeStellarNetwork() as net:
         net.ledger.create_account(SIGNER.public_key)
-        # Cached accounts: POSTs then take the inline (no thread pool) path, fuzzed too.
-        settings = app_settings(net.rpc_url, net.horizon_url, db, storage=request.param,
-                                accountCacheTtl=300, adminToken=ADMIN_TOKEN,
-                                # Web authentication on, so its routes are fuzzed past "not configured".
-                                auth={"signingKey": Keypair.random().secret, "homeDomain": "example.org"})
-        with running_app(settings) as base:
-            loopback.post(base + "/tx", json={"network": "testnet", "xdr": VALID}, timeout=30)
-            yield base
+        config = {
+            "storage": request.param, "db": db, "logLevel": "WARNING", "rateLimit": {"enabled": False},
+            "networks": {"testnet": {"rpc": net.rpc_url, "horizon": net.horizon_url}},
+            "callbacks": {"allowPrivateNetworks": True, "timeout": 3}, "tickerTimeout": 100,
+            # Cached accounts: POSTs then take the inline (no thread pool) path, fuzzed too.
+            "accountCacheTtl": 300, "adminToken": ADMIN_TOKEN,
+            # Web authentication on, so its routes are fuzzed past "not configured".
+            "auth": {"signingKey": Keypair.random().secret, "homeDomain": "example.org"},
+        }
+        app = AppProcess(config, workdir, "fuzz").start()
+        try:
+            loopback.post(app.url + "/tx", json={"network": "testnet", "xdr": VALID}, timeout=30)
+            yield app.url
+        finally:
+            app.stop()
 
 
 def _check(response: httpx.Response) -> None:
