@@ -48,3 +48,35 @@ def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
     if isinstance(s, MongoStore):
         s.txs.database.client.drop_database(s.txs.database.name)
     s.close()
+
+
+# -- running in parallel (pytest-xdist, as scripts/test.sh does) --------------------------------
+
+
+def _group(item: pytest.Item) -> str:
+    """Which worker-sharing unit a test belongs to under ``--dist loadgroup``."""
+    path = item.nodeid.split("::", 1)[0]
+    if path.startswith("tests/ui/"):
+        return "browser"  # one Chromium, one UI server, one server log: all on one worker
+    if item.get_closest_marker("slow") is not None:
+        return item.nodeid  # long on its own, and builds what it needs itself: spread them out
+    return path  # a file's module-scoped servers are started once
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, tag each test with its group, and hand out the long groups first: a
+    long group dealt last would run alone at the end while the other workers sit idle. Runs
+    without xdist keep the files' order."""
+    if not hasattr(config, "workerinput"):
+        return
+    def file(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    long_files = {file(item) for item in items
+                  if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    # Files with slow tests first (their other tests often share a long module-scoped setup);
+    # sort is stable, so within a file and among the rest the collection order stays.
+    items.sort(key=lambda item: file(item) not in long_files)

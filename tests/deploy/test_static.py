@@ -44,6 +44,7 @@ def test_yamllint_is_clean() -> None:
     )
 
 
+@pytest.mark.slow
 def test_ansible_lint_is_clean() -> None:
     run([str(VENV_BIN / "ansible-lint"), "--offline", "-q", "roles", "playbooks"], timeout=300)
 
@@ -763,6 +764,7 @@ def test_no_secret_is_committed_in_clear() -> None:
             raise AssertionError(f"{name} holds test-time secrets and must not be committed")
 
 
+@pytest.mark.slow
 def test_mongodb_role_is_check_mode_clean() -> None:
     proc = run(
         ["ansible-playbook", "--check", "--diff", "-i", "localhost,", "tests/deploy/mongodb-check.yml"],

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import loopback
 from tests.fakenet import FakeStellarNetwork
@@ -16,6 +17,7 @@ from tests.worker.conftest import funded_payment, wait_until
 from tests.worker.test_multiprocess import post_all, statuses
 
 
+@pytest.mark.slow
 def test_api_only_and_worker_only_processes_share_the_work(cluster_config: dict[str, Any],
                                                            net: FakeStellarNetwork,
                                                            processes: list[AppProcess],
