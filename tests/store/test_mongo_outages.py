@@ -16,7 +16,7 @@ from app.errors import StoreUnavailable
 from app.store.cosigners_mongo import MongoCosignerStore
 from app.store.mongo import MongoStore, client_options
 from app.store.mongo_outages import is_outage
-from tests.mongo_server import free_port
+from tests.ports import free_port
 
 PASSWORD = "hunter2-secret"
 

@@ -18,7 +18,7 @@ from app.services import Services, build_services
 from app.worker.build import build_worker
 from app.worker.callbacks import CallbackQueue
 from tests.app_server import app_settings
-from tests.webhooks.conftest import Receiver
+from tests.receivers import Receiver
 
 
 def _certificate_for_loopback(tmp_path: Path) -> tuple[Path, Path]:
@@ -94,7 +94,7 @@ def test_every_outbound_client_verifies_with_the_shared_context(
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert, key)
     receiver = receiver_factory(tls=server)
-    url = receiver.url(scheme="https")
+    url = receiver.address(scheme="https")
 
     # Not trusted yet: both clients refuse the receiver's certificate.
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):

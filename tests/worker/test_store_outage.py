@@ -17,7 +17,8 @@ from tests import loopback
 from tests.api.test_extensions import OpenApi
 from tests.app_server import running_app
 from tests.fakenet import FakeStellarNetwork
-from tests.mongo_server import free_port, mongo_server
+from tests.mongo_server import mongo_server
+from tests.ports import free_port
 from tests.worker.conftest import funded_payment, wait_for, wait_until, worker_settings
 
 pytestmark = pytest.mark.mongo
