@@ -64,18 +64,25 @@ def running_app(settings: Settings,
     thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if loopback.get(base + "/monitoring/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the app did not become healthy within 20 s")
-        time.sleep(0.05)
+    # Generous deadlines, for a loaded machine; both return as soon as the app is up or gone.
+    deadline = time.monotonic() + 120
     try:
+        while True:
+            if not thread.is_alive():
+                raise RuntimeError("the app stopped before it became healthy (see the log above)")
+            try:
+                if loopback.get(base + "/monitoring/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the app did not become healthy within 120 s")
+            time.sleep(0.05)
         yield base
     finally:
         stop.set()
-        thread.join(15)
+        # An app left running would go on in later tests: its threads' errors would be charged
+        # to whichever test runs then, and its worker would use a store the test has closed.
+        thread.join(120)
+        if thread.is_alive():
+            raise RuntimeError("the app did not stop within 120 s")
