@@ -68,7 +68,7 @@ def ui_dist() -> Path:
     return dist
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fakenet() -> Iterator[FakeStellarNetwork]:
     with FakeStellarNetwork() as net:
         yield net
@@ -111,7 +111,7 @@ class RefractorServer:
         raise AssertionError(f"{tx_hash} stayed {info.get('status')!r}, wanted {statuses}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def refractor(
     ui_dist: Path, fakenet: FakeStellarNetwork, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RefractorServer]:
@@ -171,7 +171,11 @@ def refractor(
         stop_process(proc)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop marked running in this
+# thread while it is open, and every later test on the same process that calls asyncio.run()
+# failed ("cannot be called from a running event loop"). Under pytest-xdist that is any test
+# dealt after the browser tests to the same worker. They all end with the last test of tests/ui.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
