@@ -2,13 +2,14 @@
 # Boot or remove throwaway Debian 12 hosts: systemd-nspawn in network namespace reftN, reached over SSH
 # at 10.213.N.2 (host side 10.213.N.1) with the key $E2E_STATE/id_ed25519. Every host is also on a
 # shared LAN, bridge br-reft 10.213.30.0/24 (host side .1, target .N), so hosts can reach each other.
-# Usage: scripts/e2e/hosts.sh up N...   |   down N...   |   down-all   |   ssh N [command...]
+# Usage: scripts/e2e/hosts.sh up N[:PKG,PKG...]...   |   down N...   |   down-all   |   ssh N [command...]
+#   up N:PKG,...  boots host N from an image with those packages preinstalled (scripts/e2e/image.sh)
 #   E2E_CONNTRACK_ON_DEMAND="N..." boots those hosts with the kernel's default: no connection
 #   tracking until a rule needs it, as on a fresh VM (the firewall role must cope with that).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 check_index() {
   # 30 is the shared LAN's own /24.
@@ -17,13 +18,10 @@ check_index() {
 }
 
 up() {
-  local n=$1 net root ns vh vn
+  local n=$1 image=$2 net root ns vh vn
   check_index "$n"
   net=$(e2e_net "$n"); ns=reft$n; vh=vh-t$n; vn=vn-t$n; root=$E2E_STATE/targets/t$n
   [ -e "$E2E_STATE/t$n.pid" ] && { echo "host $n is already up" >&2; return 1; }
-  local image; image=$(bash "$E2E_HERE/image.sh")
-  mkdir -p "$E2E_STATE/targets"
-  [ -f "$E2E_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C refractor-e2e -f "$E2E_KEY"
   rm -rf "$root"; cp -a --reflink=auto "$image" "$root"
   install -m 0600 "$E2E_KEY.pub" "$root/root/.ssh/authorized_keys"
   echo "refractor-e2e-$n" >"$root/etc/hostname"
@@ -43,9 +41,6 @@ up() {
   ip netns exec "$ns" ip addr add "$net.2/24" dev "$vn"
   ip netns exec "$ns" ip link set "$vn" up
   ip netns exec "$ns" ip link set lo up
-  if ! ip link show br-reft >/dev/null 2>&1; then
-    ip link add br-reft type bridge && ip addr add 10.213.30.1/24 dev br-reft && ip link set br-reft up
-  fi
   ip link add "vl-t$n" type veth peer name "vlan-t$n"
   ip link set "vl-t$n" master br-reft up
   ip link set "vlan-t$n" netns "$ns"
@@ -89,7 +84,28 @@ down() {
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 case "$cmd" in
-  up) [ $# -ge 1 ] || usage; e2e_require_root; for n in "$@"; do up "$n"; done ;;
+  up)
+    [ $# -ge 1 ] || usage; e2e_require_root
+    for spec in "$@"; do check_index "${spec%%:*}"; done
+    # What the hosts share (images, key, LAN) is made first, one at a time; then they boot in parallel.
+    declare -A images
+    for spec in "$@"; do
+      pkgs=""; [[ $spec != *:* ]] || pkgs=${spec#*:}
+      # shellcheck disable=SC2086
+      [ -n "${images[k$pkgs]:-}" ] || images[k$pkgs]=$(bash "$E2E_HERE/image.sh" ${pkgs//,/ })
+    done
+    mkdir -p "$E2E_STATE/targets"
+    [ -f "$E2E_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C refractor-e2e -f "$E2E_KEY"
+    if ! ip link show br-reft >/dev/null 2>&1; then
+      ip link add br-reft type bridge && ip addr add 10.213.30.1/24 dev br-reft && ip link set br-reft up
+    fi
+    pids=()
+    for spec in "$@"; do
+      pkgs=""; [[ $spec != *:* ]] || pkgs=${spec#*:}
+      up "${spec%%:*}" "${images[k$pkgs]}" & pids+=($!)
+    done
+    failed=0; for p in "${pids[@]}"; do wait "$p" || failed=1; done
+    exit $failed ;;
   down)
     [ $# -ge 1 ] || usage; e2e_require_root
     for n in "$@"; do check_index "$n"; done

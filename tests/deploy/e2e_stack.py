@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
@@ -150,6 +151,7 @@ class Stack:
         bootstrap: bool = False,
         no_direct_ssh: tuple[int, ...] = (),
         conntrack_on_demand: tuple[int, ...] = (),
+        preinstalled: dict[int, tuple[str, ...]] | None = None,
     ) -> None:
         # Hosts booted as a fresh VM is: no connection tracking until a rule needs it (hosts.sh).
         self.conntrack_on_demand = conntrack_on_demand
@@ -157,6 +159,8 @@ class Stack:
         # Hosts whose LAN address refuses SSH from this machine: the inventory reaches them through
         # another host (ProxyJump). The harness's own path to them (10.213.N.2) stays open.
         self.no_direct_ssh = no_direct_ssh
+        # Host index -> Debian packages already in its image (hosts whose fresh install isn't tested).
+        self.preinstalled = preinstalled or {}
         self.bootstrap_output = ""
         self.known_hosts = workdir / "known_hosts"
         # Without a callback secret in the inventory, the base role must generate one.
@@ -176,14 +180,39 @@ class Stack:
         self.control_url = ""
         self.admin_token = secrets.token_hex(24)
         self.build_dir = workdir / "build"
+        self.generated_vars: dict[str, Any] = {}
         self.last_deploy_output = ""
         self._lock: IO[str] | None = None
 
     def start(self) -> None:
         self._take_lock()
         self._stop_hosts()  # leftovers of a run that was killed
+        # The release is built on this machine while the hosts boot and are bootstrapped.
+        build_errors: list[BaseException] = []
+        builder = threading.Thread(target=self._build_into, args=(self.build_dir, build_errors))
+        builder.start()
+        try:
+            self._start_hosts_and_services()
+        finally:
+            builder.join()
+        if build_errors:
+            raise build_errors[0]
+
+    def _build_into(self, out: Path, errors: list[BaseException]) -> None:
+        try:
+            self.build(out)
+        except BaseException as exc:  # re-raised by start()
+            errors.append(exc)
+
+    def _start_hosts_and_services(self) -> None:
+        specs = [
+            f"{n}:{','.join(self.preinstalled[n])}" if self.preinstalled.get(n) else str(n)
+            for n in self.hosts
+        ]
         harness(
-            "up", *map(str, self.hosts), timeout=900,
+            "up",
+            *specs,
+            timeout=900,
             env={"E2E_CONNTRACK_ON_DEMAND": " ".join(map(str, self.conntrack_on_demand))},
         )
         for n in self.no_direct_ssh:
@@ -228,10 +257,19 @@ class Stack:
                 }
             },
         }
+        self.generated_vars = generated
         self.generated.write_text(yaml.safe_dump(generated, sort_keys=True))
         if self.bootstrap:
             self.bootstrap_output = self.run_bootstrap()
-        self.build(self.build_dir)
+
+    @contextlib.contextmanager
+    def inventory_vars(self, **extra: Any) -> Iterator[None]:
+        """Inventory variables (group all) added for the length of the block, then taken out again."""
+        self.generated.write_text(yaml.safe_dump({**self.generated_vars, **extra}, sort_keys=True))
+        try:
+            yield
+        finally:
+            self.generated.write_text(yaml.safe_dump(self.generated_vars, sort_keys=True))
 
     def _refuse_direct_ssh(self, n: int) -> None:
         """A firewall rule in host n's network namespace (its own nftables table, which the host's
@@ -305,12 +343,15 @@ class Stack:
             time.sleep(0.2)
         raise RuntimeError("the MongoDB-wire test server did not start")
 
-    def build(self, out: Path, suffix: str = "") -> str:
+    def build(self, out: Path, suffix: str = "", from_source: str = "") -> str:
+        """provisioning/build.sh into `out`; `from_source` names dependencies shipped as sdists."""
         # The build machine pretends to be arm64 (pip's platform tags say aarch64): the release must
         # still carry the target's x86_64 wheels, which the hosts install with --require-hashes.
         env = {"_PYTHON_HOST_PLATFORM": "linux-aarch64"}
         if suffix:
             env["REFRACTOR_BUILD_SUFFIX"] = suffix
+        if from_source:
+            env["REFRACTOR_BUILD_FROM_SOURCE"] = from_source
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
     def deploy(

@@ -81,3 +81,27 @@ def _break_wheel(wheel: bytes, only_on_host: str) -> bytes:
             ),
         )
     return out.getvalue()
+
+
+def tamper_sdist(src_tar: Path, dst_tar: Path, project: str) -> None:
+    """A copy of a release tar whose sdist of `project` has one source file changed: still a valid
+    source distribution, but no longer the file the lock's hashes name."""
+    with tarfile.open(src_tar) as tin, tarfile.open(dst_tar, "w") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if re.fullmatch(rf"wheels/{project}-[^/]+\.tar\.gz", member.name):
+                data = _changed_sdist(data or b"", project)
+                member.size = len(data)
+            tout.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def _changed_sdist(sdist: bytes, project: str) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(sdist)) as tin, tarfile.open(fileobj=out, mode="w:gz") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name.endswith(f"/{project}/__init__.py"):
+                data = (data or b"") + b"\nTAMPERED = True\n"
+                member.size = len(data)
+            tout.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -19,8 +21,8 @@ import httpx
 import pytest
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
-from tests.deploy.e2e_stack import TARGET, Stack, ssh
-from tests.deploy.releases import break_build
+from tests.deploy.e2e_stack import HOST_INDEX, TARGET, Stack, ssh
+from tests.deploy.releases import break_build, tamper_sdist
 from tests.deploy.tools import ROOT, run
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +30,9 @@ pytestmark = pytest.mark.e2e
 UI_HOST = "refractor.e2e.test"
 API_HOST = "api.refractor.e2e.test"
 STATE: dict[str, Any] = {}
+# Shipped as source distributions in the rolled-out release: idna names a PEP 517 backend
+# (flit_core), h11 has no pyproject.toml (setuptools).
+FROM_SOURCE = {"idna": "3.20", "h11": "0.16.0"}
 
 
 def client() -> httpx.Client:
@@ -56,8 +61,16 @@ def test_bootstrap_made_a_deploy_user_on_a_root_only_host(stack: Stack) -> None:
     assert re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", again) == ["0"], again[-2000:]
     # The base role refuses an sshd configuration that would lock the deploy user out, before writing it.
     refused = run(
-        ["ansible-playbook", "-i", "inventories/e2e/hosts.yml", "playbooks/site.yml", "--tags", "ssh",
-         "-e", json.dumps({"base_ssh_allow_users": ["someone-else"]})],
+        [
+            "ansible-playbook",
+            "-i",
+            "inventories/e2e/hosts.yml",
+            "playbooks/site.yml",
+            "--tags",
+            "ssh",
+            "-e",
+            json.dumps({"base_ssh_allow_users": ["someone-else"]}),
+        ],
         check=False,
     )
     said = " ".join(refused.stdout.split())  # the YAML callback may fold the message
@@ -166,18 +179,6 @@ def test_second_deploy_changes_nothing(stack: Stack) -> None:
     assert total and total.group(2) == "-" and total.group(3) == "-", out[-3000:]
 
 
-def test_plan_reports_no_changes_and_changes_nothing(stack: Stack) -> None:
-    before = ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout
-    proc = run(
-        ["make", "-s", "plan", "ENV=e2e"], env={"REFRACTOR_BUILD_DIR": str(stack.build_dir)}, timeout=600
-    )
-    out = proc.stdout + proc.stderr
-    assert re.findall(r"e2e-web\s*:\s*ok=\d+\s+changed=(\d+)", out) == ["0"], out[-3000:]
-    table = out.split("Detected changes:")[1].split("\n\n")[0].splitlines()[2:]
-    assert table and all(re.split(r"\s{2,}", row.strip())[1] == "-" for row in table), "\n".join(table)
-    assert ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout == before
-
-
 def _poll(stop: threading.Event, results: list[tuple[int, str]]) -> None:
     with client() as c:
         while not stop.is_set():
@@ -192,7 +193,14 @@ def _poll(stop: threading.Event, results: list[tuple[int, str]]) -> None:
 def test_new_release_rolls_out_without_failed_requests(stack: Stack, tmp_path: Path) -> None:
     before = current_release()
     build = tmp_path / "build"
-    stack.build(build, suffix="roll")
+    # Two dependencies go as source distributions (one with a PEP 517 backend, one without a
+    # pyproject.toml): the host builds them offline, checked against the lock's hashes.
+    build_id = stack.build(build, suffix="roll", from_source=" ".join(FROM_SOURCE))
+    with tarfile.open(build / f"refractor-{build_id}.tar") as tar:
+        shipped = [n for n in tar.getnames() if n.startswith("wheels/")]
+    for project, version in FROM_SOURCE.items():
+        assert f"wheels/{project}-{version}.tar.gz" in shipped, shipped
+        assert not [n for n in shipped if n.startswith(f"wheels/{project}-") and n.endswith(".whl")]
     stop, results = threading.Event(), []
     poller = threading.Thread(target=_poll, args=(stop, results))
     poller.start()
@@ -210,6 +218,24 @@ def test_new_release_rolls_out_without_failed_requests(stack: Stack, tmp_path: P
     assert len(results) > 50 and not failures, f"{len(failures)} of {len(results)} failed: {failures[:5]}"
     STATE["good_build"] = build / "BUILD_ID"
     STATE["good_release"] = after
+    venv = f"/opt/refractor/releases/{after}"
+    built = ssh(f"{venv}/bin/python -c 'import h11, idna; print(h11.__file__, idna.__file__)'").stdout
+    assert built.count(f"{venv}/lib/python3.11/site-packages/") == 2, built
+
+
+def test_a_tampered_source_distribution_is_refused_on_the_host(stack: Stack, tmp_path: Path) -> None:
+    build = STATE["good_build"].parent
+    build_id = STATE["good_build"].read_text().strip()
+    tampered = tmp_path / "tampered.tar"
+    tamper_sdist(build / f"refractor-{build_id}.tar", tampered, "idna")
+    run(f"bash scripts/e2e/hosts.sh ssh {HOST_INDEX} 'cat >/root/tampered.tar' <{tampered}")
+    try:
+        proc = ssh("/opt/refractor/bin/refractor-release install tampered /root/tampered.tar", check=False)
+        said = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "DO NOT MATCH THE HASHES" in said and "idna" in said, said[-3000:]
+        assert ssh("test -e /opt/refractor/releases/tampered/.installed; echo $?").stdout.strip() == "1"
+    finally:
+        ssh("rm -rf /opt/refractor/releases/tampered /opt/refractor/releases/tampered.tmp /root/tampered.tar")
 
 
 def test_release_failing_its_health_check_is_rolled_back(stack: Stack, tmp_path: Path) -> None:
@@ -247,8 +273,11 @@ def test_ssh_dropped_during_activation_leaves_the_host_on_a_working_release(stac
     proc = subprocess.Popen(
         ["bash", "scripts/deploy.sh", "e2e", "--release-only"],
         cwd=ROOT,
-        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
-             "REFRACTOR_BUILD_DIR": str(STATE["good_build"].parent)},
+        env={
+            **os.environ,
+            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+            "REFRACTOR_BUILD_DIR": str(STATE["good_build"].parent),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -278,10 +307,56 @@ def test_ssh_dropped_during_activation_leaves_the_host_on_a_working_release(stac
     assert "Grand total" in again.stdout and current_release() == STATE["good_release"]
 
 
+def test_a_unit_that_breaks_start_is_rolled_back_with_the_unit(stack: Stack) -> None:
+    """The units are part of the release: an instance unit whose environment the app's config
+    validation refuses fails the health gate, and the host goes back to the previous release AND its
+    units. (The last test's `make plan` shows that nothing is left to change afterwards.)"""
+    good = current_release()
+    unit_before = ssh("systemctl cat refractor@8001.service").stdout
+    bad = "Environment=REFRACTOR_AUTH_SIGNING_KEY=not-a-secret-seed"
+    with stack.inventory_vars(refractor_service_extra=[bad]):
+        proc = stack.deploy("--release-only", build_dir=STATE["good_build"].parent, check=False)
+    out = proc.stdout + proc.stderr
+    failed = re.search(r"release (\S+) FAILED and was rolled back to (\S+)", out)
+    assert proc.returncode != 0 and failed, out[-3000:]
+    assert failed.group(1) != good and failed.group(2) == good, failed.group(0)
+    assert bad in ssh(f"cat /opt/refractor/releases/{failed.group(1)}/units/refractor@.service").stdout
+    # It was the unit: the instance refused its environment at start.
+    assert "auth.signingKey" in ssh("journalctl -u refractor@8001.service --no-pager -n 300").stdout
+    assert current_release() == good
+    unit_after = ssh("systemctl cat refractor@8001.service").stdout
+    assert unit_after == unit_before and bad not in unit_after
+    assert ssh("systemctl is-active refractor@8001 refractor@8002").stdout.split() == ["active"] * 2
+    with client() as c:
+        assert api(c, "GET", "/health").status_code == 200
+    assert f"{failed.group(1)} failed" in ssh("cat /opt/refractor/history").stdout
+
+
+def test_a_deploy_without_free_space_stops_before_uploading(stack: Stack, tmp_path: Path) -> None:
+    good = current_release()
+    # A build the host has never seen (the same files under another id): it would be uploaded.
+    good_id = STATE["good_build"].read_text().strip()
+    build, build_id = tmp_path / "build", good_id + "-room"
+    build.mkdir()
+    shutil.copy(STATE["good_build"].parent / f"refractor-{good_id}.tar", build / f"refractor-{build_id}.tar")
+    (build / "BUILD_ID").write_text(build_id + "\n")
+    free_mib = int(ssh("df -PBM /opt | awk 'NR == 2 {print $4}'").stdout.strip().rstrip("M"))
+    listing = "ls /opt/refractor/builds /opt/refractor/releases"
+    before = ssh(listing).stdout
+    with stack.inventory_vars(refractor_free_space_reserve_mb=free_mib + 1024):
+        proc = stack.deploy("--release-only", build_dir=build, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert "not enough free space" in out and "nothing was uploaded" in out, out[-3000:]
+    assert ssh(listing).stdout == before and build_id not in before
+    assert current_release() == good
+    with client() as c:
+        assert api(c, "GET", "/health").status_code == 200
+
+
 def _snapshot(c: httpx.Client, admin_token: str) -> Any:
     # An unfiltered listing is the operator's view: it needs the admin token.
-    listing = api(c, "GET", "/tx", params={"limit": 100},
-                  headers={"Authorization": f"Bearer {admin_token}"})
+    listing = api(c, "GET", "/tx", params={"limit": 100}, headers={"Authorization": f"Bearer {admin_token}"})
     assert listing.status_code == 200, listing.text
     return {"one": api(c, "GET", f"/tx/{STATE['tx_hash']}").json(), "list": listing.json()["items"]}
 
@@ -393,7 +468,8 @@ def test_stopping_the_app_makes_the_monitoring_alert(stack: Stack) -> None:
     assert len(stack.sink.pings) == pings + 1
 
 
-def test_plan_after_all_of_it_reports_no_changes(stack: Stack) -> None:
+def test_plan_after_all_of_it_reports_no_changes_and_changes_nothing(stack: Stack) -> None:
+    before = ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout
     proc = run(
         ["make", "-s", "plan", "ENV=e2e"],
         env={"REFRACTOR_BUILD_DIR": str(STATE["good_build"].parent)},
@@ -405,3 +481,4 @@ def test_plan_after_all_of_it_reports_no_changes(stack: Stack) -> None:
     # Neither a change nor a conditional change on any operation.
     rows = [re.split(r"\s{2,}", row.strip()) for row in table]
     assert rows and all(cols[1:] == ["-", "-"] for cols in rows), "\n".join(table)
+    assert ssh("cat /opt/refractor/.active; ls /opt/refractor/releases").stdout == before
