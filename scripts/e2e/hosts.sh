@@ -17,12 +17,24 @@ check_index() {
     echo "bad host index: $1 (2-254, not 30)" >&2; exit 2; }
 }
 
+# Removes host n's root file system (an overlay over its image, or a copy of it).
+remove_root() {
+  local t=$E2E_STATE/targets/t$1
+  if mountpoint -q "$t/root" 2>/dev/null; then umount "$t/root" 2>/dev/null || umount -l "$t/root"; fi
+  rm -rf "$t"
+}
+
 up() {
-  local n=$1 image=$2 net root ns vh vn
+  local n=$1 image=$2 net root ns vh vn t
   check_index "$n"
-  net=$(e2e_net "$n"); ns=reft$n; vh=vh-t$n; vn=vn-t$n; root=$E2E_STATE/targets/t$n
+  net=$(e2e_net "$n"); ns=reft$n; vh=vh-t$n; vn=vn-t$n; t=$E2E_STATE/targets/t$n; root=$t/root
   [ -e "$E2E_STATE/t$n.pid" ] && { echo "host $n is already up" >&2; return 1; }
-  rm -rf "$root"; cp -a --reflink=auto "$image" "$root"
+  remove_root "$n"; mkdir -p "$t/upper" "$t/work" "$root"
+  # The host writes to its own upper layer; the cached image underneath is never changed. Without
+  # overlayfs, a full copy (a few seconds per host more).
+  if ! mount -t overlay overlay -o "lowerdir=$image,upperdir=$t/upper,workdir=$t/work" "$root" 2>/dev/null; then
+    rmdir "$root"; cp -a --reflink=auto "$image" "$root"
+  fi
   install -m 0600 "$E2E_KEY.pub" "$root/root/.ssh/authorized_keys"
   echo "refractor-e2e-$n" >"$root/etc/hostname"
   ip netns add "$ns"
@@ -77,7 +89,7 @@ down() {
   if ip link show br-reft >/dev/null 2>&1 && [ -z "$(ip -o link show master br-reft 2>/dev/null)" ]; then
     ip link del br-reft 2>/dev/null || true  # a parallel `down` may have removed it first
   fi
-  rm -rf "$E2E_STATE/targets/t$n"
+  remove_root "$n"
   echo "host $n down"
 }
 

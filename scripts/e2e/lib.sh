@@ -25,7 +25,8 @@ e2e_mirror() {
     || echo "http://deb.debian.org/debian"
 }
 
-# Image key: changes whenever the image recipe changes, so stale caches are never reused.
+# Image key: changes whenever the image recipe (these scripts) or the mirror changes, so an image
+# made another way is never reused.
 e2e_image_key() {
-  cat "$E2E_HERE/image.sh" | sha256sum | cut -c1-12
+  { cat "$E2E_HERE/image.sh" "$E2E_HERE/lib.sh"; e2e_mirror; } | sha256sum | cut -c1-12
 }
