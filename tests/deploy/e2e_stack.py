@@ -152,6 +152,7 @@ class Stack:
         no_direct_ssh: tuple[int, ...] = (),
         conntrack_on_demand: tuple[int, ...] = (),
         preinstalled: dict[int, tuple[str, ...]] | None = None,
+        build_dir: Path | None = None,
     ) -> None:
         # Hosts booted as a fresh VM is: no connection tracking until a rule needs it (hosts.sh).
         self.conntrack_on_demand = conntrack_on_demand
@@ -179,7 +180,8 @@ class Stack:
         self.sink: AlertSink | None = None
         self.control_url = ""
         self.admin_token = secrets.token_hex(24)
-        self.build_dir = workdir / "build"
+        # The first release (tests copy it or build others; none writes into it).
+        self.build_dir = build_dir or workdir / "build"
         self.generated_vars: dict[str, Any] = {}
         self.last_deploy_output = ""
         self._lock: IO[str] | None = None

@@ -13,25 +13,39 @@ def break_build(src: Path, dst: Path, only_on_host: str = "", ui_marker: str = "
     """A copy of a build whose `refractor serve` exits at once (check-config and init-db still work),
     everywhere or only on the host whose hostname is `only_on_host`; with `ui_marker`, its UI's
     index.html carries that marker (see mark_ui)."""
+    _copy_build(src, dst, "broken", only_on_host=only_on_host, ui_marker=ui_marker, broken=True)
+
+
+def relabel_build(src: Path, dst: Path, suffix: str) -> str:
+    """A copy of a build under the id `<id>-<suffix>`: the same files as another release, as
+    provisioning/build.sh with REFRACTOR_BUILD_SUFFIX would make them, without building again.
+    Returns the new build id."""
+    return _copy_build(src, dst, suffix)
+
+
+def _copy_build(
+    src: Path, dst: Path, suffix: str, only_on_host: str = "", ui_marker: str = "", broken: bool = False
+) -> str:
     dst.mkdir()
     build_id = (src / "BUILD_ID").read_text().strip()
-    broken_id = build_id + "-broken"
+    new_id = f"{build_id}-{suffix}"
     with (
         tarfile.open(src / f"refractor-{build_id}.tar") as tin,
-        tarfile.open(dst / f"refractor-{broken_id}.tar", "w") as tout,
+        tarfile.open(dst / f"refractor-{new_id}.tar", "w") as tout,
     ):
         for member in tin.getmembers():
             data = tin.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
             if member.name == "BUILD_ID":
-                data = (broken_id + "\n").encode()
-            elif re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
+                data = (new_id + "\n").encode()
+            elif broken and re.fullmatch(r"wheels/refractor-.*\.whl", member.name):
                 data = _break_wheel(data or b"", only_on_host)
             elif member.name == "ui/index.html" and ui_marker:
                 data = _mark(data or b"", ui_marker)
             if data is not None:
                 member.size = len(data)
             tout.addfile(member, io.BytesIO(data) if data is not None else None)
-    (dst / "BUILD_ID").write_text(broken_id + "\n")
+    (dst / "BUILD_ID").write_text(new_id + "\n")
+    return new_id
 
 
 def mark_ui(build: Path, marker: str) -> None:
