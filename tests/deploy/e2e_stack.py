@@ -211,10 +211,12 @@ class Stack:
             f"{n}:{','.join(self.preinstalled[n])}" if self.preinstalled.get(n) else str(n)
             for n in self.hosts
         ]
+        # On a machine's first run this builds the images too (base and packages: about 10 min
+        # measured on a loaded 2-core machine).
         harness(
             "up",
             *specs,
-            timeout=900,
+            timeout=1800,
             env={"E2E_CONNTRACK_ON_DEMAND": " ".join(map(str, self.conntrack_on_demand))},
         )
         for n in self.no_direct_ssh:
