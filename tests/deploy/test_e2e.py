@@ -370,7 +370,13 @@ def test_backup_wipe_restore_gives_identical_records(stack: Stack) -> None:
     assert "off-host restic snapshot" in made.stderr, made.stderr  # the local-path repository
     ssh(
         "systemctl stop refractor.target && rm -f /var/lib/refractor/refractor.db* && "
-        "systemctl start refractor.target && sleep 2"
+        "systemctl start refractor.target"
+    )
+    # Both instances answer again (on a loaded machine that takes a while; Nginx says 502 until then).
+    ssh(
+        "for p in 8001 8002; do for i in $(seq 600); do"
+        " curl -fsS -o /dev/null http://127.0.0.1:$p/health && continue 2; sleep 0.5; done; exit 1; done",
+        timeout=400,
     )
     with client() as c:
         assert api(c, "GET", f"/tx/{STATE['tx_hash']}").status_code == 404, "the wipe took effect"
