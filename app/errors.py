@@ -11,7 +11,7 @@
     ├── PayloadTooLarge           413  body over the configured limit
     ├── UnsupportedMediaType      415  body is neither JSON nor a form
     ├── TooManyRequests           429  rate limit hit (``retry_after`` seconds)
-    ├── UpstreamUnavailable       503  the Stellar network (RPC/Horizon) is unreachable
+    ├── UpstreamUnavailable       503  the Stellar network (RPC/Horizon) is unreachable (``retry_after``)
     └── StoreUnavailable          503  the database is unreachable (``retry_after`` seconds)
 
 ``retry_after`` becomes a ``Retry-After`` header.
@@ -92,7 +92,11 @@ class TooManyRequests(_ClientError):
 
 
 class UpstreamUnavailable(_ClientError):
+    """The Stellar network (RPC/Horizon) could not be asked: like an unreachable store, a condition
+    that usually passes, so clients are told when to try again."""
+
     status = 503
+    retry_after = 5
 
 
 class StoreUnavailable(_ClientError):

@@ -200,13 +200,31 @@ def test_hash_lookups(client: httpx.Client) -> None:
 
 
 def test_unreachable_network_is_503_not_500(tmp_path: object) -> None:
-    from tests.app_server import app_settings, running_app
+    """A 503 with Retry-After, as the OpenAPI document says; GET /auth never asks the network."""
+    from stellar_sdk import TransactionEnvelope
 
-    settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/x.db")
+    from tests.api.test_extensions import OpenApi
+    from tests.app_server import app_settings, running_app
+    from tests.builders import PASSPHRASE
+
+    settings = app_settings("http://127.0.0.1:9/rpc", None, str(tmp_path) + "/x.db",
+                            auth={"signingKey": Keypair.random().secret,
+                                  "homeDomain": "refractor.test"})
     with running_app(settings) as base, loopback.client(base_url=base) as c:
+        openapi = OpenApi(c.get("/openapi.json").json())
         s = Keypair.random()
-        body = error(post(c, payment_tx(s).to_xdr()), 503)
+        stored = post(c, payment_tx(s).to_xdr())
+        body = error(stored, 503)
         assert "unreachable" in str(body["error"])
+        challenge = c.get("/auth", params={"account": s.public_key, "network": "testnet"})
+        assert challenge.status_code == 200, challenge.text
+        openapi.check("/auth", "get", challenge)
+        te = TransactionEnvelope.from_xdr(challenge.json()["transaction"], PASSPHRASE)
+        signed_in = c.post("/auth", json={"transaction": signed(te, s)})
+        error(signed_in, 503)  # the account's signers cannot be loaded
+        for path, response in (("/tx", stored), ("/auth", signed_in)):
+            assert response.headers["retry-after"] == "5"
+            openapi.check(path, "post", response)
 
 
 def test_rate_limits_answer_429_with_retry_after(tmp_path: object) -> None:
