@@ -183,6 +183,7 @@ class _Reader:
             storage=storage,
             db=db,
             sqlite_synchronous=self.sqlite_synchronous(),
+            sqlite_busy_timeout=self.number(raw, "sqliteBusyTimeout", 30.0, 0.01, 600),
             admin_token=self.secret(raw, "adminToken", "REFRACTOR_ADMIN_TOKEN"),
             callbacks=self.callbacks(),
             sentry_dsn=self.secret(self.section("sentry"), "dsn", "REFRACTOR_SENTRY_DSN", "sentry."),

@@ -100,10 +100,11 @@ class UpstreamUnavailable(_ClientError):
 
 
 class StoreUnavailable(_ClientError):
-    """The database cannot be reached (no server selectable, connection lost, no primary): a
-    condition of the deployment, not of the request, and one that usually passes. The message is
-    fixed so that nothing about the connection (hosts, credentials) reaches a client; ``cause``
-    names the engine's error type for the logs."""
+    """The database cannot be reached (no server selectable, connection lost, no primary; SQLite's
+    write lock held elsewhere past the busy timeout, a full disk): a condition of the deployment,
+    not of the request, and one that usually passes. The message is fixed so that nothing about
+    the connection (hosts, paths, credentials) reaches a client; ``cause`` names the engine's
+    error type for the logs."""
 
     status = 503
 

@@ -35,7 +35,7 @@ KNOWN_KEYS = {
     "horizonRetryDelay", "metricsInterval", "networks", "adminToken", "callbacks", "sentry",
     "rateLimit", "cors", "bodyLimit", "maxSignatures", "accountCacheTtl", "networkTimeout", "retentionDays",
     "unsignedRetentionHours", "leaseSeconds", "runWorker", "worker", "logLevel", "logFile", "ui", "firestore",
-    "auth", "subscriptions", "publicUrl", "sqliteSynchronous",
+    "auth", "subscriptions", "publicUrl", "sqliteSynchronous", "sqliteBusyTimeout",
 }
 
 
@@ -144,6 +144,8 @@ class Settings:
     # FULL: a commit is on disk (WAL fsynced) before the write is acknowledged; NORMAL trades the
     # last commits before an OS crash or power loss for speed.
     sqlite_synchronous: str = "FULL"
+    # Seconds a write waits for SQLite's write lock held by another process before its 503.
+    sqlite_busy_timeout: float = 30.0
     admin_token: Secret | None = None
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     sentry_dsn: Secret | None = None

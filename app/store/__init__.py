@@ -12,4 +12,5 @@ def open_store(settings: Settings) -> TxStore:
         return MongoStore(settings.db.reveal())
     from app.store.sqlite import SqliteStore
 
-    return SqliteStore(settings.db.reveal(), settings.sqlite_synchronous)
+    return SqliteStore(settings.db.reveal(), settings.sqlite_synchronous,
+                       settings.sqlite_busy_timeout)

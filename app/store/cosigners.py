@@ -113,4 +113,5 @@ def open_cosigner_store(settings: Settings, records: TxStore | None = None) -> C
     path = settings.db.reveal()
     writer = (records.writer if isinstance(records, SqliteStore) and records.path == path
               else None)
-    return SqliteCosignerStore(path, settings.sqlite_synchronous, writer)
+    return SqliteCosignerStore(path, settings.sqlite_synchronous, writer,
+                               settings.sqlite_busy_timeout)

@@ -34,6 +34,7 @@ from app.store.snapshot import (
 from app.store.sqlite import check_synchronous
 from app.store.sqlite_connections import ThreadConnections, read_transaction
 from app.store.sqlite_connections import rows as _rows
+from app.store.sqlite_outages import outages_unavailable
 from app.store.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
@@ -81,15 +82,16 @@ _EVENT_COLUMNS = ("id", "subscription", "account", "stream", "type", "payload", 
                   "status", "attempts", "last_error", "log")
 
 
+@outages_unavailable
 class SqliteCosignerStore:
     def __init__(self, path: str, synchronous: str = "FULL",
-                 writer: SqliteWriter | None = None) -> None:
+                 writer: SqliteWriter | None = None, busy_timeout: float = 30.0) -> None:
         """``writer``: the records store's writer on the same file (shared, not closed here);
         without one (maintenance tools, tests) the store has its own, which takes turns with any
         other writer on the file through the same lock file."""
         self.path = path
         self.synchronous = check_synchronous(synchronous)
-        self._connections = ThreadConnections(path, self.synchronous)
+        self._connections = ThreadConnections(path, self.synchronous, busy_timeout=busy_timeout)
         self._own_writer = writer is None
         self._writer = writer if writer is not None else SqliteWriter(
             self._conn, name="refractor-sqlite-cosigner-writer",

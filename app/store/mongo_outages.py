@@ -9,14 +9,12 @@ stays what it is.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError, WTimeoutError
 
 from app.errors import StoreUnavailable
+from app.store.outages import guard_public_methods
 
 T = TypeVar("T")
 
@@ -49,34 +47,10 @@ def unavailable(exc: PyMongoError) -> StoreUnavailable:
     return StoreUnavailable(f"MongoDB {type(exc).__name__}")
 
 
-def _guard(func: Callable[..., Any]) -> Callable[..., Any]:
-    if inspect.isgeneratorfunction(func):
-        @functools.wraps(func)
-        def generator(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                yield from func(*args, **kwargs)
-            except PyMongoError as exc:
-                if is_outage(exc):
-                    raise unavailable(exc) from exc
-                raise
-
-        return generator
-
-    @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except PyMongoError as exc:
-            if is_outage(exc):
-                raise unavailable(exc) from exc
-            raise
-
-    return call
+def _translate(exc: Exception) -> StoreUnavailable | None:
+    return unavailable(exc) if isinstance(exc, PyMongoError) and is_outage(exc) else None
 
 
 def outages_unavailable(cls: type[T]) -> type[T]:
     """Class decorator: every public method of ``cls`` raises StoreUnavailable for an outage."""
-    for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and inspect.isfunction(member):
-            setattr(cls, name, _guard(member))
-    return cls
+    return guard_public_methods(cls, _translate)

@@ -40,6 +40,7 @@ from app.store.sqlite_connections import rows as _rows
 from app.store.sqlite_jobs import _COLUMNS as _JOB_COLUMNS
 from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, _job, migrate_deliveries
 from app.store.sqlite_jobs import _values as _job_values
+from app.store.sqlite_outages import outages_unavailable
 from app.store.sqlite_writer import SqliteWriter
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 
@@ -177,14 +178,15 @@ def _writes(method: Callable[..., T]) -> Callable[..., T]:
     return submitted
 
 
+@outages_unavailable
 class SqliteStore:
     inline_reads = True
     engine = "sqlite"
 
-    def __init__(self, path: str, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
         self.path = path
         self.synchronous = check_synchronous(synchronous)
-        self._connections = ThreadConnections(path, self.synchronous, self._setup)
+        self._connections = ThreadConnections(path, self.synchronous, self._setup, busy_timeout)
         self._checkpointer_lock = threading.Lock()
         # One writer thread per process, committing whatever is queued at once: SQLite's own busy
         # handler sleeps with growing back-off, and one fsync per write would cap the throughput.

@@ -14,11 +14,15 @@ from pathlib import Path
 
 class ThreadConnections:
     """One connection per thread to ``path``, in WAL mode with ``synchronous`` (a checked PRAGMA
-    value); ``setup`` runs on each new connection (the store's own pragmas, row factory)."""
+    value); ``setup`` runs on each new connection (the store's own pragmas, row factory).
+    ``busy_timeout``: seconds a statement waits for a lock another process holds; then SQLite says
+    SQLITE_BUSY, which the stores report as StoreUnavailable (a 503)."""
 
     def __init__(self, path: str, synchronous: str,
-                 setup: Callable[[sqlite3.Connection], None] | None = None) -> None:
+                 setup: Callable[[sqlite3.Connection], None] | None = None,
+                 busy_timeout: float = 30.0) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -30,11 +34,11 @@ class ThreadConnections:
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
             if self._setup is not None:
                 self._setup(conn)
             self._local.conn = conn

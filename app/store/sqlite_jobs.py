@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from app.jobs.claims import ClaimPlan
 from app.jobs.model import Job, JobState
+from app.store.sqlite_outages import outages_unavailable
 from app.webhooks.delivery import receiver_host
 
 _ACTIVE = ("queued", "running", "retry_wait", "waiting")
@@ -71,6 +72,7 @@ def _candidates(conn: sqlite3.Connection, kind: str, now: float, skip: list[str]
     return [(r[0], r[1]) for r in rows]
 
 
+@outages_unavailable
 class SqliteJobStore:
     def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
         self._conn = conn
@@ -204,6 +206,7 @@ class SqliteJobStore:
                              f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
 
 
+@outages_unavailable
 class SqliteControlStore:
     def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
         self._conn = conn

@@ -1,0 +1,44 @@
+"""Which SQLite errors are an outage (``StoreUnavailable``, a 503 with ``Retry-After``).
+
+A condition of the machine, not of the request: the write lock held past ``sqliteBusyTimeout`` by
+another process (a backup, a maintenance command, a stuck writer), a disk that is full or failing.
+The request may succeed if tried again, and nothing of it was committed. A bad statement, a
+constraint nobody handles or a closed store stays what it is (a 500 with its traceback).
+The cause logged is SQLite's error name only: its messages can name no path or SQL, but a
+future one might.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TypeVar
+
+from app.errors import StoreUnavailable
+from app.store.outages import guard_public_methods
+
+T = TypeVar("T")
+
+# Primary result codes (the low byte of an extended code such as SQLITE_IOERR_WRITE).
+_TRANSIENT_CODES = frozenset({
+    sqlite3.SQLITE_BUSY,    # the write lock is held by another connection past the busy timeout
+    sqlite3.SQLITE_LOCKED,  # a table locked within a shared cache
+    sqlite3.SQLITE_FULL,    # the disk (or max_page_count) is full
+    sqlite3.SQLITE_IOERR,   # the operating system failed a read, write or fsync
+})
+
+
+def is_outage(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and isinstance(code, int) and (
+        code & 0xFF) in _TRANSIENT_CODES
+
+
+def _translate(exc: Exception) -> StoreUnavailable | None:
+    if not is_outage(exc):
+        return None
+    return StoreUnavailable(f"SQLite {getattr(exc, 'sqlite_errorname', 'error')}")
+
+
+def outages_unavailable(cls: type[T]) -> type[T]:
+    """Class decorator: every public method of ``cls`` raises StoreUnavailable for an outage."""
+    return guard_public_methods(cls, _translate)
