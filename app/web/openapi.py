@@ -16,8 +16,16 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+# A 429 (rate limit) and a 503 (network or store unavailable) always say when to try again.
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _json({"$ref": "#/components/schemas/Error"}, "Error") for code in codes}
+    return {str(code): {**_json({"$ref": "#/components/schemas/Error"}, "Error"),
+                        **({"headers": _RETRY_AFTER} if code in (429, 503) else {})}
+            for code in codes}
 
 
 _HASH_PARAM = {"name": "hash", "in": "path", "required": True, "schema": s.HASH,

@@ -28,8 +28,11 @@ class OpenApi:
         self.registry = Registry().with_resource("urn:openapi", resource)
 
     def check(self, path: str, method: str, response: httpx.Response) -> None:
-        """The response's body matches the schema the document declares for its status."""
+        """The response's body matches the schema the document declares for its status, and
+        the headers it declares required are there."""
         spec = self.doc["paths"][path][method]["responses"][str(response.status_code)]
+        for name, header in spec.get("headers", {}).items():
+            assert not header.get("required") or name in response.headers, f"{name} missing"
         schema = spec["content"]["application/json"]["schema"]
         validator = jsonschema.Draft202012Validator(_rebase(schema), registry=self.registry)
         validator.validate(response.json())
