@@ -39,8 +39,7 @@ _QUIET = (
 # be refreshed for, issue 9 point 5), Nginx and logrotate (whose package files must not be written
 # before the package: no *.dpkg-dist) itself.
 FRESH_HOST_PACKAGES = (*_QUIET, "restic", "openssh-client")
-# For hosts where no installation is under test, e.g. e2e-multi's (not wired in yet: run the
-# multi-host file with `preinstalled={32: WEB_PACKAGES, 33: APP_PACKAGES, 34: APP_PACKAGES}` first).
+# For hosts where no installation is under test: e2e-multi's (the single-host stack installs them).
 _EVERY_HOST = (*_QUIET, "python3-venv", "logrotate", "prometheus-node-exporter")
 WEB_PACKAGES = (*_EVERY_HOST, "nginx", "prometheus", "prometheus-alertmanager")
 APP_PACKAGES = (*_EVERY_HOST, "restic", "openssh-client")
@@ -67,4 +66,5 @@ def multi_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         mongo=True,
         no_direct_ssh=(34,),
         conntrack_on_demand=(32,),
+        preinstalled={32: WEB_PACKAGES, 33: APP_PACKAGES, 34: APP_PACKAGES},
     )

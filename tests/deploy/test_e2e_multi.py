@@ -22,7 +22,7 @@ from pymongo import MongoClient
 from stellar_sdk import Account, Asset, Keypair, Network, TransactionBuilder
 
 from tests.deploy.e2e_stack import Stack, ssh
-from tests.deploy.releases import break_build, mark_ui, served_ui_marker
+from tests.deploy.releases import break_build, mark_ui, relabel_build, served_ui_marker
 from tests.deploy.tools import run
 
 pytestmark = pytest.mark.e2e
@@ -202,8 +202,8 @@ def test_release_rolls_host_by_host_without_failed_requests(multi_stack: Stack, 
     before = {release(APP1), release(APP2)}
     started = {h: invocations(h) for h in (APP1, APP2)}
     build = tmp_path / "build"
-    multi_stack.build(build, suffix="multi-roll")
-    new_build = (build / "BUILD_ID").read_text().strip()
+    # Another release of the same code (as REFRACTOR_BUILD_SUFFIX makes one), without building again.
+    new_build = relabel_build(multi_stack.build_dir, build, "multi-roll")
     mark_ui(build, new_build)
     assert served_ui_marker(served_ui()) is None
     _, results = poll_during(lambda: multi_stack.deploy("--release-only", build_dir=build))
