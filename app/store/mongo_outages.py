@@ -9,14 +9,10 @@ stays what it is.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError, WTimeoutError
 
 from app.errors import StoreUnavailable
-from app.store.outages import guard_public_methods
-
-T = TypeVar("T")
+from app.store.outages import outage_guard
 
 # Server error codes of a node shutting down, stepping down or unreachable behind a mongos.
 _TRANSIENT_CODES = frozenset({
@@ -43,14 +39,11 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, OperationFailure) and exc.code in _TRANSIENT_CODES
 
 
-def unavailable(exc: PyMongoError) -> StoreUnavailable:
-    return StoreUnavailable(f"MongoDB {type(exc).__name__}")
-
-
 def _translate(exc: Exception) -> StoreUnavailable | None:
-    return unavailable(exc) if isinstance(exc, PyMongoError) and is_outage(exc) else None
+    if isinstance(exc, PyMongoError) and is_outage(exc):
+        return StoreUnavailable(f"MongoDB {type(exc).__name__}")
+    return None
 
 
-def outages_unavailable(cls: type[T]) -> type[T]:
-    """Class decorator: every public method of ``cls`` raises StoreUnavailable for an outage."""
-    return guard_public_methods(cls, _translate)
+# Class decorator: every public method raises StoreUnavailable for an outage.
+outages_unavailable = outage_guard(_translate)

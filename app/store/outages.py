@@ -53,3 +53,9 @@ def guard_public_methods(cls: type[T], translate: Translate) -> type[T]:
         if not name.startswith("_") and inspect.isfunction(member):
             setattr(cls, name, _guard(member, translate))
     return cls
+
+
+def outage_guard(translate: Translate) -> Callable[[type[T]], type[T]]:
+    """A class decorator for one engine's stores: ``translate`` says which of its errors are an
+    outage."""
+    return functools.partial(guard_public_methods, translate=translate)

@@ -11,12 +11,9 @@ future one might.
 from __future__ import annotations
 
 import sqlite3
-from typing import TypeVar
 
 from app.errors import StoreUnavailable
-from app.store.outages import guard_public_methods
-
-T = TypeVar("T")
+from app.store.outages import outage_guard
 
 # Primary result codes (the low byte of an extended code such as SQLITE_IOERR_WRITE).
 _TRANSIENT_CODES = frozenset({
@@ -39,6 +36,5 @@ def _translate(exc: Exception) -> StoreUnavailable | None:
     return StoreUnavailable(f"SQLite {getattr(exc, 'sqlite_errorname', 'error')}")
 
 
-def outages_unavailable(cls: type[T]) -> type[T]:
-    """Class decorator: every public method of ``cls`` raises StoreUnavailable for an outage."""
-    return guard_public_methods(cls, _translate)
+# Class decorator: every public method raises StoreUnavailable for an outage.
+outages_unavailable = outage_guard(_translate)
