@@ -88,11 +88,11 @@ class Sequencing:
         self.review_seconds = review_seconds
         self.on_final = on_final
         self._where: OrderedDict[str, tuple[str, str]] = OrderedDict()  # hash: (network, source)
-        self._sources: dict[str, str] = {}
 
     def source_of(self, record: TxRecord) -> str | None:
-        if record.hash in self._sources:
-            return self._sources[record.hash]
+        where = self._where.get(record.hash)
+        if where is not None:
+            return where[1]
         pre = self.ordering.sequencer.preconditions(record)
         if pre is None:
             return None
@@ -103,10 +103,8 @@ class Sequencing:
         # A record's network and source never change: remembered, so the sweep reads only the
         # records it has not seen before. Oldest forgotten first, beyond SOURCES_KEPT.
         self._where[tx_hash] = where
-        self._sources[tx_hash] = where[1]
         while len(self._where) > SOURCES_KEPT:
-            old, _ = self._where.popitem(last=False)
-            self._sources.pop(old, None)
+            self._where.popitem(last=False)
 
     # -- the submission handler's gate --
 
