@@ -53,9 +53,13 @@ def store(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
 # -- running in parallel (pytest-xdist, as scripts/test.sh does) --------------------------------
 
 
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def _group(item: pytest.Item) -> str:
     """Which worker-sharing unit a test belongs to under ``--dist loadgroup``."""
-    path = item.nodeid.split("::", 1)[0]
+    path = _file(item)
     if path.startswith("tests/ui/"):
         return "browser"  # one Chromium, one UI server, one server log: all on one worker
     if item.get_closest_marker("slow") is not None:
@@ -70,13 +74,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     without xdist keep the files' order."""
     if not hasattr(config, "workerinput"):
         return
-    def file(item: pytest.Item) -> str:
-        return item.nodeid.split("::", 1)[0]
-
-    long_files = {file(item) for item in items
+    long_files = {_file(item) for item in items
                   if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_group(item)))
     # Files with slow tests first (their other tests often share a long module-scoped setup);
     # sort is stable, so within a file and among the rest the collection order stays.
-    items.sort(key=lambda item: file(item) not in long_files)
+    items.sort(key=lambda item: _file(item) not in long_files)
