@@ -219,11 +219,20 @@ start() {  # run activate detached from this session, follow it, exit with its o
     --setenv=REFRACTOR_HEALTH_TIMEOUT="$health_timeout" --setenv=REFRACTOR_SETTLE="$settle" \
     --setenv=REFRACTOR_ALLOW_BREAKING_MIGRATION="${REFRACTOR_ALLOW_BREAKING_MIGRATION:-0}" \
     "$0" activate "$@"
-  tail -n +1 --pid=$$ -f "$activation_log" >&2 &
-  local follower=$!
-  while systemctl is-active --quiet "$activation_unit"; do sleep 0.5; done
-  sleep 0.5; kill "$follower" 2>/dev/null || true; wait "$follower" 2>/dev/null || true
+  # Not `tail -f`: on file systems it cannot watch (overlayfs among them) it polls once a second,
+  # and killing it when the unit ends lost the last lines, the verdict among them.
+  local shown=0
+  while systemctl is-active --quiet "$activation_unit"; do show_log_from "$shown"; sleep 0.5; done
+  show_log_from "$shown"  # the unit has ended: everything it wrote is in the file
   [ "$(cat "$root/.last-activation" 2>/dev/null)" = "$rel ok" ]
+}
+
+show_log_from() {  # print the activation log past byte $1; the caller's `shown` becomes its size
+  local size
+  size=$(stat -c %s "$activation_log")
+  [ "$size" -gt "$1" ] || return 0
+  dd if="$activation_log" iflag=skip_bytes,count_bytes skip="$1" count=$((size - $1)) status=none >&2
+  shown=$size
 }
 
 rollback() {

@@ -497,6 +497,39 @@ def test_release_tool_usage_and_history(tmp_path: Path) -> None:
     assert run(["bash", str(script), "r2"]).stdout.strip() == "", "a pruned release is never chosen"
 
 
+def test_release_tool_passes_on_the_whole_activation_log(tmp_path: Path) -> None:
+    """`start` follows the detached activation unit and prints everything it logged, the verdict it
+    writes just before it ends included: the deploy reads that verdict from this output."""
+    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
+    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
+        "root=/opt/refractor", f"root={tmp_path}"
+    )
+    (tmp_path / "tool.sh").write_text(body + '\nstart "$@"\n')
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    running = tmp_path / "unit-running"
+    # The unit: a burst of lines, then the verdict, then it ends at once.
+    (fake / "systemd-run").write_text(f"""#!/bin/bash
+for a; do case $a in StandardOutput=append:*) log=${{a#StandardOutput=append:}};; esac; done
+touch {running}
+( sleep 0.3
+  for i in $(seq 1 300); do echo "refractor-release: step $i" >>"$log"; done
+  echo "refractor-release: release r2 FAILED and was rolled back to r1" >>"$log"
+  echo "r2 failed" >{tmp_path}/.last-activation
+  rm {running} ) >/dev/null 2>&1 &
+""")
+    (fake / "systemctl").write_text(f"#!/bin/bash\n[ -e {running} ]\n")
+    for script in fake.iterdir():
+        script.chmod(0o755)
+    proc = run(["bash", str(tmp_path / "tool.sh"), "r2", "fingerprint", "3", "8001"],
+               check=False, timeout=60, env={"PATH": f"{fake}:/usr/bin:/bin"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines == [f"refractor-release: step {i}" for i in range(1, 301)] + [
+        "refractor-release: release r2 FAILED and was rolled back to r1"
+    ], proc.stderr[-2000:]
+
+
 @pytest.mark.parametrize("name", ["refractor", "nginx", "mongod"])
 def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, name: str) -> None:
     if not have("logrotate"):
