@@ -36,11 +36,15 @@ class ThreadConnections:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
                                    check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            if self._setup is not None:
-                self._setup(conn)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                if self._setup is not None:
+                    self._setup(conn)
+            except BaseException:
+                conn.close()  # the next call tries afresh (the writer's retries, a reader's)
+                raise
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

@@ -8,6 +8,11 @@ gets its own error; its batch neighbours are committed. A result is handed back 
 commit, so an acknowledged write is on disk.
 
 Reads do not come here: they use per-thread connections (WAL readers never wait for the writer).
+
+If the writer cannot open its connection (the database's directory gone, out of file descriptors),
+the writes queued meanwhile fail at once with ``WriterUnavailable`` (a 503 at the store's boundary)
+and it tries again at the first write after a back-off, so a database that comes back is written
+again without a restart.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,10 +32,24 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 MAX_BATCH = 256  # operations per transaction: bounds how long one commit keeps the others waiting
+# Seconds between tries to open the connection after a failure: doubling up to the Retry-After the
+# refused writes get (app/errors.py), so a client retrying then finds the database tried again.
+REOPEN_FIRST = 0.1
+REOPEN_MAX = 5.0
 
 
 class WriterClosed(sqlite3.ProgrammingError):
     """The store was closed; no more writes are taken."""
+
+
+class WriterUnavailable(sqlite3.OperationalError):
+    """The writer could not open its connection (its last try, chained as the cause, failed):
+    the write was not attempted. Carries the cause's SQLite error code and name."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__("the database cannot be opened for writing")
+        self.sqlite_errorcode = getattr(cause, "sqlite_errorcode", sqlite3.SQLITE_CANTOPEN)
+        self.sqlite_errorname = getattr(cause, "sqlite_errorname", type(cause).__name__)
 
 
 @dataclass(slots=True)
@@ -58,6 +78,9 @@ class SqliteWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        self._open_error: BaseException | None = None  # of the last try to open, while failing
+        self._reopen_at = 0.0  # monotonic time of the next try
+        self._reopen_delay = REOPEN_FIRST
         self._closed = False
         self.batches = 0  # transactions committed, and the operations in them (tests, benchmarks)
         self.operations = 0
@@ -112,17 +135,6 @@ class SqliteWriter:
         return result
 
     def _loop(self) -> None:
-        try:
-            conn = self._connect()
-        except BaseException as exc:
-            self._fail_all(exc)
-            return
-        self._conn = conn
-        if self._lock_path is not None:
-            try:  # read-only is enough for flock, and works on a file another user created
-                self._lock_fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
-            except OSError:
-                self._lock_fd = None
         stop = False
         while not stop:
             first = self._queue.get()
@@ -138,22 +150,46 @@ class SqliteWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._commit(conn, batch)
+            conn = self._open()
+            if conn is None:
+                self._refuse(batch)
+            else:
+                self._commit(conn, batch)
         self._conn = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _fail_all(self, exc: BaseException) -> None:
-        with self._lock:
-            self._closed = True
-        while True:
-            try:
-                op = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if op is not None and op.future.set_running_or_notify_cancel():
-                op.future.set_exception(exc)
+    def _open(self) -> sqlite3.Connection | None:
+        """The write connection; None while it cannot be opened (tried again after a back-off,
+        the writes in between refused without a try)."""
+        if self._conn is not None:
+            return self._conn
+        now = time.monotonic()
+        if now < self._reopen_at:
+            return None
+        try:
+            conn = self._connect()
+        except Exception as exc:
+            self._open_error = exc
+            self._reopen_at = now + self._reopen_delay
+            self._reopen_delay = min(self._reopen_delay * 2, REOPEN_MAX)
+            return None
+        self._conn, self._open_error, self._reopen_delay = conn, None, REOPEN_FIRST
+        if self._lock_path is not None:
+            try:  # read-only is enough for flock, and works on a file another user created
+                self._lock_fd = os.open(self._lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError:
+                self._lock_fd = None
+        return conn
+
+    def _refuse(self, batch: list[_Op]) -> None:
+        assert self._open_error is not None
+        for op in batch:
+            if op.future.set_running_or_notify_cancel():
+                error = WriterUnavailable(self._open_error)
+                error.__cause__ = self._open_error
+                op.future.set_exception(error)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Op]) -> None:
         live = [op for op in batch if op.future.set_running_or_notify_cancel()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def test_which_sqlite_errors_are_outages(tmp_path: Path) -> None:
     busy = sqlite3.connect(tmp_path / "e.db", isolation_level=None, timeout=0.05)
     assert is_outage(_error(busy, "BEGIN IMMEDIATE"))
     holder.execute("ROLLBACK")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(sqlite3.Error) as cannot_open:  # a path under a regular file
+        sqlite3.connect(tmp_path / "file" / "e.db").execute("SELECT 1")
+    assert is_outage(cannot_open.value)
 
 
 def test_a_full_database_is_unavailable_and_keeps_what_was_committed(store: SqliteStore) -> None:
@@ -137,3 +142,36 @@ def test_a_held_write_lock_is_a_503_and_loses_nothing(tmp_path: Path,
     logged = "\n".join(JsonFormatter().format(r) for r in warnings)
     assert "SQLite SQLITE_BUSY" in logged and db not in logged
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_database_the_writer_cannot_open_refuses_writes_until_it_can(tmp_path: Path) -> None:
+    """The writer's first open fails (the database's directory replaced by a file: works as root,
+    where permissions would not bite): writes are refused at once as an outage, and served again
+    once the directory is back, without a restart."""
+    home = tmp_path / "data"
+    store = SqliteStore(str(home / "o.db"))
+    try:
+        store.ensure_schema()  # on this thread's connection: the writer has not opened yet
+        away = tmp_path / "data-away"
+        home.rename(away)
+        home.write_bytes(b"")  # sqlite3 cannot open "data/o.db" under a regular file
+        for i in range(3):
+            with pytest.raises(StoreUnavailable) as raised:
+                store.insert(_record(i))
+            assert raised.value.cause == "SQLite SQLITE_CANTOPEN"
+            assert raised.value.retry_after == 5
+        home.unlink()
+        away.rename(home)
+        deadline = time.monotonic() + 60  # the writer opens again at its next try (back-off)
+        while True:
+            try:
+                assert store.insert(_record(100))
+                break
+            except StoreUnavailable:
+                assert time.monotonic() < deadline, "the writer never opened the database again"
+                time.sleep(0.05)
+        assert store.insert(_record(101))
+        assert store.get(_record(100).hash) is not None
+        assert [store.get(_record(i).hash) for i in range(3)] == [None, None, None]
+    finally:
+        store.close()
