@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from app.store.cosigners import EventDelivery, Subscription
 from app.store.snapshot import (
@@ -35,9 +35,7 @@ from app.store.sqlite import check_synchronous
 from app.store.sqlite_connections import ThreadConnections, read_transaction
 from app.store.sqlite_connections import rows as _rows
 from app.store.sqlite_outages import outages_unavailable
-from app.store.sqlite_writer import SqliteWriter
-
-T = TypeVar("T")
+from app.store.sqlite_writer import SqliteWriter, writes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_challenges (
@@ -97,12 +95,12 @@ class SqliteCosignerStore:
             self._conn, name="refractor-sqlite-cosigner-writer",
             lock_path=None if path == ":memory:" else path + "-writer-lock")
 
+    @property
+    def writer(self) -> SqliteWriter:
+        return self._writer
+
     def _conn(self) -> sqlite3.Connection:
         return self._connections.get()
-
-    def _write(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``op`` on the writer's connection, in its next group commit (own savepoint)."""
-        return self._writer.run(op)
 
     def ensure_schema(self) -> None:
         self._conn().executescript(_SCHEMA)
@@ -112,24 +110,25 @@ class SqliteCosignerStore:
             self._writer.close()
         self._connections.close()
 
-    def use_challenge(self, challenge_id: str, expires_at: float, now: float) -> bool:
-        def op(conn: sqlite3.Connection) -> bool:
-            conn.execute("DELETE FROM auth_challenges WHERE expires_at < ?", (now,))
-            cur = conn.execute("INSERT OR IGNORE INTO auth_challenges (id, expires_at) "
-                               "VALUES (?, ?)", (challenge_id, expires_at))
-            return cur.rowcount == 1
+    @writes
+    def use_challenge(self, conn: sqlite3.Connection, challenge_id: str, expires_at: float,
+                      now: float) -> bool:
+        conn.execute("DELETE FROM auth_challenges WHERE expires_at < ?", (now,))
+        cur = conn.execute("INSERT OR IGNORE INTO auth_challenges (id, expires_at) "
+                           "VALUES (?, ?)", (challenge_id, expires_at))
+        return cur.rowcount == 1
 
-        return self._write(op)
-
-    def add_subscription(self, subscription: Subscription, limit: int) -> bool:
+    @writes
+    def add_subscription(self, conn: sqlite3.Connection, subscription: Subscription,
+                         limit: int) -> bool:
         # The count and the insert in one writer transaction: no other write slips in between.
-        return self._write(lambda conn: conn.execute(
+        return conn.execute(
             "INSERT INTO subscriptions (id, account, url, events, secret, created_at) "
             "SELECT ?, ?, ?, ?, ?, ? "
             "WHERE (SELECT COUNT(*) FROM subscriptions WHERE account = ?) < ?",
             (subscription.id, subscription.account, subscription.url,
              json.dumps(subscription.events), subscription.secret, subscription.created_at,
-             subscription.account, limit)).rowcount == 1)
+             subscription.account, limit)).rowcount == 1
 
     def subscriptions(self, account: str) -> list[Subscription]:
         return self.subscriptions_for([account])
@@ -147,34 +146,31 @@ class SqliteCosignerStore:
                                  "subscriptions WHERE id = ?", (subscription_id,)).fetchone()
         return None if r is None else Subscription(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5])
 
-    def delete_subscription(self, account: str, subscription_id: str) -> bool:
-        def op(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
-                               (subscription_id, account))
-            if cur.rowcount == 1:
-                conn.execute("DELETE FROM subscription_events WHERE subscription = ?",
-                             (subscription_id,))
-            return cur.rowcount == 1
+    @writes
+    def delete_subscription(self, conn: sqlite3.Connection, account: str,
+                            subscription_id: str) -> bool:
+        cur = conn.execute("DELETE FROM subscriptions WHERE id = ? AND account = ?",
+                           (subscription_id, account))
+        if cur.rowcount == 1:
+            conn.execute("DELETE FROM subscription_events WHERE subscription = ?",
+                         (subscription_id,))
+        return cur.rowcount == 1
 
-        return self._write(op)
+    @writes
+    def take_quota(self, conn: sqlite3.Connection, account: str, window: int, limit: int) -> bool:
+        conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?", (account, window))
+        cur = conn.execute(
+            "INSERT INTO event_quota (account, slot, n) VALUES (?, ?, 1) "
+            "ON CONFLICT (account, slot) DO UPDATE SET n = n + 1 WHERE n < ?",
+            (account, window, limit))
+        return cur.rowcount == 1
 
-    def take_quota(self, account: str, window: int, limit: int) -> bool:
-        def op(conn: sqlite3.Connection) -> bool:
-            conn.execute("DELETE FROM event_quota WHERE account = ? AND slot < ?",
-                         (account, window))
-            cur = conn.execute(
-                "INSERT INTO event_quota (account, slot, n) VALUES (?, ?, 1) "
-                "ON CONFLICT (account, slot) DO UPDATE SET n = n + 1 WHERE n < ?",
-                (account, window, limit))
-            return cur.rowcount == 1
-
-        return self._write(op)
-
-    def add_event(self, event: EventDelivery) -> None:
-        self._write(lambda conn: conn.execute(
+    @writes
+    def add_event(self, conn: sqlite3.Connection, event: EventDelivery) -> None:
+        conn.execute(
             # An entry is written once: a retried job that raised it writes it again.
             f"INSERT OR IGNORE INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
-            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event)))
+            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})", _event_values(event))
 
     def pending_events(self, subscription_id: str, stream: str) -> list[EventDelivery]:
         rows = self._conn().execute(
@@ -183,12 +179,13 @@ class SqliteCosignerStore:
             (subscription_id, stream)).fetchall()
         return [_event(r) for r in rows]
 
-    def finish_event(self, event_id: str, status: str, entry: dict[str, Any],
-                     error: str | None) -> None:
-        self._write(lambda conn: conn.execute(
+    @writes
+    def finish_event(self, conn: sqlite3.Connection, event_id: str, status: str,
+                     entry: dict[str, Any], error: str | None) -> None:
+        conn.execute(
             "UPDATE subscription_events SET status = ?, attempts = attempts + 1, last_error = ?, "
             "log = json_insert(log, '$[#]', json(?)) WHERE id = ?",
-            (status, error, json.dumps(entry), event_id)))
+            (status, error, json.dumps(entry), event_id))
 
     def events(self, subscription_id: str, limit: int) -> list[EventDelivery]:
         rows = self._conn().execute(
@@ -196,10 +193,11 @@ class SqliteCosignerStore:
             "ORDER BY created_at DESC, rowid DESC LIMIT ?", (subscription_id, limit)).fetchall()
         return [_event(r) for r in rows]
 
-    def delete_events_before(self, cutoff: float) -> int:
-        return self._write(lambda conn: conn.execute(
+    @writes
+    def delete_events_before(self, conn: sqlite3.Connection, cutoff: float) -> int:
+        return conn.execute(
             "DELETE FROM subscription_events WHERE created_at < ? AND status != 'pending'",
-            (cutoff,)).rowcount)
+            (cutoff,)).rowcount
 
     # -- snapshots (backups and restores): every table, whole --
 
@@ -220,27 +218,24 @@ class SqliteCosignerStore:
                     conn, "SELECT account, slot, n FROM event_quota ORDER BY account, slot")),
             })
 
-    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+    @writes
+    def import_snapshot(self, conn: sqlite3.Connection,
+                        collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
         """One writer operation (its own savepoint): all or nothing."""
-        def op(conn: sqlite3.Connection) -> None:
-            for table in ("auth_challenges", "subscriptions", "subscription_events",
-                          "event_quota"):
-                conn.execute(f"DELETE FROM {table}")
-            conn.executemany("INSERT INTO auth_challenges (id, expires_at) VALUES (?, ?)",
-                             ((r["id"], r["expires_at"]) for r in given(collections, CHALLENGES)))
-            conn.executemany(
-                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                ((s.id, s.account, s.url, json.dumps(s.events), s.secret, s.created_at)
-                 for s in map(row_subscription, given(collections, SUBSCRIPTIONS))))
-            conn.executemany(
-                f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
-                f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})",
-                (_event_values(e) for e in map(row_event, given(collections, EVENTS))))
-            conn.executemany("INSERT INTO event_quota (account, slot, n) VALUES (?, ?, ?)",
-                             ((r["account"], r["slot"], r["n"])
-                              for r in given(collections, QUOTAS)))
-
-        self._write(op)
+        for table in ("auth_challenges", "subscriptions", "subscription_events", "event_quota"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.executemany("INSERT INTO auth_challenges (id, expires_at) VALUES (?, ?)",
+                         ((r["id"], r["expires_at"]) for r in given(collections, CHALLENGES)))
+        conn.executemany(
+            f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            ((s.id, s.account, s.url, json.dumps(s.events), s.secret, s.created_at)
+             for s in map(row_subscription, given(collections, SUBSCRIPTIONS))))
+        conn.executemany(
+            f"INSERT INTO subscription_events ({','.join(_EVENT_COLUMNS)}) "
+            f"VALUES ({','.join('?' * len(_EVENT_COLUMNS))})",
+            (_event_values(e) for e in map(row_event, given(collections, EVENTS))))
+        conn.executemany("INSERT INTO event_quota (account, slot, n) VALUES (?, ?, ?)",
+                         ((r["account"], r["slot"], r["n"]) for r in given(collections, QUOTAS)))
 
 
 _SUBSCRIPTION_COLUMNS = "id, account, url, events, secret, created_at"

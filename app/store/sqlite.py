@@ -9,14 +9,13 @@ commits whatever is queued in one transaction; every state change is a condition
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from app.jobs.model import Job
 from app.settings import SQLITE_SYNCHRONOUS
@@ -41,7 +40,7 @@ from app.store.sqlite_jobs import _COLUMNS as _JOB_COLUMNS
 from app.store.sqlite_jobs import SqliteControlStore, SqliteJobStore, _job, migrate_deliveries
 from app.store.sqlite_jobs import _values as _job_values
 from app.store.sqlite_outages import outages_unavailable
-from app.store.sqlite_writer import SqliteWriter
+from app.store.sqlite_writer import SqliteWriter, writes
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 _SCHEMA = """
@@ -127,7 +126,6 @@ DROP INDEX IF EXISTS txs_inner_hash;
 CREATE INDEX IF NOT EXISTS parties_by_time ON tx_parties(party, created_at, tx_hash, role);
 """
 
-T = TypeVar("T")
 AUTOCHECKPOINT_PAGES = 20_000
 CHECKPOINT_SECONDS = 0.5
 _JSON_FIELDS = {"desired_signers", "result", "derived"}
@@ -168,16 +166,6 @@ def _parties(record: TxRecord) -> list[tuple[str, str, str, float]]:
     return rows + [(record.hash, s, "signer", record.created_at) for s in record.signers]
 
 
-def _writes(method: Callable[..., T]) -> Callable[..., T]:
-    """Run the method on the writer thread, in its next group commit (see sqlite_writer): there
-    ``self._conn()`` is the write connection, and the method runs inside its own savepoint."""
-    @functools.wraps(method)
-    def submitted(self: SqliteStore, *args: Any, **kwargs: Any) -> T:
-        return self._writer.run(lambda _conn: method(self, *args, **kwargs))
-
-    return submitted
-
-
 @outages_unavailable
 class SqliteStore:
     inline_reads = True
@@ -195,8 +183,8 @@ class SqliteStore:
             self._conn, lock_path=None if path == ":memory:" else path + "-writer-lock")
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        self.jobs = SqliteJobStore(self._conn, self._writer.run)
-        self.controls = SqliteControlStore(self._conn, self._writer.run)
+        self.jobs = SqliteJobStore(self._conn, self._writer)
+        self.controls = SqliteControlStore(self._conn, self._writer)
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -278,9 +266,8 @@ class SqliteStore:
 
     # -- records --
 
-    @_writes
-    def insert(self, record: TxRecord, jobs: Sequence[Job] = ()) -> bool:
-        conn = self._conn()
+    @writes
+    def insert(self, conn: sqlite3.Connection, record: TxRecord, jobs: Sequence[Job] = ()) -> bool:
         values = [_to_db(c, getattr(record, c)) for c in _COLUMNS]
         cur = conn.execute(
             f"INSERT OR IGNORE INTO txs ({','.join(_COLUMNS)}) "
@@ -326,10 +313,9 @@ class SqliteStore:
                 (record.sources if role == "source" else record.signers).append(party)
         return record
 
-    @_writes
-    def add_signatures(self, tx_hash: str, signatures: list[StoredSignature],
-                       limit: int) -> list[StoredSignature]:
-        conn = self._conn()
+    @writes
+    def add_signatures(self, conn: sqlite3.Connection, tx_hash: str,
+                       signatures: list[StoredSignature], limit: int) -> list[StoredSignature]:
         added: list[StoredSignature] = []
         for sig in signatures:
             cur = conn.execute(
@@ -343,10 +329,9 @@ class SqliteStore:
                 added.append(sig)
         return added
 
-    @_writes
-    def save_evaluation(self, tx_hash: str, sig_count: int, derived: dict[str, Any],
-                        ready: bool, now: float) -> bool:
-        conn = self._conn()
+    @writes
+    def save_evaluation(self, conn: sqlite3.Connection, tx_hash: str, sig_count: int,
+                        derived: dict[str, Any], ready: bool, now: float) -> bool:
         cur = conn.execute(
             "UPDATE txs SET derived = ?, "
             "status = CASE WHEN ? AND status = 'pending' THEN 'ready' ELSE status END, "
@@ -355,16 +340,15 @@ class SqliteStore:
             (_to_db("derived", derived), ready, ready, now, tx_hash, sig_count))
         return cur.rowcount == 1
 
-    @_writes
-    def add_evaluated(self, before: TxRecord, signatures: list[StoredSignature],
-                      derived: dict[str, Any] | None, ready: bool, now: float,
-                      jobs: Sequence[Job] = ()) -> TxRecord | None:
+    @writes
+    def add_evaluated(self, conn: sqlite3.Connection, before: TxRecord,
+                      signatures: list[StoredSignature], derived: dict[str, Any] | None,
+                      ready: bool, now: float, jobs: Sequence[Job] = ()) -> TxRecord | None:
         after = evaluated(before, signatures, derived, ready, now)
         changed = [name for name in ("sig_count", "updated_at", "derived", "status", "ready_at")
                    if getattr(after, name) != getattr(before, name)]
         if not changed:
             return after
-        conn = self._conn()
         cur = conn.execute(
             f"UPDATE txs SET {', '.join(f'{name} = ?' for name in changed)} "
             "WHERE hash = ? AND sig_count = ? AND status = ?",
@@ -378,21 +362,21 @@ class SqliteStore:
                 self.jobs.add(job, rearm=True)
         return after if cur.rowcount == 1 else None
 
-    @_writes
-    def transition(self, tx_hash: str, expected: TxStatus, new: TxStatus,
+    @writes
+    def transition(self, conn: sqlite3.Connection, tx_hash: str, expected: TxStatus, new: TxStatus,
                    fields: dict[str, Any]) -> bool:
         sets = {"status": new, **fields}
         assignments = ", ".join(f"{k} = ?" for k in sets)
-        cur = self._conn().execute(
+        cur = conn.execute(
             f"UPDATE txs SET {assignments} WHERE hash = ? AND status = ?",
             [*(_to_db(k, v) for k, v in sets.items()), tx_hash, expected.value])
         return cur.rowcount == 1
 
-    @_writes
-    def update_fields(self, tx_hash: str, fields: dict[str, Any]) -> bool:
+    @writes
+    def update_fields(self, conn: sqlite3.Connection, tx_hash: str, fields: dict[str, Any]) -> bool:
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        cur = self._conn().execute(f"UPDATE txs SET {assignments} WHERE hash = ?",
-                                   [*(_to_db(k, v) for k, v in fields.items()), tx_hash])
+        cur = conn.execute(f"UPDATE txs SET {assignments} WHERE hash = ?",
+                           [*(_to_db(k, v) for k, v in fields.items()), tx_hash])
         return cur.rowcount == 1
 
     def search(self, query: TxQuery) -> Page:
@@ -475,9 +459,8 @@ class SqliteStore:
                 yield self._load(conn, row, with_parties=True)
             last = rows[-1]["hash"]
 
-    @_writes
-    def restore(self, record: TxRecord) -> None:
-        conn = self._conn()
+    @writes
+    def restore(self, conn: sqlite3.Connection, record: TxRecord) -> None:
         conn.execute("DELETE FROM txs WHERE hash = ?", (record.hash,))
         conn.execute(f"INSERT INTO txs ({','.join(_COLUMNS)}) VALUES "
                      f"({','.join('?' * len(_COLUMNS))})",
@@ -491,9 +474,8 @@ class SqliteStore:
         rows = self._conn().execute("SELECT status, count(*) FROM txs GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
 
-    @_writes
-    def delete_final_before(self, cutoff: float, limit: int) -> int:
-        conn = self._conn()
+    @writes
+    def delete_final_before(self, conn: sqlite3.Connection, cutoff: float, limit: int) -> int:
         hashes = [(r[0],) for r in conn.execute(
             "SELECT hash FROM txs WHERE status IN ('processed', 'failed') AND updated_at < ? "
             "LIMIT ?", (cutoff, limit))]
@@ -503,9 +485,9 @@ class SqliteStore:
         conn.executemany("DELETE FROM txs WHERE hash = ?", hashes)
         return len(hashes)
 
-    @_writes
-    def delete_unsigned_before(self, cutoff: float, limit: int) -> int:
-        cur = self._conn().execute(
+    @writes
+    def delete_unsigned_before(self, conn: sqlite3.Connection, cutoff: float, limit: int) -> int:
+        cur = conn.execute(
             "DELETE FROM txs WHERE hash IN (SELECT hash FROM txs WHERE status = 'pending' "
             "AND sig_count = 0 AND created_at < ? LIMIT ?)", (cutoff, limit))
         return cur.rowcount
@@ -541,11 +523,11 @@ class SqliteStore:
         for row in _rows(conn, "SELECT * FROM txs ORDER BY hash"):
             yield record_row(self._load(conn, row, with_parties=True))
 
-    @_writes
-    def import_snapshot(self, collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
+    @writes
+    def import_snapshot(self, conn: sqlite3.Connection,
+                        collections: Mapping[str, Iterable[dict[str, Any]]]) -> None:
         """One writer operation (its own savepoint): a restore that fails half-way leaves the store
         as it was."""
-        conn = self._conn()
         for table in ("tx_parties", "signatures", "jobs", "controls", "txs"):
             conn.execute(f"DELETE FROM {table}")
         for row in given(collections, RECORDS):

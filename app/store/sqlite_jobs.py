@@ -7,15 +7,15 @@ conditional on ``lease_owner``, so a process that lost its lease changes nothing
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+from typing import Any
 
 from app.jobs.claims import ClaimPlan
 from app.jobs.model import Job, JobState
 from app.store.sqlite_outages import outages_unavailable
+from app.store.sqlite_writer import SqliteWriter, writes
 from app.webhooks.delivery import receiver_host
 
 _ACTIVE = ("queued", "running", "retry_wait", "waiting")
@@ -24,22 +24,6 @@ _EXPIRED = "state = 'running' AND lease_until < ?"
 _COLUMNS = ("id", "kind", "ref", "grp", "state", "due_at", "attempts", "data", "log",
             "last_error", "lease_owner", "lease_until", "rearm", "event", "created_at",
             "updated_at")
-
-
-T = TypeVar("T")
-# Runs a function of the write connection in the store's writer (SqliteWriter.run).
-Write = Callable[[Callable[[sqlite3.Connection], Any]], Any]
-
-
-def _writes(method: Callable[..., T]) -> Callable[..., T]:
-    """Run the method on the store's writer thread, where ``self._conn()`` is the write
-    connection, inside its own savepoint of the next group commit."""
-    @functools.wraps(method)
-    def submitted(self: SqliteJobStore | SqliteControlStore, *args: Any, **kwargs: Any) -> T:
-        result: T = self._write(lambda _conn: method(self, *args, **kwargs))
-        return result
-
-    return submitted
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -74,13 +58,13 @@ def _candidates(conn: sqlite3.Connection, kind: str, now: float, skip: list[str]
 
 @outages_unavailable
 class SqliteJobStore:
-    def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], writer: SqliteWriter) -> None:
+        """``conn``: this thread's connection, for reads; ``writer``: the records store's."""
         self._conn = conn
-        self._write = write
+        self.writer = writer
 
-    @_writes
-    def add(self, job: Job, rearm: bool = False) -> bool:
-        conn = self._conn()
+    @writes
+    def add(self, conn: sqlite3.Connection, job: Job, rearm: bool = False) -> bool:
         cur = conn.execute(f"INSERT OR IGNORE INTO jobs ({','.join(_COLUMNS)}) "
                            f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
         if cur.rowcount == 1 or not rearm:
@@ -108,12 +92,12 @@ class SqliteJobStore:
             return []
         return self._claim(kind, owner, now, lease_seconds, limit, skip_groups, per_group)
 
-    @_writes
-    def _claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
-               skip_groups: Collection[str], per_group: int | None) -> list[Job]:
+    @writes
+    def _claim(self, conn: sqlite3.Connection, kind: str, owner: str, now: float,
+               lease_seconds: float, limit: int, skip_groups: Collection[str],
+               per_group: int | None) -> list[Job]:
         plan = ClaimPlan.start(limit, skip_groups, per_group)
         ids: list[str] = []
-        conn = self._conn()
         # The reads again, under the write lock this time: rounds of reading at most the number
         # still wanted, with the groups at their cap left out of the query (app/jobs/claims.py
         # decides which), each leasing what it chose at once so that the next does not see it.
@@ -130,19 +114,18 @@ class SqliteJobStore:
                  for i in ids]
         return [_job(r) for r in found]
 
-    @_writes
-    def renew(self, job_id: str, owner: str, lease_until: float) -> bool:
-        cur = self._conn().execute(
+    @writes
+    def renew(self, conn: sqlite3.Connection, job_id: str, owner: str, lease_until: float) -> bool:
+        cur = conn.execute(
             "UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? "
             "AND state = 'running'", (lease_until, job_id, owner))
         return cur.rowcount == 1
 
-    @_writes
-    def finish(self, job_id: str, owner: str, now: float, state: JobState, *,
-               due_at: float | None = None, error: str | None = None,
+    @writes
+    def finish(self, conn: sqlite3.Connection, job_id: str, owner: str, now: float,
+               state: JobState, *, due_at: float | None = None, error: str | None = None,
                entry: dict[str, Any] | None = None, event: str | None = None,
                uncount: bool = False) -> bool:
-        conn = self._conn()
         row = conn.execute("SELECT log, rearm, due_at FROM jobs WHERE id = ? "
                            "AND lease_owner = ? AND state = 'running'",
                            (job_id, owner)).fetchone()
@@ -162,9 +145,9 @@ class SqliteJobStore:
              job_id))
         return True
 
-    @_writes
-    def signal(self, event: str, now: float) -> int:
-        cur = self._conn().execute(
+    @writes
+    def signal(self, conn: sqlite3.Connection, event: str, now: float) -> int:
+        cur = conn.execute(
             "UPDATE jobs SET state = 'queued', due_at = ?, event = NULL, updated_at = ? "
             "WHERE event = ? AND state = 'waiting'", (now, now, event))
         return cur.rowcount
@@ -193,34 +176,35 @@ class SqliteJobStore:
                                     "GROUP BY state", (kind,)).fetchall()
         return {r[0]: r[1] for r in rows}
 
-    @_writes
-    def delete_final_before(self, cutoff: float, limit: int) -> int:
-        cur = self._conn().execute(
+    @writes
+    def delete_final_before(self, conn: sqlite3.Connection, cutoff: float, limit: int) -> int:
+        cur = conn.execute(
             "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN "
             "('succeeded', 'dead') AND updated_at < ? LIMIT ?)", (cutoff, limit))
         return cur.rowcount
 
-    @_writes
-    def put(self, job: Job) -> None:
-        self._conn().execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
-                             f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
+    @writes
+    def put(self, conn: sqlite3.Connection, job: Job) -> None:
+        conn.execute(f"INSERT OR REPLACE INTO jobs ({','.join(_COLUMNS)}) "
+                     f"VALUES ({','.join('?' * len(_COLUMNS))})", _values(job))
 
 
 @outages_unavailable
 class SqliteControlStore:
-    def __init__(self, conn: Callable[[], sqlite3.Connection], write: Write) -> None:
+    def __init__(self, conn: Callable[[], sqlite3.Connection], writer: SqliteWriter) -> None:
+        """``conn``: this thread's connection, for reads; ``writer``: the records store's."""
         self._conn = conn
-        self._write = write
+        self.writer = writer
 
     def get(self, name: str) -> dict[str, Any] | None:
         row = self._conn().execute("SELECT value FROM controls WHERE name = ?", (name,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    @_writes
-    def set(self, name: str, value: dict[str, Any]) -> None:
-        self._conn().execute("INSERT INTO controls (name, value) VALUES (?, ?) "
-                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                             (name, json.dumps(value)))
+    @writes
+    def set(self, conn: sqlite3.Connection, name: str, value: dict[str, Any]) -> None:
+        conn.execute("INSERT INTO controls (name, value) VALUES (?, ?) "
+                     "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                     (name, json.dumps(value)))
 
 
 _STATES = {"pending": "queued", "delivered": "succeeded", "failed": "dead"}

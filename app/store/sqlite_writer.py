@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import queue
 import sqlite3
@@ -28,9 +29,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 MAX_BATCH = 256  # operations per transaction: bounds how long one commit keeps the others waiting
 # Seconds between tries to open the connection after a failure: doubling up to the Retry-After the
 # refused writes get (app/errors.py), so a client retrying then finds the database tried again.
@@ -235,3 +237,24 @@ class SqliteWriter:
             return False, exc
         conn.execute("RELEASE op")
         return True, value
+
+
+class _Writes(Protocol):
+    @property
+    def writer(self) -> SqliteWriter: ...
+
+
+S = TypeVar("S", bound=_Writes)
+
+
+def writes(method: Callable[Concatenate[S, sqlite3.Connection, P], T]) -> Callable[Concatenate[S, P], T]:
+    """The one way a store writes: the method runs on ``self.writer``'s thread, in its next group
+    commit (inside its own savepoint), and gets the write connection after ``self``; callers call
+    it without one and get its result once committed. A write method that calls another runs it in
+    the same transaction (a nested savepoint)."""
+
+    @functools.wraps(method)
+    def submitted(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.writer.run(lambda conn: method(self, conn, *args, **kwargs))
+
+    return submitted

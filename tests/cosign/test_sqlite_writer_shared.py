@@ -126,9 +126,9 @@ def test_the_shared_writer_keeps_full_durability(
     records, cosigners = stores
     pragma = "PRAGMA synchronous"
     assert records.writer.run(lambda conn: conn.execute(pragma).fetchone()[0]) == FULL
-    assert cosigners._write(lambda conn: conn.execute(pragma).fetchone()[0]) == FULL
+    assert cosigners.writer.run(lambda conn: conn.execute(pragma).fetchone()[0]) == FULL
     alone = SqliteCosignerStore(str(tmp_path / "alone.db"))
     try:
-        assert alone._write(lambda conn: conn.execute(pragma).fetchone()[0]) == FULL
+        assert alone.writer.run(lambda conn: conn.execute(pragma).fetchone()[0]) == FULL
     finally:
         alone.close()

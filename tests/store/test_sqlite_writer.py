@@ -16,7 +16,7 @@ import pytest
 
 from app.jobs.model import Job
 from app.store.sqlite import SqliteStore
-from app.store.sqlite_writer import SqliteWriter, WriterClosed
+from app.store.sqlite_writer import SqliteWriter, WriterClosed, writes
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 
 
@@ -115,6 +115,34 @@ def test_queued_writes_share_one_commit_and_a_failure_stays_its_own(store: Sqlit
     names = {r[0] for r in store._conn().execute("SELECT name FROM controls")}
     assert names == {"a"}
     assert store.get(_record(1).hash) is not None and store.get(_record(2).hash) is not None
+
+
+class Tally:
+    """A store in miniature, written the way every SQLite store writes (``writes``)."""
+
+    def __init__(self, writer: SqliteWriter) -> None:
+        self.writer = writer
+
+    @writes
+    def add(self, conn: sqlite3.Connection, name: str) -> str:
+        conn.execute("INSERT INTO controls (name, value) VALUES (?, '{}')", (name,))
+        assert conn is self.writer._conn  # the write connection, handed in
+        return threading.current_thread().name
+
+    @writes
+    def add_both_then_fail(self, conn: sqlite3.Connection, first: str, second: str) -> None:
+        self.add(first)  # another write method: same transaction, its own savepoint
+        self.add(second)
+        raise ValueError("refused after both")
+
+
+def test_a_write_method_runs_on_the_writer_with_its_connection(store: SqliteStore) -> None:
+    tally = Tally(store.writer)
+    assert tally.add("x") == "refractor-sqlite-writer"
+    with pytest.raises(ValueError, match="refused after both"):
+        tally.add_both_then_fail("y", "z")
+    names = {r[0] for r in store._conn().execute("SELECT name FROM controls")}
+    assert names == {"x"}  # the nested writes went with the method that failed
 
 
 def test_a_store_method_failing_midway_writes_nothing(store: SqliteStore) -> None:
