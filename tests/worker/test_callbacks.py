@@ -90,7 +90,9 @@ def impatient_app(request: pytest.FixtureRequest, net: FakeStellarNetwork,
 def test_failing_receiver_never_blocks_submission(impatient_app: httpx.Client,
                                                   net: FakeStellarNetwork,
                                                   receiver: Receiver) -> None:
-    receiver.answer(*[Answer(delay=1.5)] * 4)  # slower than the timeout
+    # Far slower than the one-second deadline (teardown releases them): a late-scheduled
+    # thread on a loaded machine must not see an answer that came half a second late.
+    receiver.answer(*[Answer(delay=60)] * 4)
     p = funded_payment(net)
     impatient_app.post("/tx", json={"network": "testnet", "xdr": p.signed(), "submit": True,
                                  "callbackUrl": receiver.url})

@@ -28,9 +28,12 @@ def test_network_failure_reason_names_the_failing_operation(worker_app: httpx.Cl
 
 def test_expired_reason(worker_app: httpx.Client, net: FakeStellarNetwork) -> None:
     p = funded_payment(net)
-    worker_app.post("/tx", json={"network": "testnet", "xdr": p.envelope.to_xdr(), "submit": True,
-                                 "expires": int(time.time()) + 1})
-    done = wait_for(worker_app, p.hash, {"failed"}, timeout=10)
+    # Three seconds ahead, not one: int() may leave well under a second, and on a loaded machine
+    # a POST arriving after "expires" is refused (400) instead of stored.
+    created = worker_app.post("/tx", json={"network": "testnet", "xdr": p.envelope.to_xdr(),
+                                           "submit": True, "expires": int(time.time()) + 3})
+    assert created.status_code == 200, created.text
+    done = wait_for(worker_app, p.hash, {"failed"}, timeout=60)
     assert done["reason"]["code"] == "expired" and "expired" in done["reason"]["message"]
 
 

@@ -70,7 +70,7 @@ def test_pause_resume_and_concurrency(worker_app: httpx.Client, net: FakeStellar
         report = worker_app.get("/monitoring/metrics", headers=ADMIN).json()
         return int(report["finalizer"]["metrics"]["concurrency"])
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # the worker reads the control at its next pass
     while concurrency() != 7:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -81,11 +81,21 @@ def test_cleanup_endpoint_expires_and_deletes(tmp_path: Path, net: FakeStellarNe
                             runWorker=False, unsignedRetentionHours=0.0003)  # about one second
     with running_app(settings) as base, loopback.client(base_url=base) as client:
         expiring = funded_payment(net)
-        client.post("/tx", json={"network": "testnet", "xdr": expiring.signed(),
-                                 "expires": int(time.time()) + 1})
+        # Three seconds ahead, not one: int() may leave well under a second, and on a loaded
+        # machine a POST arriving after "expires" is refused (400) instead of stored.
+        expires = int(time.time()) + 3
+        created = client.post("/tx", json={"network": "testnet", "xdr": expiring.signed(),
+                                           "expires": expires})
+        assert created.status_code == 200, created.text
         unsigned = funded_payment(net)
-        client.post("/tx", json={"network": "testnet", "xdr": unsigned.envelope.to_xdr()})
-        time.sleep(2.1)
+        created = client.post("/tx", json={"network": "testnet",
+                                           "xdr": unsigned.envelope.to_xdr()})
+        assert created.status_code == 200, created.text
+        # Past both: the expiry, and the unsigned record's retention counted from when it was
+        # stored (before the POST returned). The condition is the clock itself, not a guess.
+        until = max(expires, time.time() + 0.0003 * 3600) + 0.5
+        while time.time() < until:
+            time.sleep(until - time.time())
         report = client.post("/monitoring/cleanup/expired", headers=ADMIN).json()
         assert report == {"expired": 1, "deletedFinal": 0, "deletedUnsigned": 1}
         assert client.get(f"/tx/{expiring.hash}").json()["status"] == "failed"

@@ -33,16 +33,16 @@ def test_api_only_and_worker_only_processes_share_the_work(cluster_config: dict[
 
     worker = AppProcess(cluster_config, tmp_path, "jobs", args=("worker",)).start()
     processes.append(worker)
-    health = loopback.get(worker.health_url, timeout=5)
+    health = loopback.get(worker.health_url, timeout=30)
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
-    assert loopback.get(worker.health_url.replace("/monitoring/health", "/tx"), timeout=5).status_code == 404
+    assert loopback.get(worker.health_url.replace("/monitoring/health", "/tx"), timeout=30).status_code == 404
     wait_until(lambda: set(statuses(api.url, hashes).values()) == {"processed"}, timeout=60)
 
     assert worker.proc is not None
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.proc.wait(30) == 0
-    with loopback.client(timeout=2) as client:
+    with loopback.client(timeout=30) as client:
         try:
             client.get(worker.health_url)
             raise AssertionError("the health listener is still up after SIGTERM")
