@@ -119,11 +119,11 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str] | None = None,
-            log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None,
+            cwd: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
     out = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=out,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
+                            stderr=subprocess.STDOUT, cwd=cwd)
     try:
         yield proc
     finally:
