@@ -44,6 +44,16 @@ def _job(doc: dict[str, Any]) -> Job:
     return Job(id=doc["_id"], **values)
 
 
+def _fresh(now: float) -> dict[str, Any]:
+    """A job due to start (queued, waiting for a retry or an event)."""
+    return {"state": {"$in": _WAITING}, "due_at": {"$lte": now}}
+
+
+def _taken_over(now: float) -> dict[str, Any]:
+    """A running job whose holder stopped renewing its lease."""
+    return {"state": JobState.RUNNING.value, "lease_until": {"$lt": now}}
+
+
 @outages_unavailable
 class MongoJobStore:
     def __init__(self, jobs: MongoCollection[dict[str, Any]]) -> None:
@@ -87,9 +97,7 @@ class MongoJobStore:
 
     def claim(self, kind: str, owner: str, now: float, lease_seconds: float, limit: int,
               skip_groups: Collection[str] = (), per_group: int | None = None) -> list[Job]:
-        due: dict[str, Any] = {"kind": kind, "$or": [
-            {"state": {"$in": _WAITING}, "due_at": {"$lte": now}},
-            {"state": JobState.RUNNING.value, "lease_until": {"$lt": now}}]}
+        due: dict[str, Any] = {"kind": kind, "$or": [_fresh(now), _taken_over(now)]}
         plan = ClaimPlan.start(limit, skip_groups, per_group)
         claimed: list[Job] = []
         # Rounds of reading at most the number still wanted, longest overdue first, with the
@@ -106,15 +114,19 @@ class MongoJobStore:
 
     def _take(self, ids: list[str], due: dict[str, Any], owner: str, now: float,
               lease_seconds: float) -> list[Job]:
-        """Lease those of ``ids`` still due: one conditional update for them all (a job another
-        process claimed meanwhile is not due any more), then read what this claim leased."""
+        """Lease those of ``ids`` still due: conditional updates for them all (a job another
+        process claimed meanwhile is not due any more), then read what this claim leased. A job
+        started afresh opens an attempt; one taken over after its lease ran out continues the
+        attempt its holder opened (docs/architecture.md, "Background work")."""
         if not ids:
             return []
         lease_until = now + lease_seconds
-        self._jobs.update_many({**due, "_id": {"$in": ids}}, {
-            "$set": {"state": JobState.RUNNING.value, "lease_owner": owner,
-                     "lease_until": lease_until, "event": None, "updated_at": now},
-            "$inc": {"attempts": 1}})
+        chosen = {"kind": due["kind"], "_id": {"$in": ids}}
+        leased = {"state": JobState.RUNNING.value, "lease_owner": owner,
+                  "lease_until": lease_until, "event": None, "updated_at": now}
+        self._jobs.update_many({**chosen, **_fresh(now)},
+                               {"$set": leased, "$inc": {"attempts": 1}})
+        self._jobs.update_many({**chosen, **_taken_over(now)}, {"$set": leased})
         order = {job_id: i for i, job_id in enumerate(ids)}
         mine = self._jobs.find({"_id": {"$in": ids}, "lease_owner": owner,
                                 "state": JobState.RUNNING.value, "lease_until": lease_until})

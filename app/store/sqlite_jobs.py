@@ -101,12 +101,15 @@ class SqliteJobStore:
         # The reads again, under the write lock this time: rounds of reading at most the number
         # still wanted, with the groups at their cap left out of the query (app/jobs/claims.py
         # decides which), each leasing what it chose at once so that the next does not see it.
+        # A job started afresh opens an attempt; one taken over after its lease ran out continues
+        # the attempt its holder opened (docs/architecture.md, "Background work").
         while (read := plan.next_read()) is not None:
             want, skip = read
             chosen = plan.choose(_candidates(conn, kind, now, skip, want))
             conn.executemany(
                 "UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, "
-                "attempts = attempts + 1, event = NULL, updated_at = ? WHERE id = ?",
+                "attempts = CASE WHEN state = 'running' THEN attempts ELSE attempts + 1 END, "
+                "event = NULL, updated_at = ? WHERE id = ?",
                 [(owner, now + lease_seconds, now, i) for i in chosen])
             plan.leased(len(chosen))
             ids += chosen

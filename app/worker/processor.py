@@ -57,11 +57,15 @@ class TxProcessor:
         if record is None or record.status not in (TxStatus.READY, TxStatus.PROCESSING):
             return Done()  # deleted, back to pending, or finished by an earlier holder
         now = ctx.now()
-        if record.status is TxStatus.PROCESSING and job.attempts > 1:
-            # Taken over from a holder whose lease ran out (it crashed, or stalled on a loaded
-            # machine): its send may still be on the way, for up to the network timeout. Looked
-            # up only once that has passed, so a lookup that misses an in-flight send never
-            # leads to a second send.
+        # Processing already: an earlier run moved it there and never ended it, so it may have
+        # sent it. A retry after an internal error, or the job taken over from a holder whose
+        # lease ran out (it crashed, stalled on a loaded machine or lost the store), which
+        # continues that holder's attempt and so is not told apart by ``job.attempts``.
+        maybe_sent = record.status is TxStatus.PROCESSING
+        if maybe_sent:
+            # The earlier holder's send may still be on the way, for up to the network timeout.
+            # Looked up only once that has passed, so a lookup that misses an in-flight send
+            # never leads to a second send.
             settled = record.updated_at + self.settings.network_timeout + 1.0
             if now < settled:
                 return RunAt(settled, entry={"takenOver": round(now, 3)})
@@ -77,18 +81,20 @@ class TxProcessor:
                                          {"next_attempt_at": None, "updated_at": now}):
                 return Done()  # changed under us (expired, say): nothing left to submit
             record.status = TxStatus.PROCESSING
-        return self.process(record, job, ctx)
+        return self.process(record, job, ctx, maybe_sent)
 
-    def process(self, record: TxRecord, job: Job, ctx: JobContext) -> Outcome:
+    def process(self, record: TxRecord, job: Job, ctx: JobContext,
+                maybe_sent: bool = False) -> Outcome:
         now = ctx.now()
         sent_before = bool((record.result or {}).get("envelopeXdr"))
+        maybe_sent = maybe_sent or job.attempts > 1
         if record.max_time and record.max_time < now and not sent_before:
             return self._finish(record, ctx, TxStatus.FAILED, {"error": EXPIRED})
         if not record.submit:
             return self._finish(record, ctx, TxStatus.PROCESSED, {})
         parsed = parse_envelope(record.xdr, self.settings.networks[record.network].passphrase)
         try:
-            envelope = self._envelope(record, job, ctx, parsed)
+            envelope = self._envelope(record, ctx, parsed, maybe_sent)
         except UpstreamUnavailable as exc:  # could not load the accounts: try again later
             return self._retry(record, ctx, exc.message, dict(record.result or {}))
         if envelope is None:
@@ -97,12 +103,12 @@ class TxProcessor:
         inner = parsed.inner or parsed.shape
         outcome = submitter.submit(Submission(
             envelope_xdr=envelope, tx_hash=record.hash, source=inner.source,
-            sequence=inner.sequence, previously_sent=job.attempts > 1 or sent_before,
+            sequence=inner.sequence, previously_sent=maybe_sent or sent_before,
             awaiting_ledger=0 < _pending_checks(job) < PENDING_CHECKS))
         return self._apply(record, job, ctx, envelope, outcome)
 
-    def _envelope(self, record: TxRecord, job: Job, ctx: JobContext,
-                  parsed: ParsedEnvelope) -> str | None:
+    def _envelope(self, record: TxRecord, ctx: JobContext, parsed: ParsedEnvelope,
+                  maybe_sent: bool) -> str | None:
         """The envelope to send: the one sent before, byte for byte, or a fresh minimal one.
 
         Signers may have changed on-chain since the last signature, so readiness is checked again
@@ -111,8 +117,8 @@ class TxProcessor:
         if isinstance(earlier, str):
             return earlier
         stored = record.derived.get("xdr")
-        if job.attempts > 1 and isinstance(stored, str):
-            return stored  # an earlier attempt may have sent it: the same bytes again
+        if maybe_sent and isinstance(stored, str):
+            return stored  # an earlier run may have sent it: the same bytes again
         accounts = self.accounts.load(record.network, accounts_to_load(parsed))
         result = evaluate(parsed, accounts, candidates(record), record.desired_signers or ())
         if result.selected is None:

@@ -54,7 +54,14 @@ def test_claim_is_exclusive_per_kind_and_counts_attempts(store: TxStore, engine:
     assert store.jobs.claim("k", "late", time.time(), 30, 10) == []
     again = store.jobs.claim("k", "late", time.time() + 31, 30, 10)  # every lease has expired
     assert sorted(j.id for j in again) == claimed
-    assert all(j.lease_owner == "late" and j.attempts == 2 for j in again)
+    # Taken over from holders that stopped renewing: the attempts they began go on, uncounted.
+    assert all(j.lease_owner == "late" and j.attempts == 1 for j in again)
+    now = time.time() + 31
+    for j in again:
+        assert store.jobs.finish(j.id, "late", now, JobState.RETRY_WAIT, due_at=now)
+    retried = store.jobs.claim("k", "w0", now, 30, 10)
+    assert sorted(j.id for j in retried) == claimed
+    assert all(j.attempts == 2 for j in retried)  # started afresh: a new attempt
 
 
 def test_not_due_and_skipped_groups_are_not_claimed(store: TxStore) -> None:
