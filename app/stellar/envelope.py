@@ -174,7 +174,7 @@ _XDR_LOW_OPERATIONS = frozenset({
     stellar_xdr.OperationType.INFLATION})
 
 
-def _xdr_account(muxed: stellar_xdr.MuxedAccount) -> str:
+def xdr_account(muxed: stellar_xdr.MuxedAccount) -> str:
     """The base G... account of a decoded (possibly muxed) account."""
     if muxed.ed25519 is not None:
         return StrKey.encode_ed25519_public_key(muxed.ed25519.uint256)
@@ -182,7 +182,7 @@ def _xdr_account(muxed: stellar_xdr.MuxedAccount) -> str:
     return StrKey.encode_ed25519_public_key(muxed.med25519.ed25519.uint256)
 
 
-def _xdr_operation_level(body: stellar_xdr.OperationBody) -> Level:
+def xdr_operation_level(body: stellar_xdr.OperationBody) -> Level:
     """operation_level, read from the decoded XDR (kept equal by a test)."""
     kind = body.type
     if kind in _XDR_LOW_OPERATIONS:
@@ -200,7 +200,7 @@ def _xdr_operation_level(body: stellar_xdr.OperationBody) -> Level:
 
 def _xdr_shape(tx: stellar_xdr.Transaction, tx_hash: bytes) -> TxShape:
     """_shape from the decoded XDR of a v1 transaction, without the SDK's objects."""
-    source = _xdr_account(tx.source_account)
+    source = xdr_account(tx.source_account)
     needs: dict[str, Level] = {source: Level.LOW}
     accounts: dict[bytes, str] = {}
     for op in tx.operations:
@@ -208,8 +208,8 @@ def _xdr_shape(tx: stellar_xdr.Transaction, tx_hash: bytes) -> TxShape:
             account = source
         else:
             key = op.source_account.to_xdr_bytes()
-            account = accounts.get(key) or accounts.setdefault(key, _xdr_account(op.source_account))
-        needs[account] = max(needs.get(account, Level.LOW), _xdr_operation_level(op.body))
+            account = accounts.get(key) or accounts.setdefault(key, xdr_account(op.source_account))
+        needs[account] = max(needs.get(account, Level.LOW), xdr_operation_level(op.body))
     cond = tx.cond
     bounds: stellar_xdr.TimeBounds | None = None
     extra: tuple[str, ...] = ()

@@ -6,9 +6,17 @@ from typing import Any
 
 import stellar_sdk as ops
 from stellar_sdk import Asset, FeeBumpTransactionEnvelope, TransactionEnvelope
+from stellar_sdk import xdr as stellar_xdr
 from stellar_sdk.memo import HashMemo, IdMemo, NoneMemo, ReturnHashMemo, TextMemo
+from stellar_sdk.utils import from_xdr_amount, raise_if_not_valid_amount
 
-from app.stellar.envelope import base_account, operation_level
+from app.stellar.envelope import (
+    ParsedEnvelope,
+    base_account,
+    operation_level,
+    xdr_account,
+    xdr_operation_level,
+)
 
 _LEVELS = ("low", "medium", "high")
 
@@ -131,3 +139,89 @@ def summarize(envelope: TransactionEnvelope | FeeBumpTransactionEnvelope) -> dic
         inner = summarize_transaction(fb.inner_transaction_envelope)
         return {**inner, "feeBump": {"feeSource": base_account(fb.fee_source), "fee": fb.fee}}
     return summarize_transaction(envelope)
+
+
+def summarize_parsed(parsed: ParsedEnvelope) -> dict[str, Any]:
+    """``summarize`` of a parsed envelope: read from its decoded XDR when that is a v1 envelope of
+    payments (what most co-signed transactions are), else from the SDK's objects. Building those
+    costs more than decoding the envelope did; the XDR path validates what their constructors
+    would (amounts, asset codes, time bounds) and leaves anything else to them, so both ways give
+    the same summary or the same refusal (kept equal by a property test)."""
+    fast = _payments_summary(parsed.source_xdr) if parsed.source_xdr is not None else None
+    return fast if fast is not None else summarize(parsed.envelope)
+
+
+_PAYMENT = stellar_xdr.OperationType.PAYMENT
+_NATIVE = stellar_xdr.AssetType.ASSET_TYPE_NATIVE
+_MEMO_NONE = stellar_xdr.MemoType.MEMO_NONE
+_MEMO_TEXT = stellar_xdr.MemoType.MEMO_TEXT
+_MEMO_ID = stellar_xdr.MemoType.MEMO_ID
+_MEMO_HASH = stellar_xdr.MemoType.MEMO_HASH
+_MEMO_RETURN = stellar_xdr.MemoType.MEMO_RETURN
+_PRECOND_NONE = stellar_xdr.PreconditionType.PRECOND_NONE
+_PRECOND_TIME = stellar_xdr.PreconditionType.PRECOND_TIME
+
+
+def _xdr_memo(memo: stellar_xdr.Memo) -> dict[str, Any] | None | bool:
+    """_memo from the XDR; False where the SDK's objects must decide."""
+    kind = memo.type
+    if kind == _MEMO_NONE:
+        return None
+    if kind == _MEMO_TEXT and memo.text is not None and len(memo.text) <= 28:
+        return {"type": "text", "value": memo.text.decode("utf-8", "replace")}
+    if kind == _MEMO_ID and memo.id is not None:
+        return {"type": "id", "value": str(memo.id.uint64)}
+    if kind == _MEMO_HASH and memo.hash is not None:
+        return {"type": "hash", "value": memo.hash.hash.hex()}
+    if kind == _MEMO_RETURN and memo.ret_hash is not None:
+        return {"type": "return", "value": memo.ret_hash.hash.hex()}
+    return False
+
+
+def _payments_summary(envelope: stellar_xdr.TransactionEnvelope) -> dict[str, Any] | None:
+    """summarize_transaction for a v1 envelope whose operations are all payments, read from the
+    decoded XDR; None for anything else, or anything the SDK's constructors might refuse."""
+    if envelope.type != stellar_xdr.EnvelopeType.ENVELOPE_TYPE_TX or envelope.v1 is None:
+        return None
+    tx = envelope.v1.tx
+    if tx.ext.v != 0 or not tx.operations:
+        return None
+    memo = _xdr_memo(tx.memo)
+    if memo is False:
+        return None
+    preconditions: dict[str, Any] = {}
+    if tx.cond.type == _PRECOND_TIME and tx.cond.time_bounds is not None:
+        low = tx.cond.time_bounds.min_time.time_point.uint64
+        high = tx.cond.time_bounds.max_time.time_point.uint64
+        if 0 < high < low:
+            return None  # the SDK refuses these bounds: let it say so
+        preconditions["timeBounds"] = {"minTime": low, "maxTime": high}
+    elif tx.cond.type != _PRECOND_NONE:
+        return None
+    source = xdr_account(tx.source_account)
+    operations = []
+    for op in tx.operations:
+        payment = op.body.payment_op
+        if op.body.type != _PAYMENT or payment is None:
+            return None
+        amount = from_xdr_amount(payment.amount.int64)
+        try:
+            raise_if_not_valid_amount(amount, "amount")
+            asset = (Asset.native() if payment.asset.type == _NATIVE
+                     else Asset.from_xdr_object(payment.asset))
+        except Exception:
+            return None  # the SDK's objects refuse it the same way, with their own message
+        operations.append({
+            "type": "payment",
+            "source": xdr_account(op.source_account) if op.source_account is not None else source,
+            "threshold": _LEVELS[xdr_operation_level(op.body)],
+            "description": f"Pay {amount} {_asset(asset)} to {xdr_account(payment.destination)}",
+        })
+    return {
+        "source": source,
+        "fee": tx.fee.uint32,
+        "sequence": str(tx.seq_num.sequence_number.int64),
+        "memo": memo,
+        "operations": operations,
+        "preconditions": preconditions,
+    }

@@ -33,7 +33,7 @@ from app.stellar.envelope import (
 from app.stellar.evaluation import accounts_to_load, collect_needs, evaluate
 from app.stellar.requirements import AuthNeeds, build_needs, identify_signer
 from app.stellar.signers import masked_hint_key, parse_signer
-from app.stellar.summary import summarize
+from app.stellar.summary import summarize_parsed
 from app.store.base import TxStore, evaluated
 from app.txs.model import StoredSignature, TxRecord, TxStatus
 from app.txs.params import (
@@ -327,7 +327,7 @@ def _why_not_submittable(record: TxRecord) -> str:
 
 def _summary(parsed: ParsedEnvelope) -> dict[str, Any]:
     try:
-        return summarize(parsed.envelope)
+        return summarize_parsed(parsed)
     except InvalidEnvelope as exc:
         raise ValidationFailed(str(exc), "xdr") from None
 
