@@ -12,8 +12,10 @@ import json
 import logging
 import logging.handlers
 import os
+import ssl
 import sys
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,20 +60,44 @@ def setup_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def setup_sentry(settings: Settings) -> bool:
+def setup_sentry(settings: Settings, tls: ssl.SSLContext | None = None) -> bool:
+    """``tls``: the process's TLS client context (app/tls.py), which every other outbound client
+    verifies with; without one, a context of the same configuration is built."""
     if settings.sentry_dsn is None:
         return False
     import sentry_sdk
 
     from app import __version__
+    from app.tls import client_context
 
     sentry_sdk.init(dsn=settings.sentry_dsn.reveal(), environment=settings.sentry_environment,
                     release=f"refractor@{__version__}",
                     traces_sample_rate=0.0,
                     # Request bodies (and the locals holding them) may carry callback URLs with
                     # tokens: never sent to Sentry.
-                    max_request_body_size="never", include_local_variables=False)
+                    max_request_body_size="never", include_local_variables=False,
+                    transport=sentry_transport(tls if tls is not None else client_context()))
     return True
+
+
+def sentry_transport(tls: ssl.SSLContext) -> type[Any]:
+    """Sentry's HTTP transport verifying with ``tls``. On its own it builds a context per
+    connection from ``ca_certs``, ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE`` or certifi: not the
+    app's configuration (``SSL_CERT_DIR`` is ignored, ``REQUESTS_CA_BUNDLE`` is not), and the
+    bundle loaded again."""
+    from sentry_sdk.transport import HttpTransport
+
+    class SharedTlsTransport(HttpTransport):
+        def _get_pool_options(self) -> dict[str, Any]:
+            options: dict[str, Any] = super()._get_pool_options()
+            # urllib3 would load these into the context it is given (the shared one): CA files
+            # and a client certificate (CLIENT_CERT_FILE) would then apply to every client.
+            for name in ("ca_certs", "cert_file", "key_file"):
+                options.pop(name, None)
+            options["ssl_context"] = tls
+            return options
+
+    return SharedTlsTransport
 
 
 class AccessLog:

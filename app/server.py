@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import multiprocessing
@@ -23,7 +24,9 @@ from hypercorn.config import Config
 from app.main import create_app
 from app.observability import setup_logging, setup_sentry
 from app.risks import config_risks
+from app.services import build_services
 from app.settings import Settings
+from app.tls import client_context
 
 log = logging.getLogger("refractor")
 
@@ -52,10 +55,11 @@ def _shared_socket(host: str, port: int) -> socket.socket:
 
 def serve_one(settings: Settings, host: str, port: int, shared: bool) -> int:
     setup_logging(settings)
-    setup_sentry(settings)
+    tls = client_context()  # the process's one TLS client context: Sentry's and the app's
+    setup_sentry(settings, tls)
     for warning in [*settings.warnings, *config_risks(settings)]:
         log.warning("config", extra={"fields": {"warning": warning}})
-    app = create_app(settings)
+    app = create_app(settings, functools.partial(build_services, tls=tls))
     # Request handling allocates many short-lived objects (XDR decoding); the default thresholds
     # run the cyclic collector every few requests. Long-lived startup objects are moved out of
     # its way and collections made rarer: refcounting frees almost everything anyway.

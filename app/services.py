@@ -45,12 +45,14 @@ class Services:
         self.cosigners.close()
 
 
-def build_services(settings: Settings, store: TxStore | None = None) -> Services:
+def build_services(settings: Settings, store: TxStore | None = None,
+                   tls: ssl.SSLContext | None = None) -> Services:
+    """``tls``: the process's TLS client context when it is built before (Sentry uses it too)."""
     store = store if store is not None else open_store(settings)
     store.ensure_schema()
     # Upstream calls are bounded: a slow RPC must not pin request threads for minutes.
     timeout = settings.network_timeout
-    tls = client_context()
+    tls = tls if tls is not None else client_context()
     http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), verify=tls,
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                         headers={"User-Agent": "refractor"}, follow_redirects=False)

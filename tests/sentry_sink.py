@@ -4,6 +4,7 @@ SDK sent (envelopes, gunzipped)."""
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from typing import Any
 
 
 @contextmanager
-def sentry_sink() -> Iterator[tuple[str, list[bytes]]]:
-    """Yields (dsn, bodies received so far)."""
+def sentry_sink(tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[bytes]]]:
+    """Yields (dsn, bodies received so far); with ``tls`` (a server context), over HTTPS."""
     received: list[bytes] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -30,9 +31,12 @@ def sentry_sink() -> Iterator[tuple[str, list[bytes]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "http" if tls is None else "https"
     try:
-        yield f"http://public@127.0.0.1:{server.server_port}/1", received
+        yield f"{scheme}://public@127.0.0.1:{server.server_port}/1", received
     finally:
         server.shutdown()
         server.server_close()

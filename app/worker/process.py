@@ -19,6 +19,7 @@ from typing import Any
 from app.observability import setup_logging, setup_sentry
 from app.services import build_services
 from app.settings import Settings
+from app.tls import client_context
 from app.worker.build import build_worker
 
 log = logging.getLogger("refractor")
@@ -66,7 +67,8 @@ def health_server(port: int, answer: Callable[[], tuple[int, dict[str, Any]]]) -
 
 def run_worker(settings: Settings, health_port: int | None = None) -> int:
     setup_logging(settings)
-    setup_sentry(settings)
+    tls = client_context()  # the process's one TLS client context: Sentry's and the app's
+    setup_sentry(settings, tls)
     for warning in settings.warnings:
         log.warning("config", extra={"fields": {"warning": warning}})
     port = settings.worker.health_port if health_port is None else health_port
@@ -77,7 +79,7 @@ def run_worker(settings: Settings, health_port: int | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    services = build_services(settings)
+    services = build_services(settings, tls=tls)
     worker = build_worker(services)
     server = health_server(port, lambda: health_answer(services.store.ping, worker.health,
                                                        settings.storage))

@@ -1,24 +1,31 @@
 """One TLS client context per process: the CA bundle is loaded once when the app is assembled,
-and every outbound client (Stellar RPC/Horizon, callbacks and events) verifies with that context."""
+and every outbound client (Stellar RPC/Horizon, callbacks and events, Sentry) verifies with that
+context."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 import ssl
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sentry_sdk
 
+from app.config import parse_settings
 from app.jobs.kinds import DELIVER_CALLBACK
+from app.observability import setup_sentry
 from app.services import Services, build_services
 from app.worker.build import build_worker
 from app.worker.callbacks import CallbackQueue
+from app.tls import client_context
 from tests.app_server import app_settings
 from tests.receivers import Receiver
+from tests.sentry_sink import sentry_sink
 
 
 def _certificate_for_loopback(tmp_path: Path) -> tuple[Path, Path]:
@@ -108,3 +115,56 @@ def test_every_outbound_client_verifies_with_the_shared_context(
     sent = callbacks.sender.send(url, "m1", {"ok": True})
     assert sent.ok, sent.error
     assert [hit.method for hit in receiver.hits] == ["GET", "POST"]
+
+
+@pytest.fixture
+def https_sentry(tmp_path: Path) -> Iterator[tuple[str, list[bytes], Path]]:
+    """A loopback Sentry sink over HTTPS with a certificate no default bundle trusts: (DSN,
+    bodies received, the certificate)."""
+    cert, key = _certificate_for_loopback(tmp_path)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    with sentry_sink(tls=server) as (dsn, received):
+        yield dsn, received, cert
+
+
+def _delivered(received: list[bytes], message: str) -> bool:
+    sentry_sdk.capture_message(message)
+    sentry_sdk.flush(10)
+    return any(message.encode() in body for body in received)
+
+
+def test_sentry_verifies_with_the_shared_context(
+        https_sentry: tuple[str, list[bytes], Path]) -> None:
+    dsn, received, cert = https_sentry
+    tls = client_context()
+    assert setup_sentry(parse_settings({"sentry": {"dsn": dsn}}, {}), tls)
+    try:
+        assert not _delivered(received, "before the CA is trusted")
+        tls.load_verify_locations(cert)  # trusted in the process's one context: Sentry too
+        assert _delivered(received, "after the CA is trusted")
+    finally:
+        sentry_sdk.get_client().close()
+
+
+def test_sentry_trusts_what_the_app_trusts(https_sentry: tuple[str, list[bytes], Path],
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A private CA in ``SSL_CERT_DIR`` (which the app's clients honour and Sentry's own
+    transport ignores) is trusted by Sentry's transport as by every other client."""
+    dsn, received, cert = https_sentry
+    cadir = tmp_path / "ca"
+    cadir.mkdir()
+    digest = subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in", str(cert)],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    (cadir / f"{digest}.0").write_bytes(cert.read_bytes())
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(cadir))
+    with httpx.Client(verify=client_context()) as app_client:  # the app's configuration
+        assert app_client.post(dsn.replace("public@", "") + "/probe").status_code == 200
+    received.clear()
+    assert setup_sentry(parse_settings({"sentry": {"dsn": dsn}}, {}))
+    try:
+        assert _delivered(received, "sent with the app's CA configuration")
+    finally:
+        sentry_sdk.get_client().close()
