@@ -20,9 +20,9 @@ from app.config import parse_settings
 from app.jobs.kinds import DELIVER_CALLBACK
 from app.observability import setup_sentry
 from app.services import Services, build_services
+from app.tls import client_context
 from app.worker.build import build_worker
 from app.worker.callbacks import CallbackQueue
-from app.tls import client_context
 from tests.app_server import app_settings
 from tests.receivers import Receiver
 from tests.sentry_sink import sentry_sink
