@@ -213,15 +213,21 @@ class SqliteStore:
                 self._checkpointer.start()
 
     def _checkpoints(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn: sqlite3.Connection | None = None
         try:
             while not self._closing.wait(CHECKPOINT_SECONDS):
-                # PASSIVE copies what it can without waiting for, or blocking, readers and writers.
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error:
-            pass  # the database went away; requests will report it
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                               check_same_thread=False)
+                    # PASSIVE copies what it can without waiting for, or blocking, readers and
+                    # writers.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass  # the database cannot be reached now (requests report it): next round
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     def close(self) -> None:
         self._writer.close()

@@ -130,7 +130,7 @@ def https_sentry(tmp_path: Path) -> Iterator[tuple[str, list[bytes], Path]]:
 
 def _delivered(received: list[bytes], message: str) -> bool:
     sentry_sdk.capture_message(message)
-    sentry_sdk.flush(10)
+    sentry_sdk.flush(60)
     return any(message.encode() in body for body in received)
 
 
