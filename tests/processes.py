@@ -38,12 +38,14 @@ class AppProcess:
             self.proc = subprocess.Popen([str(command), *self.args,
                                           *self._health_args()], env=env, stdout=log,
                                          stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        # Generous: a fresh interpreter importing the app takes seconds on a loaded machine; the
+        # loop returns as soon as the app answers.
+        deadline = time.monotonic() + 120
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if loopback.get(self.health_url, timeout=1).status_code == 200:
+                if loopback.get(self.health_url, timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -144,7 +144,7 @@ http {{
         self.proc = subprocess.Popen([nginx, "-p", str(workdir), "-e", str(workdir / "error.log"),
                                       "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # returns as soon as nginx answers; room for a loaded machine
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"nginx exited: {self.proc.stderr.read() if self.proc.stderr else ''}")

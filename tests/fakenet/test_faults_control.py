@@ -61,15 +61,15 @@ def test_drop_and_apply_then_drop(net: FakeStellarNetwork, keys: list[Keypair]) 
 def test_timeout_delays_the_answer(net: FakeStellarNetwork) -> None:
     net.faults.add("getHealth", "timeout", seconds=0.3)
     net.faults.add("getHealth", "timeout", seconds=30)
-    with httpx.Client() as client:
+    with httpx.Client(timeout=30) as client:
         started = time.monotonic()
         assert client.post(net.rpc_url, json=_rpc("getHealth")).json()["result"]["status"] == "healthy"
         assert time.monotonic() - started >= 0.3
         with pytest.raises(httpx.ReadTimeout):
             client.post(net.rpc_url, json=_rpc("getHealth"), timeout=0.2)
     started = time.monotonic()
-    net.stop()  # a handler still sleeping must not hold up the shutdown
-    assert time.monotonic() - started < 2
+    net.stop()  # a handler still sleeping (30 s) must not hold up the shutdown
+    assert time.monotonic() - started < 15  # the margin is for a loaded machine
 
 
 def test_http_errors(net: FakeStellarNetwork, keys: list[Keypair]) -> None:
@@ -170,14 +170,15 @@ def test_cli_runs_in_the_foreground_until_sigterm(tmp_path: Path, keys: list[Key
     )
     try:
         assert proc.stdout is not None
-        readable, _, _ = select.select([proc.stdout], [], [], 20)
+        # A fresh interpreter importing stellar_sdk: seconds on a loaded machine, so a wide bound.
+        readable, _, _ = select.select([proc.stdout], [], [], 120)
         assert readable, "the fake did not announce itself"
         ready = json.loads(proc.stdout.readline())
         assert set(ready) == {"rpc", "horizon", "control"}
         assert Server(ready["horizon"]).load_account(keys[0].public_key).sequence == 42
         assert SorobanServer(ready["rpc"]).get_health().status == "healthy"
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -105,7 +105,7 @@ def test_options_that_bypass_the_check_are_refused(option: str) -> None:
 def _no_connection_reached(receiver: Receiver) -> None:
     # The server accepts connections in order, so once a later probe is served, any earlier
     # connection would already have been counted.
-    with WebhookSender(secret=None, allow_private=True, timeout=5) as probe:
+    with WebhookSender(secret=None, allow_private=True, timeout=30) as probe:
         assert probe.send(receiver.address("/probe"), "probe", {}).ok
     assert receiver.connections == 1
     assert [hit.path for hit in receiver.hits] == ["/probe"]
@@ -114,7 +114,7 @@ def _no_connection_reached(receiver: Receiver) -> None:
 def test_loopback_receiver_is_refused_and_never_contacted(
     receiver: Receiver, connect_attempts: list[str]
 ) -> None:
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send(receiver.url, "m1", {"a": 1})
     assert not result.ok
     assert result.permanent
@@ -125,7 +125,7 @@ def test_loopback_receiver_is_refused_and_never_contacted(
 
 
 def test_loopback_receiver_is_reached_when_private_targets_are_allowed(receiver: Receiver) -> None:
-    with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=True, timeout=30) as sender:
         result = sender.send(receiver.url, "m1", {"a": 1})
     assert result.ok
     assert [hit.path for hit in receiver.hits] == ["/hook"]
@@ -134,7 +134,7 @@ def test_loopback_receiver_is_reached_when_private_targets_are_allowed(receiver:
 def test_a_hostname_resolving_to_loopback_is_refused_at_connect_time(
     receiver: Receiver, connect_attempts: list[str]
 ) -> None:
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send(receiver.address(host="localhost"), "m1", {})
     assert result.permanent
     assert result.error is not None
@@ -145,7 +145,7 @@ def test_a_hostname_resolving_to_loopback_is_refused_at_connect_time(
 
 @pytest.mark.parametrize("host", ["::1", "::ffff:127.0.0.1"])
 def test_ipv6_loopback_forms_are_refused(host: str, connect_attempts: list[str]) -> None:
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send(f"http://[{host}]:9/hook", "m1", {})
     assert result.permanent
     assert result.error is not None
@@ -157,10 +157,10 @@ def test_ipv6_loopback_receiver_is_refused_then_allowed(
     ipv6_loopback: str, receiver_factory: Callable[..., Receiver]
 ) -> None:
     receiver = receiver_factory(ipv6_loopback)
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         assert sender.send(receiver.url, "m1", {}).permanent
     assert receiver.connections == 0
-    with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=True, timeout=30) as sender:
         assert sender.send(receiver.url, "m1", {}).ok
     assert receiver.connections == 1
 
@@ -192,7 +192,7 @@ def test_dns_rebinding_after_a_public_answer_is_still_refused(
     # The first lookup (say, when the URL was accepted) is public; the one at delivery is not.
     dns.answers["rebind.test"] = [["8.8.8.8"], ["127.0.0.1"]]
     assert not any(is_blocked(ip) for _family, ip in resolve("rebind.test", receiver.port))
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send(receiver.address(host="rebind.test"), "m1", {})
     assert result.permanent
     assert result.error == "callback address 127.0.0.1 is not allowed (private network)"
@@ -204,7 +204,7 @@ def test_a_name_with_any_private_answer_is_refused_before_connecting(
     dns: FakeDns, receiver: Receiver, connect_attempts: list[str]
 ) -> None:
     dns.answers["mixed.test"] = [["8.8.8.8", "127.0.0.1"]]
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send(receiver.address(host="mixed.test"), "m1", {})
     assert result.permanent
     assert connect_attempts == []
@@ -214,13 +214,13 @@ def test_connects_to_the_checked_address_and_keeps_the_hostname_in_host(
     dns: FakeDns, receiver: Receiver
 ) -> None:
     dns.answers["receiver.test"] = [["127.0.0.1"]]
-    with WebhookSender(secret=None, allow_private=True, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=True, timeout=30) as sender:
         assert sender.send(receiver.address(host="receiver.test"), "m1", {}).ok
     assert receiver.hits[0].headers["host"] == f"receiver.test:{receiver.port}"
 
 
 def test_an_unresolvable_name_is_a_transient_failure(dns: FakeDns) -> None:
-    with WebhookSender(secret=None, allow_private=False, timeout=5) as sender:
+    with WebhookSender(secret=None, allow_private=False, timeout=30) as sender:
         result = sender.send("http://no-such-host.invalid/hook", "m1", {})
     assert not result.ok
     assert not result.permanent
@@ -272,7 +272,7 @@ def test_tls_uses_the_hostname_for_sni_and_certificate_checks(
     dns.answers["receiver.test"] = [["127.0.0.1"]]
     client_ctx = ssl.create_default_context(cafile=str(cert))
     transport = GuardedTransport(allow_private=True, verify=client_ctx)
-    with WebhookSender(secret=None, allow_private=True, timeout=5, transport=transport) as sender:
+    with WebhookSender(secret=None, allow_private=True, timeout=30, transport=transport) as sender:
         result = sender.send(receiver.address(scheme="https", host="receiver.test"), "m1", {})
     assert result.ok, result.error
     assert server_names == ["receiver.test"]
