@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from app.store.base import TxStore
 from app.store.mongo import MongoStore
@@ -17,6 +18,12 @@ from tests.mongo_server import mongo_server
 pytest_plugins = ["tests.receivers"]
 
 ENGINES = ["sqlite", "mongodb"]
+
+# Property tests prove rules, not speed: on a loaded machine one example can take longer than
+# Hypothesis's 200 ms deadline (or its generation look "too slow") and fail a correct test as
+# flaky. Tests' own @settings add to this profile.
+settings.register_profile("refractor", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("refractor")
 
 
 @pytest.fixture(scope="session")
