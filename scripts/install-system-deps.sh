@@ -2,7 +2,7 @@
 # Install the Debian packages the test suite needs (browser, deploy targets, config validators).
 # Installs only what is missing; needs root (or passwordless sudo) when something is missing.
 set -euo pipefail
-pkgs=(chromium debootstrap systemd-container apt-cacher-ng openssh-client nginx-light logrotate iproute2 nftables rsync wrk jq curl)
+pkgs=(chromium debootstrap systemd-container apt-cacher-ng openssh-client nginx-light logrotate iproute2 nftables rsync wrk jq curl openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
