@@ -86,25 +86,28 @@ def test_retries_are_scheduled_in_the_store_and_end_dead(store: TxStore,
 
 
 def test_a_job_slower_than_its_lease_keeps_it(store: TxStore, runners: list[Runner]) -> None:
-    """Lease 2 s, job 6 s: the heartbeat renews it, so a second runner never claims it."""
+    """Lease 4 s, job 12 s: the heartbeat renews it, so a second runner never claims it. (With
+    a 2 s lease, a renewal on the MongoDB-wire test server of a loaded machine could come after
+    the lease had run out: the lease itself was lost, not what this test checks.)"""
     runs: list[str] = []
     release = threading.Event()
 
     def slow(j: Job, ctx: JobContext) -> Outcome:
         runs.append(ctx.owner)
-        release.wait(6)
+        release.wait(12)
         ctx.require()  # still the holder after three leases' worth of time
         return Done()
 
     store.jobs.add(job(1))
-    first = make_runner(store, [kind("k", slow)], lease=2.0)
+    first = make_runner(store, [kind("k", slow)], lease=4.0)
     runners.append(first)
     first.start()
     wait_until(lambda: len(runs) == 1)
-    second = make_runner(store, [kind("k", slow)], lease=2.0)
+    second = make_runner(store, [kind("k", slow)], lease=4.0)
     runners.append(second)
     second.start()
-    wait_until(lambda: (j := store.jobs.get("k:1")) is not None and j.state is JobState.SUCCEEDED)
+    wait_until(lambda: (j := store.jobs.get("k:1")) is not None and j.state is JobState.SUCCEEDED,
+               timeout=60)
     assert runs == [first.owner]
 
 
