@@ -6,13 +6,12 @@ import datetime as dt
 import ssl
 from dataclasses import dataclass, field
 
-import httpx
-
 from app.cosigners.notifier import EventNotifier
 from app.cosigners.subscriptions import Subscriptions
 from app.cosigners.tokens import Tokens
 from app.cosigners.web_auth import WebAuth
 from app.ledger.accounts import AccountSource, NetworkClients
+from app.ledger.http import LedgerHttp
 from app.settings import Settings
 from app.store import open_store
 from app.store.base import TxStore
@@ -26,7 +25,7 @@ from app.worker.metrics import Metrics
 class Services:
     settings: Settings
     store: TxStore
-    http: httpx.Client
+    http: LedgerHttp  # Stellar RPC and Horizon calls (callbacks have their own, guarded client)
     networks: dict[str, NetworkClients]
     accounts: AccountSource
     txs: TxService
@@ -50,12 +49,11 @@ def build_services(settings: Settings, store: TxStore | None = None,
     """``tls``: the process's TLS client context when it is built before (Sentry uses it too)."""
     store = store if store is not None else open_store(settings)
     store.ensure_schema()
-    # Upstream calls are bounded: a slow RPC must not pin request threads for minutes.
+    # Upstream calls are bounded: a slow RPC must not pin request threads for minutes. Each call
+    # ends by networkTimeout whatever the server does; at most 100 are in flight per process.
     timeout = settings.network_timeout
     tls = tls if tls is not None else client_context()
-    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), verify=tls,
-                        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                        headers={"User-Agent": "refractor"}, follow_redirects=False)
+    http = LedgerHttp(timeout, tls, max_connections=100, max_idle=20)
     networks = {name: NetworkClients(net, http) for name, net in settings.networks.items()}
     # One request's Horizon account reads share a deadline of a few single-request timeouts.
     accounts = AccountSource(networks, settings.account_cache_ttl, deadline=3 * timeout)

@@ -12,11 +12,18 @@ from typing import Any
 
 import httpx
 
+from app.ledger.http import LedgerHttp
+
 TLS = ssl.create_default_context()
 
 
 def client(**kwargs: Any) -> httpx.Client:
     return httpx.Client(verify=TLS, **kwargs)
+
+
+def ledger_http(timeout: float = 10.0) -> LedgerHttp:
+    """The app's client of Stellar RPC and Horizon calls, as ``build_services`` makes it."""
+    return LedgerHttp(timeout, TLS)
 
 
 def request(method: str, url: str, **kwargs: Any) -> httpx.Response:

@@ -18,11 +18,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from functools import partial
 
-import httpx
-
 from app.errors import UpstreamUnavailable
 from app.ledger.fresh_reads import FreshReads
 from app.ledger.horizon import HorizonClient
+from app.ledger.http import LedgerHttp
 from app.ledger.rpc import BATCH, RpcClient, RpcError
 from app.settings import NetworkSettings
 from app.stellar.accounts import AccountData
@@ -31,7 +30,7 @@ from app.stellar.accounts import AccountData
 class NetworkClients:
     """The RPC and/or Horizon clients of one network."""
 
-    def __init__(self, network: NetworkSettings, http: httpx.Client) -> None:
+    def __init__(self, network: NetworkSettings, http: LedgerHttp) -> None:
         self.network = network
         self.rpc = RpcClient(network.rpc, http) if network.rpc else None
         self.horizon = HorizonClient(network.horizon, http) if network.horizon else None

@@ -5,35 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from app.errors import UpstreamUnavailable
+from app.ledger.http import LedgerHttp, Response, Timeout, TransportError
 from app.ledger.outcomes import Found, LookupResult, SendResult, Sent
 from app.ledger.results import ResultCodes, decode_result
 from app.stellar.accounts import AccountData, AccountSigner
 
 
 class HorizonClient:
-    def __init__(self, url: str, http: httpx.Client) -> None:
+    def __init__(self, url: str, http: LedgerHttp) -> None:
         self.url = url.rstrip("/")
         self.http = http
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _get(self, path: str) -> Response:
         try:
-            response = self.http.request(method, self.url + path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"Horizon unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429 or (response.status_code >= 500
-                                           and response.status_code != 504):
-            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code}")
+            response = self.http.get(self.url + path)
+        except TransportError as exc:
+            raise UpstreamUnavailable(f"Horizon unreachable: {exc.kind}") from exc
+        if response.status == 429 or (response.status >= 500 and response.status != 504):
+            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status}")
         return response
 
     def latest_ledger(self) -> tuple[int, int]:
         """(sequence, close time) of the latest ledger Horizon has ingested."""
-        response = self._request("GET", "/")
-        body = response.json() if response.status_code == 200 else None
+        response = self._get("/")
+        body = _json(response) if response.status == 200 else None
         if not isinstance(body, dict) or not isinstance(body.get("history_latest_ledger"), int):
-            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code} for its root")
+            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status} for its root")
         closed = body.get("history_latest_ledger_closed_at")
         try:
             close_time = int(datetime.fromisoformat(str(closed).replace("Z", "+00:00")).timestamp())
@@ -42,23 +40,23 @@ class HorizonClient:
         return int(body["history_latest_ledger"]), close_time
 
     def get_account(self, account_id: str) -> AccountData | None:
-        response = self._request("GET", f"/accounts/{account_id}")
-        if response.status_code == 404:
+        response = self._get(f"/accounts/{account_id}")
+        if response.status == 404:
             return None
-        if response.status_code != 200:
-            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status_code} for an account")
-        return account_from_json(response.json())
+        body = _json(response) if response.status == 200 else None
+        if not body:
+            raise UpstreamUnavailable(f"Horizon answered HTTP {response.status} for an account")
+        return account_from_json(body)
 
     def send_transaction(self, envelope_xdr: str) -> SendResult:
         """POST /transactions once: Horizon waits for the ledger, so success means applied."""
         try:
-            response = self.http.post(self.url + "/transactions", data={"tx": envelope_xdr})
-        except httpx.TimeoutException as exc:
-            return SendResult(Sent.UNKNOWN, f"Horizon timed out ({type(exc).__name__})",
-                              timed_out=True)
-        except httpx.HTTPError as exc:
-            return SendResult(Sent.UNKNOWN, f"Horizon unreachable: {type(exc).__name__}")
-        status = response.status_code
+            response = self.http.post_form(self.url + "/transactions", {"tx": envelope_xdr})
+        except Timeout as exc:
+            return SendResult(Sent.UNKNOWN, f"Horizon timed out ({exc.kind})", timed_out=True)
+        except TransportError as exc:
+            return SendResult(Sent.UNKNOWN, f"Horizon unreachable: {exc.kind}")
+        status = response.status
         body = _json(response)
         if status == 200:
             result_xdr = body.get("result_xdr")
@@ -80,12 +78,12 @@ class HorizonClient:
     def find_transaction(self, tx_hash: str) -> LookupResult:
         try:
             response = self.http.get(f"{self.url}/transactions/{tx_hash}")
-        except httpx.HTTPError as exc:
-            return LookupResult(Found.UNKNOWN, f"Horizon unreachable: {type(exc).__name__}")
-        if response.status_code == 404:
+        except TransportError as exc:
+            return LookupResult(Found.UNKNOWN, f"Horizon unreachable: {exc.kind}")
+        if response.status == 404:
             return LookupResult(Found.NOT_FOUND)
-        if response.status_code != 200:
-            return LookupResult(Found.UNKNOWN, f"Horizon answered HTTP {response.status_code}")
+        if response.status != 200:
+            return LookupResult(Found.UNKNOWN, f"Horizon answered HTTP {response.status}")
         body = _json(response)
         result_xdr = body.get("result_xdr")
         decoded = decode_result(result_xdr) if isinstance(result_xdr, str) else None
@@ -99,7 +97,7 @@ class HorizonClient:
         return LookupResult(Found.UNKNOWN, "Horizon answered without a result")
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from stellar_sdk import Keypair
 from stellar_sdk import xdr as stellar_xdr
 
 from app.errors import UpstreamUnavailable
+from app.ledger.http import LedgerHttp, Timeout, TransportError
 from app.ledger.outcomes import Found, LookupResult, SendResult, Sent
 from app.ledger.results import ResultCodes, decode_result
 from app.stellar.accounts import AccountData, AccountSigner
@@ -22,7 +22,7 @@ class RpcError(Exception):
 
 
 class RpcClient:
-    def __init__(self, url: str, http: httpx.Client) -> None:
+    def __init__(self, url: str, http: LedgerHttp) -> None:
         self.url = url
         self.http = http
         self._next_id = 0
@@ -31,11 +31,11 @@ class RpcClient:
         self._next_id += 1
         body = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params or {}}
         try:
-            response = self.http.post(self.url, json=body)
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"Stellar RPC unreachable: {type(exc).__name__}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise UpstreamUnavailable(f"Stellar RPC answered HTTP {response.status_code}")
+            response = self.http.post_json(self.url, body)
+        except TransportError as exc:
+            raise UpstreamUnavailable(f"Stellar RPC unreachable: {exc.kind}") from exc
+        if response.status >= 500 or response.status == 429:
+            raise UpstreamUnavailable(f"Stellar RPC answered HTTP {response.status}")
         try:
             payload = response.json()
         except ValueError as exc:
@@ -98,7 +98,7 @@ class RpcClient:
             return SendResult(Sent.UNKNOWN, str(exc))
         except UpstreamUnavailable as exc:
             return SendResult(Sent.UNKNOWN, exc.message,
-                              timed_out=isinstance(exc.__cause__, httpx.TimeoutException))
+                              timed_out=isinstance(exc.__cause__, Timeout))
         status = answer.get("status")
         if status == "PENDING":
             return SendResult(Sent.PENDING)

@@ -113,7 +113,7 @@ def test_horizon_reads_are_bounded_in_flight(net: FakeStellarNetwork) -> None:
     from app.settings import NetworkSettings
     from tests.builders import PASSPHRASE
 
-    with loopback.client(timeout=30) as http:
+    with loopback.ledger_http(timeout=30) as http:
         clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, None, net.horizon_url), http)
         horizon = clients.horizon
         assert horizon is not None
@@ -146,7 +146,7 @@ def test_the_account_cache_evicts_the_oldest_not_everything(net: FakeStellarNetw
     from tests.builders import PASSPHRASE
 
     monkeypatch.setattr(accounts_module, "CACHE_SIZE", 10)
-    with loopback.client(timeout=30) as http:
+    with loopback.ledger_http(timeout=30) as http:
         clients = NetworkClients(NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None), http)
         source = AccountSource({"testnet": clients}, ttl=300)
         first = [Keypair.random().public_key for _ in range(9)]

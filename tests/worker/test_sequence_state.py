@@ -17,7 +17,7 @@ from tests.fakenet.txkit import build, signed
 def test_sequence_change_and_latest_ledger(net: FakeStellarNetwork, api: str) -> None:
     kp = Keypair.random()
     net.ledger.create_account(kp.public_key)
-    with loopback.client(timeout=10) as http:
+    with loopback.ledger_http(timeout=10) as http:
         client = RpcClient(net.rpc_url, http) if api == "rpc" else HorizonClient(net.horizon_url, http)
 
         def load() -> tuple[int, int, int]:

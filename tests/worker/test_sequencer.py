@@ -26,7 +26,7 @@ PASSPHRASE = Network.TESTNET_NETWORK_PASSPHRASE
 
 @pytest.fixture
 def sequencer(store: TxStore, net: FakeStellarNetwork) -> Iterator[Sequencer]:
-    with loopback.client(timeout=10) as http:
+    with loopback.ledger_http(timeout=10) as http:
         network = NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None)
         clients = {"testnet": NetworkClients(network, http)}
         yield Sequencer(store, AccountSource(clients, ttl=60), {"testnet": PASSPHRASE})
@@ -127,7 +127,7 @@ def test_through_horizon_the_latest_ledger_is_asked_for(
     net.ledger.create_account(s.public_key)
     env = signed(build(net.ledger, s, _bump), s)
     store.insert(_record(env, TxStatus.READY, s.public_key))
-    with loopback.client(timeout=10) as http:
+    with loopback.ledger_http(timeout=10) as http:
         network = NetworkSettings("testnet", PASSPHRASE, None, net.horizon_url)
         horizon = Sequencer(store, AccountSource({"testnet": NetworkClients(network, http)},
                                                  ttl=60), {"testnet": PASSPHRASE})
@@ -145,7 +145,7 @@ def test_fresh_reads_asked_while_one_is_on_the_way_go_together(
 
     keys = [Keypair.random() for _ in range(12)]
     seqs = {k.public_key: net.ledger.create_account(k.public_key).seq_num for k in keys}
-    with loopback.client(timeout=10) as http:
+    with loopback.ledger_http(timeout=10) as http:
         network = NetworkSettings("testnet", PASSPHRASE, net.rpc_url, None)
         accounts = AccountSource({"testnet": NetworkClients(network, http)}, ttl=60)
         # The first read is held 2 s by the network: the eleven asked meanwhile wait for it and
