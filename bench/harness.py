@@ -180,15 +180,30 @@ def app(net: dict[str, str], engine: str, db: str, **extra: Any) -> Iterator[str
         config = {"port": port, "storage": engine, "db": db, "rateLimit": False,
                   "adminToken": "b" * 32,
                   "networks": {"testnet": {"rpc": net["rpc"], "horizon": net["horizon"]}},
-                  "callbacks": {"allowPrivateNetworks": True}, **extra}
+                  "callbacks": {"allowPrivateNetworks": True}, **extra,
+                  # A variant measured against the defaults, e.g. '{"maxParallelTasks": 16}'.
+                  **json.loads(os.environ.get("BENCH_APP_CONFIG") or "{}")}
         path = Path(tmp) / "config.json"
         path.write_text(json.dumps(config))
         refractor = str(Path(PY).with_name("refractor"))
         with process([refractor, "serve"], env={"REFRACTOR_CONFIG": str(path)},
-                     log=Path(os.environ.get("BENCH_APP_LOG", Path(tmp) / "app.log"))):
+                     log=Path(os.environ.get("BENCH_APP_LOG", Path(tmp) / "app.log"))) as proc:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + "/monitoring/health")
-            yield base
+            APP_PIDS[base] = proc.pid
+            try:
+                yield base
+            finally:
+                APP_PIDS.pop(base, None)
+
+
+APP_PIDS: dict[str, int] = {}  # base URL -> pid of the app process serving it (workers 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 BASELINE_APP = '''
