@@ -108,7 +108,11 @@ def build_app(source: Path, net: dict[str, str], tmp: Path) -> Iterator[tuple[st
                                                   "PYTHONPATH": str(source)},
                  log=tmp / "app.log", cwd=source) as proc:
         base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/monitoring/health")
+        try:
+            wait_http(base + "/monitoring/health", timeout=120)  # a loaded machine starts slowly
+        except RuntimeError:
+            raise SystemExit(f"{source}: the app did not start:\n"
+                             + (tmp / "app.log").read_text()[-3000:]) from None
         yield base, proc.pid
 
 
