@@ -98,9 +98,9 @@ class RefractorServer:
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
-        return loopback.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
+        return loopback.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
-    def wait_status(self, tx_hash: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
+    def wait_status(self, tx_hash: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         info: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -154,7 +154,8 @@ def refractor(
         )
     server = RefractorServer(f"http://127.0.0.1:{port}", log_path, proc)
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a fresh interpreter importing the app takes seconds on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"refractor serve exited with {proc.returncode}:\n{server.log_tail()}")
@@ -164,7 +165,7 @@ def refractor(
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"refractor serve did not become healthy in 30 s:\n{server.log_tail()}")
+                pytest.fail(f"refractor serve did not become healthy in 120 s:\n{server.log_tail()}")
             time.sleep(0.1)
         yield server
     finally:
@@ -177,7 +178,11 @@ def refractor(
 # dealt after the browser tests to the same worker. They all end with the last test of tests/ui.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Every wait in these tests is for something to show up (an event, not a pause): Playwright's
+    # 5 s default for expect() is too short for a page that asks a loaded server first.
+    expect.set_options(timeout=30_000)
 
     if not Path(CHROMIUM).exists():
         pytest.fail(
@@ -226,7 +231,7 @@ class UiPage:
 @pytest.fixture
 def ui(browser: Any, refractor: RefractorServer) -> Iterator[UiPage]:
     context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(60_000)  # actions and navigations, on a loaded machine
     page = context.new_page()
     wrapper = UiPage(page, refractor.base_url)
     yield wrapper

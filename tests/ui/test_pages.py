@@ -49,7 +49,7 @@ def _cold_load(browser: Any, url: str, ready_selector: str) -> tuple[float, floa
     elapsed_ms = (time.monotonic() - started) * 1000
     # The paint entry is recorded asynchronously, sometimes after the content is already there.
     page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0",
-                           timeout=5000)
+                           timeout=30_000)
     fcp = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null")
     shift = page.evaluate(LAYOUT_SHIFT_JS)
     context.close()

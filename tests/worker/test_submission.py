@@ -137,7 +137,7 @@ def test_expired_while_pending_fails_and_is_not_submitted(worker_app: httpx.Clie
     created = worker_app.post("/tx", json={"network": "testnet", "xdr": p.envelope.to_xdr(),
                                            "submit": True, "expires": int(time.time()) + 3})
     assert created.status_code == 200, created.text
-    done = wait_for(worker_app, p.hash, {"failed"}, timeout=15)
+    done = wait_for(worker_app, p.hash, {"failed"}, timeout=60)
     assert "expired" in done["error"]
     worker_app.post("/tx", json={"network": "testnet", "xdr": p.signed()})
     time.sleep(0.5)
