@@ -90,29 +90,42 @@ class Measured:
 
     def cell(self) -> str:
         total = self.main_ms + self.other_ms
-        return (f"{self.wrk.rps:.0f} ({self.wrk.rps / self.baseline:.2f}), {total:.2f} "
-                f"[{self.main_ms:.2f} + {self.other_ms:.2f}]"
-                + (f", {self.wrk.errors} non-2xx" if self.wrk.errors else ""))
+        return (
+            f"{self.wrk.rps:.0f} ({self.wrk.rps / self.baseline:.2f}), {total:.2f} "
+            f"[{self.main_ms:.2f} + {self.other_ms:.2f}]"
+            + (f", {self.wrk.errors} non-2xx" if self.wrk.errors else "")
+        )
 
 
 @contextmanager
 def build_app(source: Path, net: dict[str, str], tmp: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
-    config = {"port": port, "storage": "sqlite", "db": str(tmp / "bench.db"), "rateLimit": False,
-              "adminToken": "b" * 32, "runWorker": False, "accountCacheTtl": 30,
-              "networks": {"testnet": {"rpc": net["rpc"], "horizon": net["horizon"]}}}
+    config = {
+        "port": port,
+        "storage": "sqlite",
+        "db": str(tmp / "bench.db"),
+        "rateLimit": False,
+        "adminToken": "b" * 32,
+        "runWorker": False,
+        "accountCacheTtl": 30,
+        "networks": {"testnet": {"rpc": net["rpc"], "horizon": net["horizon"]}},
+    }
     path = tmp / "config.json"
     path.write_text(json.dumps(config))
     # ``python -m app`` from the checkout: its app package comes first on sys.path.
-    with process([PY, "-m", "app", "serve"], env={"REFRACTOR_CONFIG": str(path),
-                                                  "PYTHONPATH": str(source)},
-                 log=tmp / "app.log", cwd=source) as proc:
+    with process(
+        [PY, "-m", "app", "serve"],
+        env={"REFRACTOR_CONFIG": str(path), "PYTHONPATH": str(source)},
+        log=tmp / "app.log",
+        cwd=source,
+    ) as proc:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_http(base + "/monitoring/health", timeout=120)  # a loaded machine starts slowly
         except RuntimeError:
-            raise SystemExit(f"{source}: the app did not start:\n"
-                             + (tmp / "app.log").read_text()[-3000:]) from None
+            raise SystemExit(
+                f"{source}: the app did not start:\n" + (tmp / "app.log").read_text()[-3000:]
+            ) from None
         yield base, proc.pid
 
 
@@ -124,66 +137,83 @@ def measured(pid: int, baseline: float, url: str, seconds: int, **kw: object) ->
     return Measured(result, baseline, (main1 - main0) * 1000 / n, (other1 - other0) * 1000 / n)
 
 
-def run_build(source: Path, net: dict[str, str], seconds: int, bodies: dict[str, Path],
-              count: int) -> dict[str, Measured]:
+def run_build(
+    source: Path, net: dict[str, str], seconds: int, bodies: dict[str, Path], count: int
+) -> dict[str, Measured]:
     with baseline_server() as baseline_url:
         baseline = wrk(baseline_url + "/tx/x", seconds).rps
     out: dict[str, Measured] = {}
-    with tempfile.TemporaryDirectory() as tmp_name, \
-            build_app(source, net, Path(tmp_name)) as (base, pid):
-        out["create"] = measured(pid, baseline, base, seconds, script=POST_LUA,
-                                 env={"BODIES": str(bodies["create"])})
+    with tempfile.TemporaryDirectory() as tmp_name, build_app(source, net, Path(tmp_name)) as (base, pid):
+        out["create"] = measured(
+            pid, baseline, base, seconds, script=POST_LUA, env={"BODIES": str(bodies["create"])}
+        )
         if out["create"].wrk.requests > count:
-            print(f"note: create ran {out['create'].wrk.requests} requests for {count} bodies; "
-                  "the rest repeated earlier ones (raise --count)", file=sys.stderr)
+            print(
+                f"note: create ran {out['create'].wrk.requests} requests for {count} bodies; "
+                "the rest repeated earlier ones (raise --count)",
+                file=sys.stderr,
+            )
         # wrk -t1 takes the bodies in order, but one it took for a request it then did not send
         # (a connection's last, at the end of the run) leaves a gap: GETs go to the records
         # stored, looked up once first.
-        prefix = bodies["hashes"].read_text().splitlines()[:min(count, out["create"].wrk.requests)
-                                                           + 64]
+        prefix = bodies["hashes"].read_text().splitlines()[: min(count, out["create"].wrk.requests) + 64]
         with httpx.Client(base_url=base, timeout=30) as client:
             stored = [h for h in prefix if client.get(f"/tx/{h}").status_code == 200]
         hashes = write_lines(Path(tmp_name) / "hashes.txt", stored)
-        out["GET"] = measured(pid, baseline, base, seconds, script=GET_LUA,
-                              env={"HASHES": str(hashes)})
+        out["GET"] = measured(pid, baseline, base, seconds, script=GET_LUA, env={"HASHES": str(hashes)})
         failed = post_all(base, bodies["first"].read_text().splitlines())
         if failed:
             raise SystemExit(f"{source}: {failed} setup requests failed")
-        out["add"] = measured(pid, baseline, base, seconds, script=POST_LUA,
-                              env={"BODIES": str(bodies["second"])})
+        out["add"] = measured(
+            pid, baseline, base, seconds, script=POST_LUA, env={"BODIES": str(bodies["second"])}
+        )
         if out["add"].wrk.requests > count:
-            print(f"note: add ran {out['add'].wrk.requests} requests for {count} bodies",
-                  file=sys.stderr)
+            print(f"note: add ran {out['add'].wrk.requests} requests for {count} bodies", file=sys.stderr)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--builds", required=True,
-                        help="name=checkout pairs, comma separated, e.g. before=/tmp/a,after=.")
+    parser.add_argument(
+        "--builds", required=True, help="name=checkout pairs, comma separated, e.g. before=/tmp/a,after=."
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--count", type=int, default=4000)
     args = parser.parse_args()
-    builds = [(name, Path(path).resolve()) for name, path in
-              (pair.split("=", 1) for pair in args.builds.split(","))]
+    builds = [
+        (name, Path(path).resolve()) for name, path in (pair.split("=", 1) for pair in args.builds.split(","))
+    ]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_before = os.getloadavg()
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         print(f"preparing {3 * args.count:,} signed transactions...", file=sys.stderr)
-        bodies = {"create": solo_bodies(tmp / "create.txt", 10_000_000, args.count, "both"),
-                  "first": solo_bodies(tmp / "first.txt", 20_000_000, args.count, "first"),
-                  "second": solo_bodies(tmp / "second.txt", 20_000_000, args.count, "second")}
-        bodies["hashes"] = write_lines(tmp / "hashes.txt", [
-            TransactionEnvelope.from_xdr(json.loads(line)["xdr"], PASSPHRASE).hash_hex()
-            for line in bodies["create"].read_text().splitlines()])
+        bodies = {
+            "create": solo_bodies(tmp / "create.txt", 10_000_000, args.count, "both"),
+            "first": solo_bodies(tmp / "first.txt", 20_000_000, args.count, "first"),
+            "second": solo_bodies(tmp / "second.txt", 20_000_000, args.count, "second"),
+        }
+        bodies["hashes"] = write_lines(
+            tmp / "hashes.txt",
+            [
+                TransactionEnvelope.from_xdr(json.loads(line)["xdr"], PASSPHRASE).hash_hex()
+                for line in bodies["create"].read_text().splitlines()
+            ],
+        )
         ledger = write_lines(tmp / "accounts.json", [json.dumps([{"id": DEST}])])
         with fake_network(ledger) as net:
-            httpx.post(net["control"] + "/accounts", json={
-                "account_id": SOLO.public_key, "master_weight": 0, "low": 2, "med": 2, "high": 2,
-                "signers": [{"key": k.public_key, "weight": 1} for k in SOLO_COSIGNERS]},
+            httpx.post(
+                net["control"] + "/accounts",
+                json={
+                    "account_id": SOLO.public_key,
+                    "master_weight": 0,
+                    "low": 2,
+                    "med": 2,
+                    "high": 2,
+                    "signers": [{"key": k.public_key, "weight": 1} for k in SOLO_COSIGNERS],
+                },
             ).raise_for_status()
             for round_no in range(1, args.rounds + 1):
                 for name, source in builds:
@@ -191,18 +221,33 @@ def main() -> None:
                     at = time.strftime("%H:%M", time.gmtime())
                     load = os.getloadavg()[0]
                     got = run_build(source, net, args.seconds, bodies, args.count)
-                    rows.append(f"| {name} | {round_no}, {at}, {load:.1f} | "
-                                + " | ".join(got[k].cell() for k in ("create", "GET", "add"))
-                                + " |")
-    print(f"request CPU, {started}, load average at the start {load_before[0]:.2f} "
-          f"{load_before[1]:.2f} {load_before[2]:.2f}, wrk -t1 -c32 -d{args.seconds}s")
-    print("cells: req/s (ratio to the baseline just before), CPU ms per request "
-          "[event-loop thread + other threads]")
+                    rows.append(
+                        f"| {name} | {round_no}, {at}, {load:.1f} | "
+                        + " | ".join(got[k].cell() for k in ("create", "GET", "add"))
+                        + " |"
+                    )
+    print(
+        f"request CPU, {started}, load average at the start {load_before[0]:.2f} "
+        f"{load_before[1]:.2f} {load_before[2]:.2f}, wrk -t1 -c32 -d{args.seconds}s"
+    )
+    print(
+        "cells: req/s (ratio to the baseline just before), CPU ms per request "
+        "[event-loop thread + other threads]"
+    )
     print("| build | round, UTC, load | create | GET | add a signature |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
-    command = ["bench/bench_request_cpu.py", "--builds", args.builds, "--rounds",
-               str(args.rounds), "--seconds", str(args.seconds), "--count", str(args.count)]
+    command = [
+        "bench/bench_request_cpu.py",
+        "--builds",
+        args.builds,
+        "--rounds",
+        str(args.rounds),
+        "--seconds",
+        str(args.seconds),
+        "--count",
+        str(args.count),
+    ]
     print(f"\nreproduce: .venv/bin/python {shlex.join(command)}")
 
 

@@ -18,9 +18,15 @@ FIELDS = {"ts", "level", "logger", "msg", "request_id", "method", "path", "statu
 
 
 def _config(net: FakeStellarNetwork, tmp_path: Path, level: str) -> dict[str, Any]:
-    return {"storage": "sqlite", "db": str(tmp_path / "refractor.db"), "runWorker": False,
-            "rateLimit": False, "logLevel": level, "logFile": str(tmp_path / "refractor.log"),
-            "networks": {"testnet": {"rpc": net.rpc_url}}}
+    return {
+        "storage": "sqlite",
+        "db": str(tmp_path / "refractor.db"),
+        "runWorker": False,
+        "rateLimit": False,
+        "logLevel": level,
+        "logFile": str(tmp_path / "refractor.log"),
+        "networks": {"testnet": {"rpc": net.rpc_url}},
+    }
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -38,15 +44,18 @@ def _requests(base: str) -> list[tuple[str, str, int]]:
     answers = [
         loopback.get(base + "/networks", headers={"X-Request-ID": "trace-1"}),
         loopback.get(f"{base}/tx/{'ab' * 32}?prettyPrint&token={SECRET}"),
-        loopback.post(base + "/tx", json={"network": "testnet", "xdr": "AAAA",
-                                          "callbackUrl": f"https://hooks.example/?t={SECRET}"}),
+        loopback.post(
+            base + "/tx",
+            json={"network": "testnet", "xdr": "AAAA", "callbackUrl": f"https://hooks.example/?t={SECRET}"},
+        ),
         loopback.post(base + "/tx", content=b"{not json", headers={"content-type": "text/x"}),
     ]
     return [(a.headers["x-request-id"], a.request.url.path, a.status_code) for a in answers]
 
 
 def test_one_line_per_request_with_its_id_and_nothing_private(
-        net: FakeStellarNetwork, tmp_path: Path) -> None:
+    net: FakeStellarNetwork, tmp_path: Path
+) -> None:
     app = AppProcess(_config(net, tmp_path, "INFO"), tmp_path, "app").start()
     try:
         sent = _requests(app.url)
@@ -54,7 +63,7 @@ def test_one_line_per_request_with_its_id_and_nothing_private(
         app.stop()  # a graceful stop: every line the app would write is written
     log = tmp_path / "refractor.log"
     lines = _access(log)
-    assert [(e["request_id"], e["path"], e["status"]) for e in lines[-len(sent):]] == sent
+    assert [(e["request_id"], e["path"], e["status"]) for e in lines[-len(sent) :]] == sent
     assert [s for _, _, s in sent] == [200, 404, 400, 415]
     for entry in lines:
         assert set(entry) == FIELDS, entry

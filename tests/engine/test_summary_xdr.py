@@ -24,8 +24,9 @@ def accounts(draw: st.DrawFn) -> x.MuxedAccount:
     key = x.Uint256(draw(keys))
     if draw(st.booleans()):
         return x.MuxedAccount(x.CryptoKeyType.KEY_TYPE_ED25519, ed25519=key)
-    return x.MuxedAccount(x.CryptoKeyType.KEY_TYPE_MUXED_ED25519,
-                          med25519=x.MuxedAccountMed25519(x.Uint64(draw(uint64)), key))
+    return x.MuxedAccount(
+        x.CryptoKeyType.KEY_TYPE_MUXED_ED25519, med25519=x.MuxedAccountMed25519(x.Uint64(draw(uint64)), key)
+    )
 
 
 @st.composite
@@ -35,28 +36,37 @@ def assets(draw: st.DrawFn) -> x.Asset:
         return x.Asset(x.AssetType.ASSET_TYPE_NATIVE)
     # Mostly valid codes, sometimes any bytes (an invalid code the SDK refuses).
     size = 4 if kind == "4" else 12
-    code = draw(st.one_of(
-        st.text("ABCXYZ0123456789ab", min_size=1 if kind == "4" else 5, max_size=size).map(
-            lambda t: t.encode().ljust(size, b"\0")),
-        st.binary(min_size=size, max_size=size)))
+    code = draw(
+        st.one_of(
+            st.text("ABCXYZ0123456789ab", min_size=1 if kind == "4" else 5, max_size=size).map(
+                lambda t: t.encode().ljust(size, b"\0")
+            ),
+            st.binary(min_size=size, max_size=size),
+        )
+    )
     issuer = x.AccountID(x.PublicKey(x.PublicKeyType.PUBLIC_KEY_TYPE_ED25519, x.Uint256(draw(keys))))
     if kind == "4":
-        return x.Asset(x.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4,
-                       alpha_num4=x.AlphaNum4(x.AssetCode4(code), issuer))
-    return x.Asset(x.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12,
-                   alpha_num12=x.AlphaNum12(x.AssetCode12(code), issuer))
+        return x.Asset(
+            x.AssetType.ASSET_TYPE_CREDIT_ALPHANUM4, alpha_num4=x.AlphaNum4(x.AssetCode4(code), issuer)
+        )
+    return x.Asset(
+        x.AssetType.ASSET_TYPE_CREDIT_ALPHANUM12, alpha_num12=x.AlphaNum12(x.AssetCode12(code), issuer)
+    )
 
 
 @st.composite
 def operations(draw: st.DrawFn) -> x.Operation:
     source = draw(st.none() | accounts())
     if draw(st.integers(0, 5)) == 0:  # another kind: the SDK's objects decide
-        body = x.OperationBody(x.OperationType.BUMP_SEQUENCE, bump_sequence_op=x.BumpSequenceOp(
-            x.SequenceNumber(x.Int64(draw(st.integers(0, 2**63 - 1))))))
+        body = x.OperationBody(
+            x.OperationType.BUMP_SEQUENCE,
+            bump_sequence_op=x.BumpSequenceOp(x.SequenceNumber(x.Int64(draw(st.integers(0, 2**63 - 1))))),
+        )
         return x.Operation(source, body)
     amount = draw(st.one_of(st.integers(1, 10**12), st.integers(-(2**63), 2**63 - 1)))
-    body = x.OperationBody(x.OperationType.PAYMENT, payment_op=x.PaymentOp(
-        draw(accounts()), draw(assets()), x.Int64(amount)))
+    body = x.OperationBody(
+        x.OperationType.PAYMENT, payment_op=x.PaymentOp(draw(accounts()), draw(assets()), x.Int64(amount))
+    )
     return x.Operation(source, body)
 
 
@@ -77,25 +87,32 @@ def memos(draw: st.DrawFn) -> x.Memo:
 @st.composite
 def conditions(draw: st.DrawFn) -> x.Preconditions:
     kind = draw(st.sampled_from(["none", "time", "v2"]))
-    bounds = x.TimeBounds(x.TimePoint(x.Uint64(draw(st.sampled_from([0, 5]) | uint64))),
-                          x.TimePoint(x.Uint64(draw(st.sampled_from([0, 5]) | uint64))))
+    bounds = x.TimeBounds(
+        x.TimePoint(x.Uint64(draw(st.sampled_from([0, 5]) | uint64))),
+        x.TimePoint(x.Uint64(draw(st.sampled_from([0, 5]) | uint64))),
+    )
     if kind == "time":
         return x.Preconditions(x.PreconditionType.PRECOND_TIME, time_bounds=bounds)
     if kind == "v2":
-        return x.Preconditions(x.PreconditionType.PRECOND_V2, v2=x.PreconditionsV2(
-            bounds, None, None, x.Duration(x.Uint64(0)), x.Uint32(0), []))
+        return x.Preconditions(
+            x.PreconditionType.PRECOND_V2,
+            v2=x.PreconditionsV2(bounds, None, None, x.Duration(x.Uint64(0)), x.Uint32(0), []),
+        )
     return x.Preconditions(x.PreconditionType.PRECOND_NONE)
 
 
 @st.composite
 def envelopes(draw: st.DrawFn) -> str:
-    tx = x.Transaction(draw(accounts()), x.Uint32(draw(st.integers(0, 2**32 - 1))),
-                       x.SequenceNumber(x.Int64(draw(st.integers(0, 2**63 - 1)))),
-                       draw(conditions()), draw(memos()),
-                       draw(st.lists(operations(), min_size=1, max_size=4)),
-                       x.TransactionExt(0))
-    envelope = x.TransactionEnvelope(x.EnvelopeType.ENVELOPE_TYPE_TX,
-                                     v1=x.TransactionV1Envelope(tx, []))
+    tx = x.Transaction(
+        draw(accounts()),
+        x.Uint32(draw(st.integers(0, 2**32 - 1))),
+        x.SequenceNumber(x.Int64(draw(st.integers(0, 2**63 - 1)))),
+        draw(conditions()),
+        draw(memos()),
+        draw(st.lists(operations(), min_size=1, max_size=4)),
+        x.TransactionExt(0),
+    )
+    envelope = x.TransactionEnvelope(x.EnvelopeType.ENVELOPE_TYPE_TX, v1=x.TransactionV1Envelope(tx, []))
     return base64.b64encode(envelope.to_xdr_bytes()).decode()
 
 
