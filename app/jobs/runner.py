@@ -221,9 +221,11 @@ class Runner:
         self._read_controls()
         if self.paused:
             return False
+        housekept = False
         for task in self.periodic:
             if now - self._last_run[task.name] >= task.every:
                 self._last_run[task.name] = now
+                housekept = True
                 try:
                     task.run(now)
                 except StoreUnavailable:
@@ -231,6 +233,12 @@ class Runner:
                 except Exception as exc:
                     self.last_error = f"{task.name}: {type(exc).__name__}: {exc}"
                     log.exception("periodic task failed", extra={"fields": {"task": task.name}})
+        if housekept:
+            # Housekeeping can take seconds: a pause stored meanwhile holds this pass's claims
+            # too (the operator was told "paused" before they were made).
+            self._read_controls()
+            if self.paused:
+                return False
         busy = False
         for kind in self.registry:
             claimed = self._claim(kind, now)

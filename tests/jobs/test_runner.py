@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from app.jobs.limits import AdaptiveLimit
 from app.jobs.model import Done, Job, JobState, Outcome, Retry
 from app.jobs.policy import Backoff
 from app.jobs.registry import JobKind, Registry
-from app.jobs.runner import JobContext, Runner
+from app.jobs.runner import QUEUE_CONTROL, JobContext, Periodic, Runner
 from app.store.base import TxStore
 from app.worker.metrics import Metrics
 
@@ -184,3 +185,48 @@ def test_group_cap_holds_within_a_kind(store: TxStore, runners: list[Runner]) ->
     runner.start()
     wait_until(lambda: store.jobs.counts("k") == {"succeeded": 12})
     assert most == {"one.example": 2, "two.example": 2}
+
+
+class CountedControls:
+    """The store's controls, counting the runner's reads (each pass reads them at least once)."""
+
+    def __init__(self, controls: Any) -> None:
+        self.controls = controls
+        self.reads = 0
+
+    def get(self, name: str) -> Any:
+        self.reads += 1
+        return self.controls.get(name)
+
+
+def test_a_pause_stored_during_a_pass_holds_that_pass_claims(store: TxStore,
+                                                            runners: list[Runner]) -> None:
+    """A pass reads the operator's controls, then runs its housekeeping (seconds, on a busy
+    store), then claims. A pause stored meanwhile, before a job is queued, must keep that job
+    queued: the operator was told "paused" before it existed."""
+    in_housekeeping, go_on = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def housekeeping(now: float) -> None:
+        if not in_housekeeping.is_set():
+            in_housekeeping.set()
+            go_on.wait(30)
+
+    registry = Registry()
+    registry.register(kind("k", lambda j, ctx: ran.append(j.id) or Done()))
+    controls = CountedControls(store.controls)
+    runner = Runner(store.jobs, controls, registry, Metrics(), ticker_seconds=0.05,  # type: ignore[arg-type]
+                    lease_seconds=600, batch=50,
+                    periodic=[Periodic("housekeeping", 3600, housekeeping, at_start=True)])
+    runners.append(runner)
+    runner.start()
+    assert in_housekeeping.wait(30)
+    store.controls.set(QUEUE_CONTROL, {"paused": True})
+    store.jobs.add(job(1))
+    reads = controls.reads
+    go_on.set()
+    # Two more reads: the pass that was under way has made its claims by then (and the next
+    # pass has seen the pause), whether or not the pass reads the controls again first.
+    wait_until(lambda: controls.reads >= reads + 2)
+    queued = store.jobs.get("k:1")
+    assert queued is not None and queued.state is JobState.QUEUED and ran == []
