@@ -25,7 +25,7 @@ remove_root() {
 }
 
 up() {
-  local n=$1 image=$2 net root ns vh vn t
+  local n=$1 image=$2 net root ns vh vn t hosts
   check_index "$n"
   net=$(e2e_net "$n"); ns=reft$n; vh=vh-t$n; vn=vn-t$n; t=$E2E_STATE/targets/t$n; root=$t/root
   [ -e "$E2E_STATE/t$n.pid" ] && { echo "host $n is already up" >&2; return 1; }
@@ -37,6 +37,10 @@ up() {
   fi
   install -m 0600 "$E2E_KEY.pub" "$root/root/.ssh/authorized_keys"
   echo "refractor-e2e-$n" >"$root/etc/hostname"
+  # The host's own name resolves, as Debian's installer and cloud-init set it up (sudo looks it up
+  # and complains on every call otherwise). The base image (minbase) may have no /etc/hosts at all.
+  hosts=$(grep -vs $'^127\.0\.1\.1[ \t]' "$root/etc/hosts" || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback')
+  printf '%s\n127.0.1.1\trefractor-e2e-%s\n' "$hosts" "$n" >"$root/etc/hosts"
   ip netns add "$ns"
   # Connection tracking from the namespace's first packet, as on a VM whose firewall loads at boot.
   # Without it, ufw's first enable meets SSH connections already open (the ProxyJump hop out of
