@@ -19,8 +19,10 @@ case "$1" in
     setsid /usr/sbin/apt-cacher-ng -c "$d/conf" ForeGround=1 "BindAddress=$*" "Port=$port" \
       CacheDir="$E2E_CACHE/acng-cache" LogDir="$d/log" PidFile="$d/acng.pid" >"$d/out.log" 2>&1 </dev/null &
     echo $! >"$d/pid"
-    for _ in $(seq 1 50); do
+    # Up to a minute: a loaded machine may take seconds to start it; a dead one fails at once.
+    for _ in $(seq 1 600); do
       (exec 3<>"/dev/tcp/$1/$port") 2>/dev/null && { echo "apt proxy on $1:$port"; exit 0; }
+      kill -0 "$(cat "$d/pid")" 2>/dev/null || break
       sleep 0.1
     done
     echo "apt proxy did not start:" >&2; cat "$d/out.log" >&2; exit 1 ;;

@@ -67,7 +67,8 @@ up() {
   setsid systemd-nspawn -q -D "$root" --boot --register=no --keep-unit --console=passive --capability=CAP_NET_ADMIN \
     --network-namespace-path="/run/netns/$ns" --machine="reft$n" >"$E2E_STATE/t$n.log" 2>&1 </dev/null &
   echo $! >"$E2E_STATE/t$n.pid"
-  local deadline=$((SECONDS + 60))
+  # Generous: several hosts boot at once on a machine the test run itself loads (load 8 and more).
+  local deadline=$((SECONDS + 300))
   until e2e_ssh "$n" 'systemctl is-system-running --wait >/dev/null 2>&1; true' 2>/dev/null; do
     if [ $SECONDS -ge $deadline ] || ! kill -0 "$(cat "$E2E_STATE/t$n.pid")" 2>/dev/null; then
       echo "host $n did not come up; log:" >&2; tail -20 "$E2E_STATE/t$n.log" >&2; return 1
