@@ -105,11 +105,13 @@ case "$cmd" in
     [ $# -ge 1 ] || usage; e2e_require_root
     for spec in "$@"; do check_index "${spec%%:*}"; done
     # What the hosts share (images, key, LAN) is made first, one at a time; then they boot in parallel.
+    bash "$E2E_HERE/prune-images.sh" || echo "e2e: could not prune the image cache (this run does not need it)" >&2
     declare -A images
     for spec in "$@"; do
       pkgs=""; [[ $spec != *:* ]] || pkgs=${spec#*:}
       # shellcheck disable=SC2086
       [ -n "${images[k$pkgs]:-}" ] || images[k$pkgs]=$(bash "$E2E_HERE/image.sh" ${pkgs//,/ })
+      touch "${images[k$pkgs]%/rootfs}/.used"  # prune-images.sh keeps images in use
     done
     mkdir -p "$E2E_STATE/targets"
     [ -f "$E2E_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C refractor-e2e -f "$E2E_KEY"

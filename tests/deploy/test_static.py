@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -639,6 +640,36 @@ def test_host_scripts_parse(rendered: Path) -> None:
         ROOT / "provisioning" / "files" / "refractor-release.sh",
     ]:
         run(["bash", "-n", str(script)])
+
+
+def test_e2e_image_cache_keeps_only_images_a_run_can_use(tmp_path: Path) -> None:
+    """scripts/e2e/prune-images.sh: past E2E_IMAGE_MAX_AGE_DAYS, or another key's and unused for a
+    day, an image goes; the current key's, one booted from lately and one still being built stay."""
+    if os.geteuid() != 0:
+        pytest.skip("scripts/e2e/prune-images.sh refuses to run without root (the e2e harness does)")
+    key = run(["bash", "-c", ". scripts/e2e/lib.sh && e2e_image_key"]).stdout.strip()
+    images = tmp_path / "cache" / "images"
+    ages = {  # name: (days since built, days since a host booted from it or None)
+        key: (3, None),
+        f"{key}-0a0a0a0a": (1, 0),
+        f"{key}-1b1b1b1b": (9, 0),  # too old: image.sh would build it again
+        "0123456789ab": (0, None),  # another key, built today
+        "0123456789ab-2c2c2c2c": (3, 0),  # another key, booted from today
+        "ba9876543210": (3, None),  # another key, built and unused for days
+        "ba9876543210-3d3d3d3d": (3, 2),
+    }
+    for name, (built, used) in ages.items():
+        (images / name / "rootfs").mkdir(parents=True)
+        run(["touch", "-d", f"{built} days ago", str(images / name / ".complete")])
+        if used is not None:
+            run(["touch", "-d", f"{used} days ago", str(images / name / ".used")])
+    (images / f"{key}-4e4e4e4e" / "rootfs").mkdir(parents=True)  # being built (no .complete)
+    env = {"E2E_CACHE": str(tmp_path / "cache"), "E2E_STATE": str(tmp_path / "state")}
+    proc = run(["bash", "scripts/e2e/prune-images.sh"], env=env)
+    kept = sorted(p.name for p in images.iterdir() if not p.name.startswith("."))
+    stay = [key, f"{key}-0a0a0a0a", f"{key}-4e4e4e4e", "0123456789ab", "0123456789ab-2c2c2c2c"]
+    assert kept == sorted(stay)
+    assert proc.stderr.count("pruning image") == 3, proc.stderr
 
 
 # -- the pyinfra release ------------------------------------------------------------------------
