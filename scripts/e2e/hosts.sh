@@ -47,7 +47,8 @@ up() {
   # the Nginx host, Ansible's multiplexed sessions): their next packets are NEW to conntrack, ufw
   # drops them, and the session hangs for good. The rule only counts; it decides nothing.
   # E2E_CONNTRACK_ON_DEMAND hosts go without it: the product's firewall role must then cope.
-  if command -v nft >/dev/null && [[ " ${E2E_CONNTRACK_ON_DEMAND//,/ } " != *" $n "* ]]; then
+  local on_demand=${E2E_CONNTRACK_ON_DEMAND:-}
+  if command -v nft >/dev/null && [[ " ${on_demand//,/ } " != *" $n "* ]]; then
     printf 'table inet refractor_e2e_ct {\n chain input {\n  type filter hook input priority -20; policy accept;\n  ct state established,related counter\n }\n}\n' |
       ip netns exec "$ns" nft -f -
   fi
@@ -79,13 +80,20 @@ up() {
 }
 
 down() {
-  local n=$1 pid
+  local n=$1 pid inner
   check_index "$n"
   if [ -f "$E2E_STATE/t$n.pid" ]; then
     pid=$(cat "$E2E_STATE/t$n.pid")
-    e2e_ssh "$n" 'systemctl poweroff' >/dev/null 2>&1 || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; sleep 1; kill -KILL "$pid" 2>/dev/null || true; fi
+    # A throwaway host needs no clean shutdown. Its init (nspawn's child) is killed: the kernel
+    # ends every process of its PID namespace with it, and nspawn exits. Not nspawn first: killed,
+    # it leaves the host running, orphaned (a poweroff that outlasted a fixed wait did that).
+    if kill -0 "$pid" 2>/dev/null; then
+      inner=$(pgrep -P "$pid" || true)
+      # shellcheck disable=SC2086
+      [ -z "$inner" ] || kill -KILL $inner 2>/dev/null || true
+      for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
     rm -f "$E2E_STATE/t$n.pid"
   fi
   ip link del "vh-t$n" 2>/dev/null || true
@@ -128,7 +136,6 @@ case "$cmd" in
   down)
     [ $# -ge 1 ] || usage; e2e_require_root
     for n in "$@"; do check_index "$n"; done
-    # In parallel: each host takes a few seconds to power off.
     for n in "$@"; do down "$n" & done
     wait ;;
   down-all)
