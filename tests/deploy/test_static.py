@@ -454,6 +454,26 @@ def test_jump_hosts_and_nginx_hosts_are_trusted_ssh_sources() -> None:
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        "-J deploy@lb:2222",
+        "-Jops@bastion.example.net,10.9.9.9",
+        "-o ProxyJump=deploy@198.51.100.10 -o StrictHostKeyChecking=no",
+        "-o StrictHostKeyChecking=no -o proxyjump deploy@lb:2222",
+        "-oProxyJump=a,b:2",
+        "-o ControlPersist=60s",
+    ],
+)
+def test_both_proxyjump_readers_find_the_same_hops(args: str) -> None:
+    """Two readers of the same inventory setting: pyinfra's connection (provisioning) and the hosts
+    fail2ban trusts (roles/base, an Ansible filter that cannot import provisioning/). They must agree."""
+    from refractor_deploy import inventory
+
+    hops = [h for h in inventory.ssh_options(args).get("proxyjump", "").split(",") if h]
+    assert _filter_module("ssh_sources")._jumps(args) == hops
+
+
+@pytest.mark.parametrize(
     ("env", "host", "trusted"),
     [
         # The app hosts see lb-1 connect from its private address; ProxyJump names its public one.
