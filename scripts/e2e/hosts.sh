@@ -141,6 +141,12 @@ case "$cmd" in
   down-all)
     e2e_require_root
     for f in "$E2E_STATE"/t*.pid; do [ -e "$f" ] || continue; n=${f##*/t}; down "${n%.pid}"; done ;;
-  ssh) [ $# -ge 1 ] || usage; n=$1; shift; e2e_ssh "$n" "$@" ;;
+  ssh)
+    [ $# -ge 1 ] || usage; n=$1; shift; check_index "$n"
+    # e2e_ssh's options (lib.sh, part of the image key), with time for the handshake: a test's
+    # command is one attempt, and sshd on a loaded machine may take seconds to send its banner,
+    # which ConnectTimeout bounds too (2 s suits only up's probe, which retries).
+    ssh -q -i "$E2E_KEY" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+      -o ConnectTimeout=30 -o LogLevel=ERROR "root@$(e2e_net "$n").2" "$@" ;;
   *) usage ;;
 esac
