@@ -239,11 +239,13 @@ def _start(fleet: Fleet) -> None:
     for host, result in results.items():
         if result.get("rc") != 0 or result.get("unreachable"):
             say(f"WARNING: could not start the instances on {host}: {_why(result)}")
-    # Healthy again: every instance the monitoring settings name (INSTANCES on APP_ADDRESS).
-    wait = (". /etc/refractor/monitor.conf; for port in $INSTANCES; do ok=0; for i in $(seq 90); do "
-            "if curl -fsS -m 2 http://$APP_ADDRESS:$port/monitoring/health >/dev/null 2>&1; then ok=1; "
-            "break; fi; sleep 1; done; [ $ok = 1 ] || { echo \"instance $port is not healthy\" >&2; "
-            "exit 1; }; done")
+    # Healthy again: every instance the monitoring settings name (INSTANCES on APP_ADDRESS), within
+    # one deadline for all (a start on a busy host can take a while; a count of tries each bounded
+    # by curl's own timeout gave a variable, shorter wait). /bin/sh: no $SECONDS.
+    wait = (". /etc/refractor/monitor.conf; end=$(( $(date +%s) + 300 )); for port in $INSTANCES; do "
+            "until curl -fsS -m 5 http://$APP_ADDRESS:$port/monitoring/health >/dev/null 2>&1; do "
+            "[ $(date +%s) -lt $end ] || { echo \"instance $port is not healthy after 300 s\" >&2; "
+            "exit 1; }; sleep 1; done; done")
     for host, result in fleet.shell("app", wait, check=False).items():
         if result.get("rc") != 0:
             say(f"WARNING: {host}: {_why(result)}")
