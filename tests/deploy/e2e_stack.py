@@ -359,8 +359,9 @@ class Stack:
         return run(["bash", "provisioning/build.sh", str(out)], env=env, timeout=900).stdout.strip()
 
     def deploy(
-        self, *args: str, build_dir: Path | None = None, check: bool = True, timeout: float = 900
+        self, *args: str, build_dir: Path | None = None, check: bool = True, timeout: float = 1800
     ) -> subprocess.CompletedProcess[str]:
+        # A first deploy took 491 s on a machine at load 30: room to spare, a hang still ends.
         if args:
             command = ["bash", "scripts/deploy.sh", self.env, *args]
         else:
