@@ -384,10 +384,22 @@ class _Reader:
 
     def worker(self) -> WorkerSettings:
         r, i, b = self.raw, self.integer, self.boolean
+        defaults = WorkerSettings()
+        tasks = i(r, "parallelTasks", defaults.parallel_tasks, 1, 10_000)
+        low = i(r, "minParallelTasks", defaults.min_parallel_tasks, 1, 10_000)
+        high = i(r, "maxParallelTasks", defaults.max_parallel_tasks, 1, 10_000)
+        # A bound left out gives way to the ones set, so that a configuration written for the
+        # earlier defaults (50 between 4 and 200) that sets only some of them stays valid.
+        if "maxParallelTasks" not in r:
+            high = max(high, low, tasks)
+        if "minParallelTasks" not in r:
+            low = min(low, high, tasks)
+        if "parallelTasks" not in r:
+            tasks = min(max(tasks, low), high)
         settings = WorkerSettings(
-            parallel_tasks=i(r, "parallelTasks", 50, 1, 10_000),
-            min_parallel_tasks=i(r, "minParallelTasks", 4, 1, 10_000),
-            max_parallel_tasks=i(r, "maxParallelTasks", 200, 1, 10_000),
+            parallel_tasks=tasks,
+            min_parallel_tasks=low,
+            max_parallel_tasks=high,
             target_queue_size=i(r, "targetQueueSize", 200, 1, 1_000_000),
             ticker_timeout_ms=i(r, "tickerTimeout", 1000, 10, 3_600_000),
             adaptive_concurrency=b(r, "adaptiveConcurrency", True),

@@ -89,9 +89,11 @@ class RateLimitSettings:
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    parallel_tasks: int = 50
+    # Submission jobs at once per process, each on a thread of its own: a few suffice against a
+    # nearby RPC server, and every extra runnable thread takes GIL time from the event loop.
+    parallel_tasks: int = 16
     min_parallel_tasks: int = 4
-    max_parallel_tasks: int = 200
+    max_parallel_tasks: int = 32
     target_queue_size: int = 200
     ticker_timeout_ms: int = 1000
     adaptive_concurrency: bool = True

@@ -82,6 +82,19 @@ def test_problems_name_key_value_and_allowed(raw: dict[str, object], fragment: s
     assert any(fragment in p for p in info.value.problems), info.value.problems
 
 
+@pytest.mark.parametrize(("raw", "expected"), [
+    ({}, (16, 4, 32)),  # a few submission threads by default, not up to 200
+    ({"minParallelTasks": 20}, (20, 20, 32)),
+    ({"parallelTasks": 100}, (100, 4, 100)),
+    ({"maxParallelTasks": 4}, (4, 4, 4)),
+    ({"parallelTasks": 100, "maxParallelTasks": 200, "minParallelTasks": 20}, (100, 20, 200)),
+])
+def test_submission_pool_bounds_left_out_give_way_to_those_set(
+        raw: dict[str, object], expected: tuple[int, int, int]) -> None:
+    w = parse_settings(raw, {}).worker
+    assert (w.parallel_tasks, w.min_parallel_tasks, w.max_parallel_tasks) == expected
+
+
 def test_every_problem_reported_at_once() -> None:
     with pytest.raises(ConfigError) as info:
         parse_settings({"port": "x", "storage": 5, "bodyLimit": -1}, {})
