@@ -26,6 +26,9 @@ from app.worker.submission import Submitter
 from app.worker.sweeps import cleanup, expire, reconcile
 
 CLEANUP_EVERY = 3600.0
+# A record's maxTime is in whole seconds: looking once a second marks it failed as soon as any
+# client could tell, where every tick looked hundreds of times a second while jobs finished.
+EXPIRE_EVERY = 1.0
 RECONCILE_EVERY = 60.0
 CALLBACK_BACKOFF = Backoff(base=1.0, cap=3600.0, retry_after_max=3600.0)
 REVIEW_CONCURRENCY = 4  # source reviews at once per process (each a few store and network reads)
@@ -113,7 +116,7 @@ def build_worker(services: Services) -> Runner:
                     ticker_seconds=w.ticker_timeout_ms / 1000, lease_seconds=w.lease_seconds,
                     batch=w.target_queue_size, controlled_kind=SUBMIT_TRANSACTION,
                     periodic=[
-                        Periodic("expire", 0.0, expire_and_notify),
+                        Periodic("expire", EXPIRE_EVERY, expire_and_notify, at_start=True),
                         Periodic("reconcile", RECONCILE_EVERY,
                                  lambda now: reconcile(store, runner.enqueue, now),
                                  at_start=True),
