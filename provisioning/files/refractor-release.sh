@@ -96,7 +96,8 @@ restart_all() {  # one instance at a time, health-gated
     systemctl restart "$unit"
     if ! healthy "$unit" "$url"; then log "instance $unit failed its health check"; return 1; fi
     log "instance $unit healthy"
-    sleep "$settle"
+    # Only Nginx's upstreams need the settle time; the job workers are behind no proxy.
+    case $unit in refractor@*) sleep "$settle" ;; esac
   done < <(instances)
 }
 

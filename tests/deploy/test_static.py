@@ -551,6 +551,36 @@ touch {running}
     ], proc.stderr[-2000:]
 
 
+def test_release_tool_settles_after_each_api_instance_only(tmp_path: Path) -> None:
+    """restart_all waits refractor_rollout_settle after each API instance (Nginx must take it back
+    before the next one goes down), not after the split layout's job workers (behind no proxy)."""
+    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
+    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
+        "root=/opt/refractor", f"root={tmp_path}"
+    )
+    (tmp_path / "tool.sh").write_text(body + "\nports=(8001 8002)\nrestart_all\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    answers = "case $1 in is-failed) exit 1 ;; show) echo 0 ;; esac"  # not failed, no restarts
+    (fake / "systemctl").write_text(f'#!/bin/bash\necho "systemctl $*" >>{calls}\n{answers}\n')
+    (fake / "curl").write_text('#!/bin/bash\necho \'{"status":"ok"}\'\n')
+    (fake / "sleep").write_text(f'#!/bin/bash\necho "sleep $*" >>{calls}\n')
+    for script in fake.iterdir():
+        script.chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin", "REFRACTOR_WORKER_PORTS": "3001,3002", "REFRACTOR_SETTLE": "7"}
+    proc = run(["bash", str(tmp_path / "tool.sh")], env=env, timeout=60)
+    steps = [
+        line.split()[-1] if line.startswith("systemctl restart") else line
+        for line in calls.read_text().splitlines()
+        if line.startswith(("systemctl restart", "sleep"))
+    ]
+    assert steps == [
+        "refractor@8001.service", "sleep 7", "refractor@8002.service", "sleep 7",
+        "refractor-worker@3001.service", "refractor-worker@3002.service",
+    ], proc.stderr  # fmt: skip
+
+
 @pytest.mark.parametrize("name", ["refractor", "nginx", "mongod"])
 def test_logrotate_config_passes_logrotate_d(rendered: Path, tmp_path: Path, name: str) -> None:
     if not have("logrotate"):
