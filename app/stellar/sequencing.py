@@ -10,7 +10,8 @@ why it can never be applied.
 Rules, in order, for a record with sequence ``s`` (account sequence ``A``):
 
 1. ``s <= A``: the sequence is consumed. If another record with the same sequence (and a
-   different inner transaction) landed, this one is *superseded* by it; otherwise it is
+   different inner transaction) landed, this one is *superseded* by it; if such a record is in
+   flight, this one waits for it (its landing, once recorded, decides); otherwise it is
    *stale*: the caller looks its hash up before ending it (it may be the one that landed).
 2. ``maxTime``/``maxLedger`` passed: *expired*; ``minSeqNum >= s``: *invalid* (never valid).
 3. The account must reach ``s - 1`` (or ``minSeqNum``): a number in between with no live
@@ -294,8 +295,16 @@ def decide(entries: Sequence[Entry], account: AccountState, nxt: NextLedger) -> 
     for e in live:
         if e.seq <= account.sequence:
             winner = next((w for w in landed if w.seq == e.seq and w.tx_id != e.tx_id), None)
+            sending = None if e.status is Status.IN_FLIGHT else next(
+                (w for w in live if w.status is Status.IN_FLIGHT and w.seq == e.seq
+                 and w.tx_id != e.tx_id), None)
             if winner is not None:
                 out[e.hash] = Decision(e.hash, State.SUPERSEDED, superseded_by=winner.hash,
+                                       conflicts=conflicts(e))
+            elif sending is not None:
+                # Most likely that sibling consumed it, and its landing is not recorded yet:
+                # ending this one now would call it stale instead of superseded by it.
+                out[e.hash] = Decision(e.hash, State.WAITING, Wait(WaitKind.SIBLING, sending.hash),
                                        conflicts=conflicts(e))
             else:
                 out[e.hash] = Decision(e.hash, State.STALE, conflicts=conflicts(e))

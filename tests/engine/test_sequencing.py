@@ -84,6 +84,11 @@ CASES: list[tuple[str, list[Entry], dict[str, Any]]] = [
         {"old": "stale", "lost": ("superseded", "won"), "n1": "eligible"},
     ),
     (
+        "consumed sequence while a sibling is in flight: wait for its landing to be recorded",
+        [rec("sent", A, Status.IN_FLIGHT), rec("other", A), rec("n1", A + 1)],
+        {"sent": "stale", "other": ("waiting", "sibling", "sent"), "n1": "eligible"},
+    ),
+    (
         "same sequence: the ready one goes before a pending sibling, the other waits for it",
         [rec("p", A + 1, Status.PENDING, order=0), rec("r", A + 1, order=5), rec("q", A + 1, order=6)],
         {"r": "eligible", "p": ("waiting", "sibling", "r"), "q": ("waiting", "sibling", "r")},
@@ -312,7 +317,10 @@ def test_eligible_only_when_the_network_would_accept_it(
     for h, d in out.items():
         e = by_hash[h]
         if e.seq <= account.sequence:
-            assert d.state in (State.STALE, State.SUPERSEDED)
+            assert d.state in (State.STALE, State.SUPERSEDED) or (
+                d.state is State.WAITING and d.waiting_for is not None
+                and by_hash[d.waiting_for.hash].status is Status.IN_FLIGHT
+                and by_hash[d.waiting_for.hash].seq == e.seq)
         if d.state is State.ELIGIBLE:
             pre = e.pre
             assert e.status is Status.READY and e.seq > account.sequence
@@ -335,8 +343,8 @@ def test_blocked_exactly_when_a_needed_number_has_no_live_record(
              if e.hash in out and not out[e.hash].state.final}
     for e in entries:
         d = out.get(e.hash)
-        if d is None or d.state.final or d.state is State.IN_FLIGHT:
-            continue
+        if d is None or d.state.final or d.state is State.IN_FLIGHT or e.seq <= account.sequence:
+            continue  # (consumed: it waits only for the sibling in flight, checked above)
         need = e.seq - 1 if e.pre.min_seq_num is None else e.pre.min_seq_num
         gap = [n for n in range(account.sequence + 1, need + 1) if n not in alive]
         assert (d.state is State.BLOCKED) == bool(gap)
