@@ -497,15 +497,18 @@ def test_fail2ban_never_bans_the_inventorys_jump_and_nginx_hosts(
     assert set(line.split()[2:]) == {"127.0.0.1/8", "::1", "192.0.2.7", *trusted}, jail
 
 
+def release_tool_functions(root: Path) -> str:
+    """The release tool's settings and functions (not its command dispatch), rooted at ``root``."""
+    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
+    return tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
+        "root=/opt/refractor", f"root={root}"
+    )
+
+
 def test_release_tool_usage_and_history(tmp_path: Path) -> None:
     """The release tool's rollback choice: the newest other release whose last outcome is healthy."""
-    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
     script = tmp_path / "tool.sh"
-    # Source only the functions, with the paths moved under tmp_path.
-    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
-        "root=/opt/refractor", f"root={tmp_path}"
-    )
-    script.write_text(body + '\nlast_good "$1"\n')
+    script.write_text(release_tool_functions(tmp_path) + '\nlast_good "$1"\n')
     for rel in ("r1", "r2", "r3", "r4"):
         (tmp_path / "releases" / rel).mkdir(parents=True)
         (tmp_path / "releases" / rel / ".installed").touch()
@@ -521,10 +524,7 @@ def test_release_tool_usage_and_history(tmp_path: Path) -> None:
 def test_release_tool_passes_on_the_whole_activation_log(tmp_path: Path) -> None:
     """`start` follows the detached activation unit and prints everything it logged, the verdict it
     writes just before it ends included: the deploy reads that verdict from this output."""
-    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
-    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
-        "root=/opt/refractor", f"root={tmp_path}"
-    )
+    body = release_tool_functions(tmp_path)
     (tmp_path / "tool.sh").write_text(body + '\nstart "$@"\n')
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -554,10 +554,7 @@ touch {running}
 def test_release_tool_settles_after_each_api_instance_only(tmp_path: Path) -> None:
     """restart_all waits refractor_rollout_settle after each API instance (Nginx must take it back
     before the next one goes down), not after the split layout's job workers (behind no proxy)."""
-    tool = (ROOT / "provisioning" / "files" / "refractor-release.sh").read_text()
-    body = tool.split('[ $# -ge 1 ] || usage\ncase "$1" in')[0].replace(
-        "root=/opt/refractor", f"root={tmp_path}"
-    )
+    body = release_tool_functions(tmp_path)
     (tmp_path / "tool.sh").write_text(body + "\nports=(8001 8002)\nrestart_all\n")
     fake = tmp_path / "bin"
     fake.mkdir()

@@ -89,14 +89,6 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
             yield made
 
 
-@pytest.fixture
-def runners() -> Iterator[list[Runner]]:
-    started: list[Runner] = []
-    yield started
-    for r in started:
-        r.stop(5)
-
-
 def test_a_job_cut_off_by_a_store_outage_counts_one_attempt(outage: Outage,
                                                              runners: list[Runner]) -> None:
     store = outage.store

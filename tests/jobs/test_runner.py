@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from app.jobs.limits import AdaptiveLimit
 from app.jobs.model import Done, Job, JobState, Outcome, Retry
@@ -31,14 +29,6 @@ def wait_until(check: Callable[[], bool], timeout: float = 30) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
-
-
-@pytest.fixture
-def runners() -> Iterator[list[Runner]]:
-    started: list[Runner] = []
-    yield started
-    for r in started:
-        r.stop(5)
 
 
 def make_runner(store: TxStore, kinds: list[JobKind], lease: float = 600,
