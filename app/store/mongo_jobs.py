@@ -105,28 +105,35 @@ class MongoJobStore:
         while (read := plan.next_read()) is not None:
             want, skip = read
             query = {**due, "group": {"$nin": skip}} if skip else due
-            docs = self._jobs.find(query, {"_id": 1, "group": 1}).sort("due_at", ASCENDING)
-            chosen = plan.choose([(d["_id"], d.get("group")) for d in docs.limit(want)])
-            taken = self._take(chosen, due, owner, now, lease_seconds)
+            docs = list(self._jobs.find(query, {"_id": 1, "group": 1, "state": 1})
+                        .sort("due_at", ASCENDING).limit(want))
+            chosen = plan.choose([(d["_id"], d.get("group")) for d in docs])
+            running = {d["_id"] for d in docs if d["state"] == JobState.RUNNING.value}
+            taken = self._take(chosen, running, kind, owner, now, lease_seconds)
             plan.leased(len(taken))
             claimed += taken
         return claimed
 
-    def _take(self, ids: list[str], due: dict[str, Any], owner: str, now: float,
+    def _take(self, ids: list[str], running: set[str], kind: str, owner: str, now: float,
               lease_seconds: float) -> list[Job]:
-        """Lease those of ``ids`` still due: conditional updates for them all (a job another
-        process claimed meanwhile is not due any more), then read what this claim leased. A job
-        started afresh opens an attempt; one taken over after its lease ran out continues the
-        attempt its holder opened (docs/architecture.md, "Background work")."""
+        """Lease those of ``ids`` still due: conditional updates (a job another process claimed
+        meanwhile is not due any more), then read what this claim leased. A job started afresh
+        opens an attempt; one taken over after its lease ran out (``running`` when it was read)
+        continues the attempt its holder opened (docs/architecture.md, "Background work"). One
+        update for each of the two that ``ids`` holds: usually only fresh jobs, one round trip."""
         if not ids:
             return []
         lease_until = now + lease_seconds
-        chosen = {"kind": due["kind"], "_id": {"$in": ids}}
         leased = {"state": JobState.RUNNING.value, "lease_owner": owner,
                   "lease_until": lease_until, "event": None, "updated_at": now}
-        self._jobs.update_many({**chosen, **_fresh(now)},
-                               {"$set": leased, "$inc": {"attempts": 1}})
-        self._jobs.update_many({**chosen, **_taken_over(now)}, {"$set": leased})
+        fresh = [i for i in ids if i not in running]
+        over = [i for i in ids if i in running]
+        if fresh:
+            self._jobs.update_many({"kind": kind, "_id": {"$in": fresh}, **_fresh(now)},
+                                   {"$set": leased, "$inc": {"attempts": 1}})
+        if over:
+            self._jobs.update_many({"kind": kind, "_id": {"$in": over}, **_taken_over(now)},
+                                   {"$set": leased})
         order = {job_id: i for i, job_id in enumerate(ids)}
         mine = self._jobs.find({"_id": {"$in": ids}, "lease_owner": owner,
                                 "state": JobState.RUNNING.value, "lease_until": lease_until})
