@@ -202,7 +202,7 @@ class LedgerHttp:
             raise Timeout(f"no free connection within {self.timeout:g} s "
                           "(too many calls in flight)")
         try:
-            conn = self._reuse(origin) or self._open(origin, deadline)
+            conn = self._reuse(origin) or self._open(origin)
             conn.deadline = deadline
             try:
                 response = self._exchange(conn, method, target, body, headers)
@@ -242,11 +242,10 @@ class LedgerHttp:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}", type(exc).__name__) from exc
 
-    def _open(self, origin: _Origin, deadline: float) -> _Connection:
+    def _open(self, origin: _Origin) -> _Connection:
         scheme, host, port = origin
         conn: _Connection = (_Tls(host, port, context=self._tls) if scheme == "https"
                              else _Plain(host, port))
-        conn.deadline = deadline
         return conn  # connected in _exchange, where its errors are mapped
 
     def _reuse(self, origin: _Origin) -> _Connection | None:
