@@ -164,3 +164,19 @@ def receiver_factory() -> Iterator[Callable[..., Receiver]]:
 @pytest.fixture
 def receiver(receiver_factory: Callable[..., Receiver]) -> Receiver:
     return receiver_factory()
+
+
+def accept_each(listener: socket.socket, stop: threading.Event,
+                handle: Callable[[socket.socket], None]) -> None:
+    """Serve a raw listening socket until ``stop`` is set or the socket is closed, each connection
+    on a thread of its own (blocking). The listener's timeout says how often ``stop`` is looked
+    at. For receivers that must misbehave below HTTP (drip, hang up, close mid-answer)."""
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        conn.settimeout(None)
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()

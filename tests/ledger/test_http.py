@@ -20,6 +20,7 @@ from app.ledger.http import LedgerHttp, Timeout, TransportError
 from app.ledger.outcomes import Sent
 from app.ledger.rpc import RpcClient
 from tests.loopback import TLS
+from tests.receivers import accept_each
 
 ANSWER = b'{"jsonrpc":"2.0","id":1,"result":{"status":"PENDING"}}'
 
@@ -87,18 +88,8 @@ def serve() -> Iterator[Callable[[Callable[[socket.socket, bytes], bool]], Serve
         listener.settimeout(0.2)
         server = Server(reply, url=f"http://127.0.0.1:{listener.getsockname()[1]}/rpc")
 
-        def accept() -> None:
-            while not server.stop.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    return
-                conn.settimeout(None)
-                threading.Thread(target=server.handle, args=(conn,), daemon=True).start()
-
-        threading.Thread(target=accept, daemon=True).start()
+        threading.Thread(target=accept_each, args=(listener, server.stop, server.handle),
+                         daemon=True).start()
         listeners.append((listener, server))
         return server
 

@@ -25,6 +25,7 @@ from tests import loopback
 from tests.app_server import app_settings, running_app
 from tests.conftest import ENGINES
 from tests.fakenet import FakeStellarNetwork
+from tests.receivers import accept_each
 from tests.worker.conftest import db_for, funded_payment, wait_until
 
 pytestmark = pytest.mark.slow
@@ -86,17 +87,7 @@ def drip() -> Iterator[DripReceiver]:
                 interval[1] = time.time()
                 state.open_now -= 1
 
-    def serve() -> None:
-        while not state.stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
+    threading.Thread(target=accept_each, args=(server, state.stop, handle), daemon=True).start()
     state.url = f"http://127.0.0.1:{server.getsockname()[1]}/hook"
     yield state
     state.stop.set()
